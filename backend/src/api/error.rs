@@ -1,0 +1,121 @@
+//! The one mapping from errors to HTTP: a stable snake_case `error` code, a human `message`,
+//! and the `field` for bad input. Unexpected errors are logged with an id and answered opaquely.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::services::error::Error;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable code, e.g. `invalid_input`, `not_found`, `store_unavailable`.
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    BadInput {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("no route for this method and path")]
+    NoRoute,
+}
+
+impl ApiError {
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Validation { .. } => "invalid_input",
+                Error::Unauthenticated => "unauthenticated",
+                Error::InvalidCredentials => "invalid_credentials",
+                Error::TooManyAttempts { .. } => "too_many_attempts",
+                Error::Forbidden(_) => "forbidden",
+                Error::NotFound(_) => "not_found",
+                Error::Conflict(_) => "conflict",
+                Error::StoreUnavailable(_) => "store_unavailable",
+                Error::Internal(_) => "internal",
+            },
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::BadInput { .. } => "invalid_input",
+            ApiError::NoRoute => "not_found",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Validation { .. } => StatusCode::BAD_REQUEST,
+                Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+                Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                Error::NotFound(_) => StatusCode::NOT_FOUND,
+                Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MalformedJson(_) | ApiError::BadInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NoRoute => StatusCode::NOT_FOUND,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (message, field) = match self {
+            ApiError::Domain(Error::Validation { field, message }) => {
+                (message.clone(), Some(field.clone()))
+            }
+            ApiError::Domain(Error::Internal(cause)) => {
+                let id = uuid::Uuid::new_v4();
+                log::error!("internal error {id}: {cause}");
+                (format!("internal error (reference {id})"), None)
+            }
+            ApiError::Domain(Error::StoreUnavailable(cause)) => {
+                log::warn!("metadata store unavailable: {cause}");
+                (
+                    "the metadata store is unavailable; try again shortly".into(),
+                    None,
+                )
+            }
+            ApiError::BadInput { field, message } => (message.clone(), field.clone()),
+            other => (other.to_string(), None),
+        };
+        let mut resp = HttpResponse::build(status);
+        if let ApiError::Domain(Error::TooManyAttempts { retry_after_s }) = self {
+            resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
+        }
+        resp.json(ErrorBody {
+            error: self.code(),
+            message,
+            field,
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

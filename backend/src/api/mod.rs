@@ -1,0 +1,93 @@
+//! HTTP only: routes, extractors and the error mapping. Handlers parse, check the caller,
+//! call one service function, and shape the answer.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod targets;
+pub mod users;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, SecurityRequirement};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
+
+use error::ApiError;
+
+/// Registers every API route. Routes go through `service(...)` only, so each one is in the
+/// OpenAPI document by construction.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::health)
+        .service(auth::login)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(auth::list_tokens)
+        .service(auth::create_token)
+        .service(auth::revoke_token)
+        .service(users::list)
+        .service(users::create)
+        .service(users::get)
+        .service(users::update)
+        .service(targets::list)
+        .service(targets::create)
+        .service(targets::get)
+        .service(targets::update)
+        .service(targets::remove)
+        .service(targets::test)
+        .service(audit::list);
+}
+
+/// Everything under `/api`: the routes, JSON answers for bad paths/queries and unknown routes.
+pub fn scope() -> utoipa_actix_web::scope::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope("/api")
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            ApiError::bad_field("path", format!("invalid path parameter: {e}")).into()
+        }))
+        .configure(configure)
+        .default_service(web::to(no_route))
+}
+
+async fn no_route(_req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NoRoute)
+}
+
+/// The OpenAPI 3 document of every route, as served at `/api/openapi.json`.
+pub fn openapi() -> OpenApi {
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .service(scope())
+        .split_for_parts();
+    doc.info.title = "AutoDB".into();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.info.contact = None;
+    doc.info.license = Some(utoipa::openapi::License::new("Apache-2.0"));
+    doc.info.description = Some(
+        "Self-hosted platform for database operations teams: targets, jobs, queries, grants."
+            .into(),
+    );
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "session_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(extract::SESSION_COOKIE))),
+    );
+    doc.security = Some(vec![
+        SecurityRequirement::new("bearer", Vec::<String>::new()),
+        SecurityRequirement::new("session_cookie", Vec::<String>::new()),
+    ]);
+    doc
+}

@@ -1,0 +1,118 @@
+//! Targets: the managed databases.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use serde::Deserialize;
+
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{Auth, Body, Query};
+use crate::services::targets::{self, Target, TargetInput, TestResult};
+use crate::services::Ctx;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFilter {
+    /// Only targets carrying this tag (comma-separated: all of them).
+    pub tag: Option<String>,
+}
+
+#[utoipa::path(tag = "targets", params(TargetFilter), responses((status = 200, body = [Target])))]
+#[get("/targets")]
+pub async fn list(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    filter: Query<TargetFilter>,
+) -> ApiResult<web::Json<Vec<Target>>> {
+    let tags = filter
+        .0
+        .tag
+        .as_deref()
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(web::Json(targets::list(&ctx, tags).await?))
+}
+
+#[utoipa::path(
+    tag = "targets",
+    request_body = TargetInput,
+    responses((status = 201, body = Target), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/targets")]
+pub async fn create(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<TargetInput>,
+) -> ApiResult<HttpResponse> {
+    let target = targets::create(&ctx, &auth.0, body.0).await?;
+    Ok(HttpResponse::Created().json(target))
+}
+
+#[utoipa::path(
+    tag = "targets",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Target), (status = 404, body = ErrorBody))
+)]
+#[get("/targets/{id}")]
+pub async fn get(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Target>> {
+    Ok(web::Json(targets::get(&ctx, id.into_inner()).await?))
+}
+
+#[utoipa::path(
+    tag = "targets",
+    params(("id" = i64, Path)),
+    request_body = TargetInput,
+    responses((status = 200, body = Target), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[put("/targets/{id}")]
+pub async fn update(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+    body: Body<TargetInput>,
+) -> ApiResult<web::Json<Target>> {
+    Ok(web::Json(
+        targets::update(&ctx, &auth.0, id.into_inner(), body.0).await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "targets",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody))
+)]
+#[delete("/targets/{id}")]
+pub async fn remove(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    targets::delete(&ctx, &auth.0, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "targets",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = TestResult, description = "The outcome; a failing database is `ok: false` with its own error"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+#[post("/targets/{id}/test")]
+pub async fn test(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<TestResult>> {
+    Ok(web::Json(
+        targets::test(&ctx, &auth.0, id.into_inner()).await?,
+    ))
+}

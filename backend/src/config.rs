@@ -1,0 +1,297 @@
+//! Settings: built-in defaults, then a TOML file, then `AUTODB__SECTION__KEY` environment
+//! variables. Unknown keys and bad values stop start-up with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the TOML file is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/autodb/autodb.toml";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub engine: EngineSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the API listens on; nginx proxies `/api` here.
+    pub bind: String,
+    /// Serve the built UI from this folder (embedded mode); empty when nginx serves it.
+    pub static_dir: String,
+    /// Take the client address from `X-Forwarded-For` / `X-Forwarded-Proto` (behind nginx).
+    pub trust_proxy: bool,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:5000".into(),
+            static_dir: String::new(),
+            trust_proxy: false,
+            workers: 0,
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (relative or absolute) or `postgres://user:password@host:port/db`.
+    pub url: String,
+    pub pool_size: u32,
+    /// How long to wait for a store connection before answering 503.
+    pub connect_timeout_s: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/autodb.db".into(),
+            pool_size: 10,
+            connect_timeout_s: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// AES-256 key that encrypts target credentials; created (0600) on first start.
+    pub secret_key_file: String,
+    pub session_ttl_hours: u64,
+    /// Failed logins (per user name and per client address) before further tries are refused.
+    pub login_max_failures: u32,
+    /// First lock-out after too many failures; doubles with each further failure.
+    pub login_lockout_s: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            secret_key_file: "data/secret.key".into(),
+            session_ttl_hours: 12,
+            login_max_failures: 5,
+            login_lockout_s: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub max_parallel_runs: usize,
+    pub max_parallel_runs_per_target: usize,
+    pub connect_timeout_s: u64,
+    /// 0 means no statement timeout.
+    pub statement_timeout_s: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_parallel_runs: 32,
+            max_parallel_runs_per_target: 4,
+            connect_timeout_s: 10,
+            statement_timeout_s: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration key `{key}`: {message}")]
+    Value { key: &'static str, message: String },
+}
+
+impl Settings {
+    /// Loads the layers. `explicit` is `--config`: it must exist. Without it the default path
+    /// is read when present, so the service starts with no file at all.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(explicit, std::env::vars())
+    }
+
+    pub fn load_from(
+        explicit: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        let file = match explicit {
+            Some(p) if !p.exists() => {
+                return Err(ConfigError::File {
+                    path: p.to_path_buf(),
+                    message: "not found".into(),
+                })
+            }
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
+        };
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("AUTODB__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("AUTODB")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let layered = builder.build().map_err(|e| describe(e, file.as_deref()))?;
+        let settings: Settings = layered
+            .try_deserialize()
+            .map_err(|e| describe(e, file.as_deref()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        crate::store::StoreUrl::parse(&self.database.url).map_err(|m| ConfigError::Value {
+            key: "database.url",
+            message: m,
+        })?;
+        let positive = [
+            ("database.pool_size", self.database.pool_size as u64),
+            (
+                "database.connect_timeout_s",
+                self.database.connect_timeout_s,
+            ),
+            (
+                "security.session_ttl_hours",
+                self.security.session_ttl_hours,
+            ),
+            (
+                "security.login_max_failures",
+                self.security.login_max_failures as u64,
+            ),
+            (
+                "engine.max_parallel_runs",
+                self.engine.max_parallel_runs as u64,
+            ),
+            (
+                "engine.max_parallel_runs_per_target",
+                self.engine.max_parallel_runs_per_target as u64,
+            ),
+            ("engine.connect_timeout_s", self.engine.connect_timeout_s),
+            ("server.max_body_bytes", self.server.max_body_bytes as u64),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Value {
+                key,
+                message: "must be greater than 0".into(),
+            });
+        }
+        if self.security.secret_key_file.trim().is_empty() {
+            return Err(ConfigError::Value {
+                key: "security.secret_key_file",
+                message: "must name a file".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.bind.parse().map_err(|e| ConfigError::Value {
+            key: "server.bind",
+            message: format!("`{}` is not an address:port ({e})", self.server.bind),
+        })
+    }
+}
+
+fn describe(e: config::ConfigError, file: Option<&Path>) -> ConfigError {
+    let source = file
+        .map(|p| format!(" (file {}, or an AUTODB__* variable)", p.display()))
+        .unwrap_or_else(|| " (from an AUTODB__* variable)".into());
+    ConfigError::Invalid(format!("{e}{source}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn starts_on_defaults_without_any_file() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.server.bind, "127.0.0.1:5000");
+        assert_eq!(s.database.url, "sqlite://data/autodb.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("autodb.toml");
+        std::fs::write(&path, "[server]\nbind = \"127.0.0.1:6000\"\nworkers = 3\n").expect("write");
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[
+                ("AUTODB__SERVER__BIND", "127.0.0.1:7000"),
+                ("AUTODB_PASSWORD", "x"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.server.bind, "127.0.0.1:7000");
+        assert_eq!(s.server.workers, 3);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_in_the_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("autodb.toml");
+        std::fs::write(&path, "[server]\nbindd = \"x\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named_in_the_error() {
+        let err = Settings::load_from(None, env(&[("AUTODB__SERVER__BIND", "nowhere")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("server.bind"), "{err}");
+        let err = Settings::load_from(None, env(&[("AUTODB__DATABASE__URL", "mysql://x/y")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("database.url"), "{err}");
+        let err = Settings::load_from(None, env(&[("AUTODB__ENGINE__MAX_PARALLEL_RUNS", "many")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("max_parallel_runs"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let err = Settings::load_from(Some(Path::new("/nonexistent/autodb.toml")), env(&[]))
+            .expect_err("must fail");
+        assert!(
+            err.to_string().contains("/nonexistent/autodb.toml"),
+            "{err}"
+        );
+    }
+}

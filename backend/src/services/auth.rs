@@ -1,0 +1,402 @@
+//! Logins, sessions, API tokens and the brake on password guessing.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::Connection as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+
+use super::audit::{self, Event};
+use super::error::{Error, Result};
+use super::users::User;
+use super::{Actor, Ctx};
+use crate::crypto;
+use crate::store::{self, tokens, users as user_rows, DbConn};
+
+const SESSION_PREFIX: &str = "ads_";
+const API_TOKEN_PREFIX: &str = "adt_";
+/// `last_seen_at` / `last_used_at` are refreshed at most this often, not on every request.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// A valid argon2id hash of nothing anyone knows: unknown users cost the same time as known ones.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0mE3TmnQzY8WwNfaQmQm1lI6k3sXbOjCcT8vY3mR0pE";
+
+/// Counts failed logins per user name and per client address; past the limit each further
+/// failure doubles the wait. In memory: a restart forgives, which is acceptable for a brake.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    max_failures: u32,
+    first_lockout: Duration,
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+    locked_until: Option<Instant>,
+}
+
+impl LoginThrottle {
+    pub fn new(max_failures: u32, first_lockout: Duration) -> Self {
+        Self {
+            max_failures,
+            first_lockout,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(username: &str, addr: Option<&str>) -> Vec<String> {
+        let mut keys = vec![format!("user:{}", username.to_lowercase())];
+        if let Some(a) = addr {
+            keys.push(format!("addr:{a}"));
+        }
+        keys
+    }
+
+    /// `Err(seconds)` while any key is locked.
+    pub fn check(&self, username: &str, addr: Option<&str>) -> std::result::Result<(), u64> {
+        let now = Instant::now();
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = Self::keys(username, addr)
+            .iter()
+            .filter_map(|k| entries.get(k)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max();
+        match wait {
+            Some(w) => Err(w.as_secs().max(1)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, username: &str, addr: Option<&str>) {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > 100_000 {
+            entries.retain(|_, f| now.duration_since(f.last) < MAX_LOCKOUT);
+        }
+        for key in Self::keys(username, addr) {
+            let f = entries.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+                locked_until: None,
+            });
+            if now.duration_since(f.last) > MAX_LOCKOUT {
+                f.count = 0;
+            }
+            f.count += 1;
+            f.last = now;
+            if f.count >= self.max_failures {
+                let doublings = (f.count - self.max_failures).min(16);
+                let wait = (self.first_lockout * 2u32.pow(doublings)).min(MAX_LOCKOUT);
+                f.locked_until = Some(now + wait);
+            }
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(&format!("user:{}", username.to_lowercase()));
+    }
+}
+
+pub struct LoginOutcome {
+    pub token: SecretString,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+pub async fn login(
+    ctx: &Ctx,
+    username: String,
+    password: SecretString,
+    client_addr: Option<String>,
+) -> Result<LoginOutcome> {
+    if let Err(retry_after_s) = ctx.throttle.check(&username, client_addr.as_deref()) {
+        let (name, addr) = (username.clone(), client_addr.clone());
+        ctx.store
+            .run(move |c| {
+                let event = Event::ok("login", "session", "").with(json!({"reason": "throttled"}));
+                audit::record(c, None, Some(&name), addr.as_deref(), event.failed())
+            })
+            .await?;
+        return Err(Error::TooManyAttempts { retry_after_s });
+    }
+    let ttl = chrono::Duration::hours(ctx.settings.security.session_ttl_hours as i64);
+    let (name, addr) = (username.clone(), client_addr.clone());
+    let outcome = ctx
+        .store
+        .run(move |c| login_blocking(c, &name, &password, addr.as_deref(), ttl))
+        .await;
+    match &outcome {
+        Ok(_) => ctx.throttle.succeeded(&username),
+        Err(Error::InvalidCredentials) => ctx.throttle.failed(&username, client_addr.as_deref()),
+        Err(_) => {}
+    }
+    outcome
+}
+
+fn login_blocking(
+    conn: &mut DbConn,
+    username: &str,
+    password: &SecretString,
+    addr: Option<&str>,
+    ttl: chrono::Duration,
+) -> Result<LoginOutcome> {
+    let user = user_rows::by_name(conn, username)?;
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH, |u| u.password_hash.as_str());
+    let password_ok = crypto::verify_password(password, hash);
+    let user = match user {
+        Some(u) if password_ok && !u.disabled => u,
+        other => {
+            let reason = match other {
+                Some(u) if u.disabled && password_ok => "disabled",
+                _ => "bad_credentials",
+            };
+            let event = Event::ok("login", "session", "").with(json!({ "reason": reason }));
+            audit::record(conn, None, Some(username), addr, event.failed())?;
+            return Err(Error::InvalidCredentials);
+        }
+    };
+    let token = crypto::new_token(SESSION_PREFIX);
+    let now = store::now();
+    let expires = now + ttl;
+    let digest = crypto::token_digest(token.expose_secret());
+    conn.transaction(|c| {
+        tokens::insert_session(
+            c,
+            &tokens::NewSession {
+                user_id: user.id,
+                token_hash: &digest,
+                created_at: now,
+                expires_at: expires,
+                last_seen_at: now,
+                client_addr: addr,
+            },
+        )?;
+        tokens::delete_expired_sessions(c, now)?;
+        let actor = Actor {
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role.parse().map_err(Error::internal)?,
+            client_addr: addr.map(str::to_string),
+            session_digest: None,
+        };
+        audit::record(
+            c,
+            Some(&actor),
+            None,
+            None,
+            Event::ok("login", "session", user.id),
+        )
+    })?;
+    Ok(LoginOutcome {
+        token,
+        expires_at: expires.and_utc(),
+        user: User::try_from(user)?,
+    })
+}
+
+pub async fn logout(ctx: &Ctx, actor: &Actor) -> Result<()> {
+    let actor = actor.clone();
+    ctx.store
+        .run(move |c| {
+            if let Some(digest) = &actor.session_digest {
+                tokens::delete_session(c, digest)?;
+            }
+            audit::record(
+                c,
+                Some(&actor),
+                None,
+                None,
+                Event::ok("logout", "session", actor.user_id),
+            )
+        })
+        .await
+}
+
+/// Resolves a bearer secret (login token or API token) to the acting user.
+pub async fn authenticate(ctx: &Ctx, token: String, client_addr: Option<String>) -> Result<Actor> {
+    if !token.starts_with(SESSION_PREFIX) && !token.starts_with(API_TOKEN_PREFIX) {
+        return Err(Error::Unauthenticated);
+    }
+    ctx.store
+        .run(move |c| authenticate_blocking(c, &token, client_addr))
+        .await
+}
+
+fn authenticate_blocking(conn: &mut DbConn, token: &str, addr: Option<String>) -> Result<Actor> {
+    let digest = crypto::token_digest(token);
+    let now = store::now();
+    let (user, session_digest) = if token.starts_with(SESSION_PREFIX) {
+        let (session, user) =
+            tokens::session_with_user(conn, &digest)?.ok_or(Error::Unauthenticated)?;
+        if session.expires_at <= now {
+            return Err(Error::Unauthenticated);
+        }
+        if now - session.last_seen_at > TOUCH_EVERY {
+            tokens::touch_session(conn, session.id, now)?;
+        }
+        (user, Some(digest))
+    } else {
+        let (tok, user) =
+            tokens::api_token_with_user(conn, &digest)?.ok_or(Error::Unauthenticated)?;
+        if tok.revoked_at.is_some() || tok.expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::Unauthenticated);
+        }
+        if tok.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
+            tokens::touch_api_token(conn, tok.id, now)?;
+        }
+        (user, None)
+    };
+    if user.disabled {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(Actor {
+        user_id: user.id,
+        role: user.role.parse().map_err(Error::internal)?,
+        username: user.username,
+        client_addr: addr,
+        session_digest,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<tokens::ApiTokenRow> for ApiToken {
+    fn from(r: tokens::ApiTokenRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at.and_utc(),
+            expires_at: r.expires_at.map(|t| t.and_utc()),
+            last_used_at: r.last_used_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
+pub async fn create_api_token(
+    ctx: &Ctx,
+    actor: &Actor,
+    name: String,
+    expires_in_days: Option<u32>,
+) -> Result<(ApiToken, SecretString)> {
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::validation("name", "must be 1 to 100 characters"));
+    }
+    if expires_in_days.is_some_and(|d| d == 0 || d > MAX_TOKEN_DAYS) {
+        return Err(Error::validation(
+            "expires_in_days",
+            format!("must be between 1 and {MAX_TOKEN_DAYS}"),
+        ));
+    }
+    let secret = crypto::new_token(API_TOKEN_PREFIX);
+    let digest = crypto::token_digest(secret.expose_secret());
+    let actor = actor.clone();
+    let row = ctx
+        .store
+        .run(move |c| {
+            c.transaction(|c| {
+                let now = store::now();
+                let row = tokens::insert_api_token(
+                    c,
+                    &tokens::NewApiToken {
+                        user_id: actor.user_id,
+                        name: &name,
+                        token_hash: &digest,
+                        created_at: now,
+                        expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d as i64)),
+                    },
+                )?;
+                let event = Event::ok("create", "api_token", row.id).with(json!({"name": name}));
+                audit::record(c, Some(&actor), None, None, event)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok((row.into(), secret))
+}
+
+pub async fn list_api_tokens(ctx: &Ctx, actor: &Actor) -> Result<Vec<ApiToken>> {
+    let user_id = actor.user_id;
+    let rows = ctx
+        .store
+        .run(move |c| tokens::api_tokens_of(c, user_id))
+        .await?;
+    Ok(rows.into_iter().map(ApiToken::from).collect())
+}
+
+pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
+    let actor = actor.clone();
+    ctx.store
+        .run(move |c| {
+            c.transaction(|c| {
+                if !tokens::revoke_api_token(c, actor.user_id, id, store::now())? {
+                    return Err(Error::NotFound("api token"));
+                }
+                audit::record(
+                    c,
+                    Some(&actor),
+                    None,
+                    None,
+                    Event::ok("revoke", "api_token", id),
+                )
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_argon2_hash() {
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn repeated_failures_lock_the_name_and_the_address() {
+        let t = LoginThrottle::new(3, Duration::from_secs(30));
+        for _ in 0..2 {
+            t.failed("Alice", Some("10.0.0.1"));
+            assert!(t.check("alice", Some("10.0.0.9")).is_ok());
+        }
+        t.failed("alice", Some("10.0.0.1"));
+        let wait = t.check("ALICE", None).expect_err("name is locked");
+        assert!((1..=30).contains(&wait));
+        assert!(
+            t.check("bob", Some("10.0.0.1")).is_err(),
+            "address is locked"
+        );
+        assert!(t.check("bob", Some("10.0.0.2")).is_ok());
+    }
+
+    #[test]
+    fn each_further_failure_doubles_the_wait() {
+        let t = LoginThrottle::new(1, Duration::from_secs(10));
+        t.failed("a", None);
+        let first = t.check("a", None).expect_err("locked");
+        t.failed("a", None);
+        let second = t.check("a", None).expect_err("locked");
+        assert!(second > first + 5, "{first} then {second}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Domain services: the rules of AutoDB. Handlers call these; these call `store` and
+//! `connectors`. Nothing here knows about HTTP.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod targets;
+pub mod users;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::store::Store;
+
+/// Everything a service needs, shared by all HTTP workers.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub store: Store,
+    pub secrets: SecretBox,
+    pub settings: Arc<Settings>,
+    pub throttle: Arc<auth::LoginThrottle>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Developer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Operator, Role::Developer, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Developer => "developer",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role `{s}`; expected admin, operator, developer or viewer")
+            })
+    }
+}
+
+/// Who is acting, and from where: the subject of every permission check and audit entry.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub client_addr: Option<String>,
+    /// The session's token digest when authenticated by a login token (so logout can end it).
+    pub session_digest: Option<String>,
+}
+
+impl Actor {
+    /// Passes when the actor holds one of `roles` (admin always passes).
+    pub fn require(&self, roles: &[Role]) -> Result<(), error::Error> {
+        if self.role == Role::Admin || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(error::Error::forbidden(
+                "your role does not allow this action",
+            ))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), error::Error> {
+        self.require(&[Role::Admin])
+    }
+}

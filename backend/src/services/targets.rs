@@ -1,0 +1,341 @@
+//! Targets: the databases AutoDB manages. Validation, credential sealing, tags, and the
+//! connection test (run on its own thread, never on an HTTP worker).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::Connection as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::audit::{self, Event};
+use super::error::{Error, Result};
+use super::{Actor, Ctx, Role};
+use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
+use crate::store::{self, targets as rows};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Target {
+    pub id: i64,
+    pub name: String,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub username: String,
+    /// Whether a password is stored; the password itself is never returned.
+    pub has_password: bool,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub options: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/targets` and `PUT /api/targets/{id}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    pub name: String,
+    pub engine: Engine,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub port: u16,
+    /// Database name; the service name for Oracle; the file path for SQLite.
+    #[serde(default)]
+    pub database: String,
+    #[serde(default)]
+    pub username: String,
+    /// On update, absent or null keeps the stored password; "" removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub options: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    pub ok: bool,
+    pub server_version: Option<String>,
+    pub rtt_ms: f64,
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<DbError>,
+}
+
+fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
+    Ok(Target {
+        id: row.id,
+        engine: row
+            .engine
+            .parse()
+            .map_err(|e| Error::internal(format!("{e:?}")))?,
+        name: row.name,
+        host: row.host,
+        port: u16::try_from(row.port).unwrap_or(0),
+        database: row.database_name,
+        username: row.username,
+        has_password: row.password_enc.is_some(),
+        tags,
+        options: serde_json::from_str(&row.options).unwrap_or_default(),
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
+}
+
+fn validate(input: &TargetInput) -> Result<Vec<String>> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name != input.name {
+        return Err(Error::validation(
+            "name",
+            "must be 1 to 100 characters without leading or trailing spaces",
+        ));
+    }
+    let networked = input.engine != Engine::Sqlite;
+    if networked {
+        if input.host.trim().is_empty() || input.host.len() > 255 {
+            return Err(Error::validation("host", "is required for this engine"));
+        }
+        if input.port == 0 {
+            return Err(Error::validation("port", "must be between 1 and 65535"));
+        }
+        if input.username.trim().is_empty() {
+            return Err(Error::validation("username", "is required for this engine"));
+        }
+    }
+    if matches!(input.engine, Engine::Sqlite | Engine::Oracle) && input.database.trim().is_empty() {
+        let what = if networked {
+            "the service name"
+        } else {
+            "the file path"
+        };
+        return Err(Error::validation("database", format!("must give {what}")));
+    }
+    let mut tags: Vec<String> = Vec::with_capacity(input.tags.len());
+    for (i, tag) in input.tags.iter().enumerate() {
+        let ok = (1..=40).contains(&tag.len())
+            && tag.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+            });
+        if !ok {
+            return Err(Error::validation(
+                format!("tags[{i}]"),
+                "tags are 1 to 40 characters of a-z, 0-9, '-', '_' or '.'",
+            ));
+        }
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    if tags.len() > 50 {
+        return Err(Error::validation("tags", "at most 50 tags"));
+    }
+    Ok(tags)
+}
+
+fn fields(ctx: &Ctx, input: &TargetInput, password_enc: Option<String>) -> rows::TargetFields {
+    rows::TargetFields {
+        name: input.name.clone(),
+        engine: input.engine.to_string(),
+        host: input.host.trim().to_string(),
+        port: i32::from(input.port),
+        database_name: input.database.clone(),
+        username: input.username.clone(),
+        password_enc: password_enc.or_else(|| {
+            input
+                .password
+                .as_ref()
+                .filter(|p| !p.expose_secret().is_empty())
+                .map(|p| ctx.secrets.seal(p))
+        }),
+        options: Value::Object(input.options.clone()).to_string(),
+        updated_at: store::now(),
+    }
+}
+
+/// What the audit log keeps of a target change: everything but the password.
+fn audit_detail(input: &TargetInput, tags: &[String]) -> Value {
+    json!({
+        "name": input.name, "engine": input.engine, "host": input.host, "port": input.port,
+        "database": input.database, "username": input.username, "tags": tags,
+        "password_changed": input.password.is_some(),
+    })
+}
+
+pub async fn create(ctx: &Ctx, actor: &Actor, input: TargetInput) -> Result<Target> {
+    actor.require_admin()?;
+    let tags = validate(&input)?;
+    let f = fields(ctx, &input, None);
+    let actor = actor.clone();
+    ctx.store
+        .run(move |c| {
+            c.transaction(|c| {
+                let id = rows::insert(c, &f, &tags, actor.user_id).map_err(|e| match e {
+                    Error::Conflict(_) => {
+                        Error::Conflict(format!("a target named `{}` already exists", input.name))
+                    }
+                    other => other,
+                })?;
+                let event = Event::ok("create", "target", id).with(audit_detail(&input, &tags));
+                audit::record(c, Some(&actor), None, None, event)?;
+                let (row, tags) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+                row_to_target(row, tags)
+            })
+        })
+        .await
+}
+
+pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: TargetInput) -> Result<Target> {
+    actor.require_admin()?;
+    let tags = validate(&input)?;
+    let actor = actor.clone();
+    let sealed_new = input
+        .password
+        .as_ref()
+        .filter(|p| !p.expose_secret().is_empty())
+        .map(|p| ctx.secrets.seal(p));
+    let mut f = fields(ctx, &input, sealed_new);
+    ctx.store
+        .run(move |c| {
+            c.transaction(|c| {
+                let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+                if input.password.is_none() {
+                    f.password_enc = before.password_enc;
+                }
+                rows::update(c, id, &f, &tags).map_err(|e| match e {
+                    Error::Conflict(_) => {
+                        Error::Conflict(format!("a target named `{}` already exists", input.name))
+                    }
+                    other => other,
+                })?;
+                let event = Event::ok("update", "target", id).with(audit_detail(&input, &tags));
+                audit::record(c, Some(&actor), None, None, event)?;
+                let (row, tags) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+                row_to_target(row, tags)
+            })
+        })
+        .await
+}
+
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
+    actor.require_admin()?;
+    let actor = actor.clone();
+    ctx.store
+        .run(move |c| {
+            c.transaction(|c| {
+                let (row, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+                rows::delete(c, id)?;
+                let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));
+                audit::record(c, Some(&actor), None, None, event)
+            })
+        })
+        .await
+}
+
+pub async fn get(ctx: &Ctx, id: i64) -> Result<Target> {
+    let (row, tags) = ctx
+        .store
+        .run(move |c| rows::by_id(c, id))
+        .await?
+        .ok_or(Error::NotFound("target"))?;
+    row_to_target(row, tags)
+}
+
+pub async fn list(ctx: &Ctx, tags: Vec<String>) -> Result<Vec<Target>> {
+    let rows = ctx.store.run(move |c| rows::list(c, &tags)).await?;
+    rows.into_iter().map(|(r, t)| row_to_target(r, t)).collect()
+}
+
+/// The connection details of a stored target, password unsealed (for connectors only).
+pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<ConnectSpec, DbError>> {
+    let (row, _) = ctx
+        .store
+        .run(move |c| rows::by_id(c, id))
+        .await?
+        .ok_or(Error::NotFound("target"))?;
+    let password = match &row.password_enc {
+        Some(sealed) => match ctx.secrets.open(sealed) {
+            Ok(p) => p,
+            Err(message) => {
+                return Ok(Err(DbError {
+                    kind: DbErrorKind::Config,
+                    code: None,
+                    message,
+                }))
+            }
+        },
+        None => SecretString::from(""),
+    };
+    let engine = &ctx.settings.engine;
+    Ok(Ok(ConnectSpec {
+        engine: row
+            .engine
+            .parse()
+            .map_err(|e| Error::internal(format!("{e:?}")))?,
+        host: row.host,
+        port: u16::try_from(row.port).unwrap_or(0),
+        database: row.database_name,
+        username: row.username,
+        password,
+        options: serde_json::from_str(&row.options).unwrap_or_default(),
+        connect_timeout: Duration::from_secs(engine.connect_timeout_s),
+        statement_timeout: Some(Duration::from_secs(engine.connect_timeout_s.max(5))),
+    }))
+}
+
+/// Connects, runs a trivial query, and reports the server's version and the round trip — or
+/// the database's own error. A failing target is an answer, not an error of AutoDB's.
+pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
+    actor.require(&[Role::Operator])?;
+    let outcome = match connect_spec(ctx, id).await? {
+        Ok(spec) => on_thread(move || connectors::probe(&spec)).await?,
+        Err(e) => Err(e),
+    };
+    let result = match outcome {
+        Ok((version, rtt)) => TestResult {
+            ok: true,
+            server_version: Some(version),
+            rtt_ms: rtt.as_secs_f64() * 1000.0,
+            error: None,
+        },
+        Err(e) => TestResult {
+            ok: false,
+            server_version: None,
+            rtt_ms: 0.0,
+            error: Some(e),
+        },
+    };
+    let actor = actor.clone();
+    let detail = json!({
+        "server_version": result.server_version,
+        "error": result.error.as_ref().map(|e| e.to_string()),
+    });
+    let ok = result.ok;
+    ctx.store
+        .run(move |c| {
+            let event = Event::ok("test", "target", id).with(detail);
+            let event = if ok { event } else { event.failed() };
+            audit::record(c, Some(&actor), None, None, event)
+        })
+        .await?;
+    Ok(result)
+}
+
+/// Runs blocking driver work on a thread of its own. Drivers such as the sync `postgres`
+/// client start a runtime of their own and must never run on an async worker.
+async fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("autodb-target".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| Error::internal(format!("cannot start a target thread: {e}")))?;
+    rx.await
+        .map_err(|_| Error::internal("target thread ended without an answer"))
+}

@@ -1,0 +1,172 @@
+//! Building and running the HTTP application: shared state, routes, static UI.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_files::{Files, NamedFile};
+use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, DefaultHeaders, Logger};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use utoipa_actix_web::AppExt;
+
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::services::auth::LoginThrottle;
+use crate::services::Ctx;
+use crate::store::{Store, StoreUrl};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::OpenError),
+    #[error(transparent)]
+    Key(#[from] crate::crypto::KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server.static_dir {0} has no index.html (build the UI with `npm run build`)")]
+    StaticDir(PathBuf),
+}
+
+/// Opens the store (running migrations unless told not to) and loads the secret key.
+pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
+    let url = StoreUrl::parse(&settings.database.url).map_err(|message| {
+        crate::config::ConfigError::Value {
+            key: "database.url",
+            message,
+        }
+    })?;
+    let store = Store::open(
+        &url,
+        settings.database.pool_size,
+        settings.database.connect_timeout_s,
+    )?;
+    if migrate {
+        let ran = store.migrate()?;
+        if ran > 0 {
+            log::info!("applied {ran} metadata store migration(s)");
+        }
+    }
+    let secrets =
+        SecretBox::load_or_create(std::path::Path::new(&settings.security.secret_key_file))?;
+    let throttle = Arc::new(LoginThrottle::new(
+        settings.security.login_max_failures,
+        Duration::from_secs(settings.security.login_lockout_s),
+    ));
+    Ok(Ctx {
+        store,
+        secrets,
+        settings: Arc::new(settings),
+        throttle,
+    })
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `server.bind` (port 0 picks a free port, as tests do) and builds the server.
+    pub fn build(ctx: Ctx) -> Result<Self, StartError> {
+        let addr = ctx.settings.bind_addr()?;
+        let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let static_dir = Some(ctx.settings.server.static_dir.trim())
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        if let Some(dir) = &static_dir {
+            if !dir.join("index.html").is_file() {
+                return Err(StartError::StaticDir(dir.clone()));
+            }
+        }
+        let workers = ctx.settings.server.workers;
+        let openapi_json = web::Bytes::from(
+            crate::api::openapi()
+                .to_json()
+                .unwrap_or_else(|_| "{}".into()),
+        );
+        let data = web::Data::new(ctx);
+        let mut server = HttpServer::new(move || {
+            let app = App::new()
+                .app_data(data.clone())
+                .wrap(Compress::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                // The request line only: no query strings or bodies reach the log.
+                .wrap(
+                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                );
+            let doc = openapi_json.clone();
+            let app = app
+                .route(
+                    "/api/openapi.json",
+                    web::get().to(move || {
+                        let doc = doc.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(doc)
+                        }
+                    }),
+                )
+                .into_utoipa_app()
+                .service(crate::api::scope())
+                .into_app();
+            match &static_dir {
+                Some(dir) => app.service(spa_files(dir.clone())),
+                None => app,
+            }
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The built UI, with history-mode routing: unknown paths get `index.html`.
+fn spa_files(dir: PathBuf) -> Files {
+    let index = dir.join("index.html");
+    Files::new("/", dir)
+        .index_file("index.html")
+        .default_handler(fn_service(move |req: ServiceRequest| {
+            let index = index.clone();
+            async move {
+                let (req, _) = req.into_parts();
+                let file = NamedFile::open_async(&index).await?;
+                let res = file.into_response(&req);
+                Ok(ServiceResponse::new(req, res))
+            }
+        }))
+}

@@ -1,0 +1,293 @@
+//! AutoDB's own metadata store: one diesel code path over SQLite (embedded default) and
+//! PostgreSQL (production), chosen from the URL scheme. Every call runs on a blocking thread
+//! through [`Store::run`], never on an async worker.
+
+pub mod audit;
+pub mod schema;
+pub mod targets;
+pub mod tokens;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, Pool};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::services::error::Error;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The store's location, parsed once from `database.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl StoreUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/autodb.db".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL diesel is given: SQLite gets a plain path; PostgreSQL gets a connect timeout so
+    /// an unreachable server fails fast instead of after the pool's own timeout.
+    fn connection_string(&self, connect_timeout_s: u64) -> String {
+        match self {
+            Self::Sqlite(p) => p.to_string_lossy().into_owned(),
+            Self::Postgres(u) if u.contains("connect_timeout=") => u.clone(),
+            Self::Postgres(u) => {
+                let sep = if u.contains('?') { '&' } else { '?' };
+                format!("{u}{sep}connect_timeout={connect_timeout_s}")
+            }
+        }
+    }
+}
+
+/// Opens each pooled connection as the variant the URL names (never by trial: diesel's
+/// MultiConnection would otherwise open a SQLite file named after a PostgreSQL URL).
+#[derive(Debug)]
+struct Manager {
+    url: StoreUrl,
+    conn_str: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        let conn = match self.url {
+            StoreUrl::Sqlite(_) => {
+                diesel::SqliteConnection::establish(&self.conn_str).map(DbConn::Sqlite)
+            }
+            StoreUrl::Postgres(_) => {
+                diesel::PgConnection::establish(&self.conn_str).map(DbConn::Postgresql)
+            }
+        };
+        conn.map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            // WAL lets readers run beside the one writer; busy_timeout makes writers queue
+            // instead of failing with SQLITE_BUSY.
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    url: StoreUrl,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.url.backend())
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the folder for the SQLite store {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the metadata store ({backend}): {message}")]
+    Connect {
+        backend: &'static str,
+        message: String,
+    },
+    #[error("cannot run the metadata store migrations: {0}")]
+    Migrate(String),
+}
+
+impl Store {
+    /// Builds the pool and checks one connection at once, so a wrong URL or password is a clear
+    /// start-up error rather than a 503 later.
+    pub fn open(url: &StoreUrl, pool_size: u32, connect_timeout_s: u64) -> Result<Self, OpenError> {
+        if let StoreUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        let conn_str = url.connection_string(connect_timeout_s);
+        let manager = Manager {
+            url: url.clone(),
+            conn_str,
+        };
+        // Check the first connection by hand: r2d2 would only say "timed out" after retrying.
+        let mut first =
+            r2d2::ManageConnection::connect(&manager).map_err(|e| OpenError::Connect {
+                backend: url.backend(),
+                message: e.to_string(),
+            })?;
+        SqlitePragmas
+            .on_acquire(&mut first)
+            .map_err(|e| OpenError::Connect {
+                backend: url.backend(),
+                message: e.to_string(),
+            })?;
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(connect_timeout_s))
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(manager)
+            .map_err(|e| OpenError::Connect {
+                backend: url.backend(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.url.backend()
+    }
+
+    /// Applies the embedded migrations for this backend; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, OpenError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        let ran = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConn::Postgresql(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+        };
+        ran.map_err(|e| OpenError::Migrate(e.to_string()))
+    }
+
+    /// Runs blocking store work on a blocking thread. The one door to diesel for async code.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| Error::StoreUnavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+    }
+
+    /// The same, for code that is already on a blocking thread (CLI, engine threads).
+    pub fn run_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::StoreUnavailable(e.to_string()))?;
+        f(&mut conn)
+    }
+
+    /// Store liveness for `/api/health`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.run(|c| c.batch_execute("SELECT 1").map_err(Error::from))
+            .await
+    }
+}
+
+/// Current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::Timelike::with_nanosecond(&now, now.and_utc().timestamp_subsec_micros() * 1000)
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_scheme_chooses_the_backend() {
+        assert_eq!(
+            StoreUrl::parse("sqlite://data/a.db"),
+            Ok(StoreUrl::Sqlite(PathBuf::from("data/a.db")))
+        );
+        assert_eq!(
+            StoreUrl::parse("sqlite:///var/lib/autodb/a.db"),
+            Ok(StoreUrl::Sqlite(PathBuf::from("/var/lib/autodb/a.db")))
+        );
+        assert!(matches!(
+            StoreUrl::parse("postgres://u:p@h:5432/d"),
+            Ok(StoreUrl::Postgres(_))
+        ));
+        assert!(StoreUrl::parse("host=x password=y").is_err());
+        assert!(StoreUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout() {
+        let u = StoreUrl::parse("postgres://h/d").expect("parse");
+        assert_eq!(u.connection_string(5), "postgres://h/d?connect_timeout=5");
+        let u = StoreUrl::parse("postgres://h/d?sslmode=disable").expect("parse");
+        assert_eq!(
+            u.connection_string(5),
+            "postgres://h/d?sslmode=disable&connect_timeout=5"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! HTTP-level tests: the real application on port 0, a fresh metadata store per test
+//! (SQLite by default; PostgreSQL when AUTODB_TEST_STORE=postgres), real target databases.
+
+mod audit;
+mod auth;
+mod bad_input;
+mod health;
+mod helpers;
+mod routes;
+mod targets;
+mod users;

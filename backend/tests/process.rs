@@ -1,0 +1,287 @@
+//! Process-level tests: the real `autodb` binary, its command line, and what it writes to disk
+//! and to its log.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autodb");
+
+fn autodb(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "debug")
+        .env(
+            "AUTODB__DATABASE__URL",
+            format!("sqlite://{}", dir.join("autodb.db").display()),
+        )
+        .env("AUTODB__SECURITY__SECRET_KEY_FILE", dir.join("secret.key"))
+        .env("AUTODB__SERVER__BIND", "127.0.0.1:0")
+        .current_dir(dir);
+    c
+}
+
+fn create_user(dir: &Path, name: &str, password: &str) -> std::process::Output {
+    let mut child = autodb(dir)
+        .args([
+            "user",
+            "create",
+            name,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+/// A running `autodb serve`; its whole log is collected until it is stopped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Self {
+        let mut child = autodb(dir)
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut port = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut early = vec![];
+        while port.is_none() && std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                port = line
+                    .split("(port ")
+                    .nth(1)
+                    .and_then(|r| r.split(')').next())
+                    .and_then(|p| p.parse().ok());
+                early.push(line);
+            }
+        }
+        let port = port.unwrap_or_else(|| panic!("server did not start: {early:?}"));
+        let (tx2, rx2) = mpsc::channel();
+        for l in early {
+            let _ = tx2.send(l);
+        }
+        std::thread::spawn(move || {
+            for l in rx {
+                let _ = tx2.send(l);
+            }
+        });
+        Self {
+            child,
+            port,
+            log: rx2,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut log = String::new();
+        while let Ok(l) = self.log.recv_timeout(Duration::from_millis(500)) {
+            log.push_str(&l);
+            log.push('\n');
+        }
+        log
+    }
+}
+
+fn mariadb_user(name: &str, password: &str) {
+    use mysql::prelude::Queryable;
+    let mut c = mysql::Conn::new(
+        mysql::OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(3306)
+            .user(Some("root")),
+    )
+    .expect("mariadb");
+    c.query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
+        .expect("drop");
+    c.query_drop(format!(
+        "CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"
+    ))
+    .expect("create");
+}
+
+#[test]
+fn a_target_password_appears_nowhere_in_the_store_file_the_answers_or_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = format!("Zq7-secret-{}", std::process::id());
+    let admin_pw = format!("admin-pw-{}", std::process::id());
+    let maria_user = format!("autodb_sec_{}", std::process::id());
+    mariadb_user(&maria_user, &secret);
+    assert!(create_user(dir.path(), "admin", &admin_pw).status.success());
+
+    let server = Server::start(dir.path());
+    let http = reqwest::blocking::Client::new();
+    let mut answers = String::new();
+    let mut call = |req: reqwest::blocking::RequestBuilder| -> Value {
+        let text = req.send().expect("send").text().expect("text");
+        answers.push_str(&text);
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    let login = call(
+        http.post(server.url("/api/auth/login"))
+            .json(&json!({"username": "admin", "password": admin_pw})),
+    );
+    let token = login["token"].as_str().expect("token").to_string();
+    let target = call(
+        http.post(server.url("/api/targets"))
+            .bearer_auth(&token)
+            .json(&json!({
+        "name": "maria", "engine": "mysql", "host": "127.0.0.1", "port": 3306,
+        "database": "", "username": maria_user, "password": secret, "tags": ["sec"]})),
+    );
+    let id = target["id"].as_i64().expect("target id");
+    let tested = call(
+        http.post(server.url(&format!("/api/targets/{id}/test")))
+            .bearer_auth(&token),
+    );
+    assert_eq!(
+        tested["ok"], true,
+        "the sealed password opens and logs in: {tested}"
+    );
+    call(
+        http.put(server.url(&format!("/api/targets/{id}")))
+            .bearer_auth(&token)
+            .json(&json!({
+        "name": "maria", "engine": "mysql", "host": "127.0.0.1", "port": 3306,
+        "database": "", "username": maria_user, "password": secret})),
+    );
+    call(http.get(server.url("/api/targets")).bearer_auth(&token));
+    call(
+        http.get(server.url(&format!("/api/targets/{id}")))
+            .bearer_auth(&token),
+    );
+    call(http.get(server.url("/api/audit")).bearer_auth(&token));
+    let log = server.stop();
+
+    assert!(log.contains("/api/targets"), "the log was captured: {log}");
+    for (what, haystack) in [("answers", answers.as_bytes()), ("log", log.as_bytes())] {
+        assert!(
+            !contains(haystack, secret.as_bytes()),
+            "target password in the {what}"
+        );
+        assert!(
+            !contains(haystack, admin_pw.as_bytes()),
+            "login password in the {what}"
+        );
+    }
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("autodb.db"))
+        {
+            let bytes = std::fs::read(&path).expect("read store file");
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "password in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn check_config_names_an_unknown_key_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("autodb.toml");
+    std::fs::write(&conf, "[engine]\nmax_paralel_runs = 4\n").expect("write");
+    let out = autodb(dir.path())
+        .args(["check-config", "--config"])
+        .arg(&conf)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_paralel_runs"), "{err}");
+}
+
+#[test]
+fn check_config_passes_on_the_example_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/autodb.example.toml");
+    let out = autodb(dir.path())
+        .args(["check-config", "--config"])
+        .arg(&example)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+}
+
+#[test]
+fn user_create_needs_a_password_and_refuses_a_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = autodb(dir.path())
+        .args(["user", "create", "ops", "--role", "operator"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AUTODB_PASSWORD"));
+    let ok = autodb(dir.path())
+        .args(["user", "create", "ops", "--role", "operator"])
+        .env("AUTODB_PASSWORD", "ops-password-1")
+        .output()
+        .expect("run");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let again = create_user(dir.path(), "ops", "ops-password-2");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let list = autodb(dir.path())
+        .args(["user", "list"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).trim(),
+        "ops\toperator\tactive"
+    );
+}
+
+#[test]
+fn openapi_prints_the_document() {
+    let out = Command::new(BIN).arg("openapi").output().expect("run");
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(doc["paths"]["/api/targets/{id}/test"]["post"].is_object());
+}

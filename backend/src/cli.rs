@@ -45,7 +45,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user. The password comes from --password-stdin or AUTODB_PASSWORD.
+    /// Create a user. The password comes from --password-stdin, AUTODB_PASSWORD, or
+    /// --generate-password (printed once).
     Create {
         name: String,
         #[arg(long, value_parser = parse_role)]
@@ -53,6 +54,9 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Make up a strong password and print it once.
+        #[arg(long, conflicts_with = "password_stdin")]
+        generate_password: bool,
     },
     /// Set a user's password (ends their sessions). Same password sources as `create`.
     Passwd {
@@ -142,12 +146,21 @@ fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliE
             name,
             role,
             password_stdin,
+            generate_password,
         } => {
-            let password = read_password(password_stdin)?;
+            let password = if generate_password {
+                crate::crypto::random_password()
+            } else {
+                read_password(password_stdin)?
+            };
             let user = ctx
                 .store
                 .run_blocking(|c| users::create_blocking(c, None, &name, &password, role))?;
             println!("created user {} ({})", user.username, user.role);
+            if generate_password {
+                // Shown once, on the operator's terminal; it is stored only as a hash.
+                println!("password: {}", secrecy::ExposeSecret::expose_secret(&password));
+            }
         }
         UserCommand::Passwd {
             name,

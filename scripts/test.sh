@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: lint gates, the Rust tests against both metadata stores
+# (SQLite and PostgreSQL) with real PostgreSQL/MariaDB/SQLite targets, the frontend's checks,
+# the browser journey in Chromium, and the nginx/systemd deployment tests.
+# Installs what it needs; every step runs even after a failure, and the summary says which failed.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$AUTODB_ROOT"
+
+passed=(); failed=()
+step() {
+  local name="$1"; shift
+  log "$name"
+  local start=$SECONDS
+  if "$@"; then passed+=("$name ($((SECONDS - start))s)"); else failed+=("$name ($((SECONDS - start))s)"); fi
+}
+
+set -e
+ensure_toolchains
+ensure_apt postgresql-client mariadb-client sqlite3 chromium nginx curl openssl shellcheck systemd
+ensure_databases
+set +e
+
+export CARGO_TERM_COLOR=never
+step "cargo fmt" cargo fmt --all -- --check
+step "cargo clippy" cargo clippy --locked --all-targets -- -D warnings
+step "rust tests (SQLite store)" cargo test --locked --workspace
+step "rust API tests (PostgreSQL store)" env AUTODB_TEST_STORE=postgres cargo test --locked --test api
+
+bin="$AUTODB_ROOT/target/debug/autodb"
+openapi_current() {
+  "$bin" openapi > target/openapi.json &&
+    frontend/node_modules/.bin/openapi-typescript target/openapi.json -o target/schema.d.ts >/dev/null &&
+    diff -u frontend/src/api/schema.d.ts target/schema.d.ts
+}
+if step "frontend npm ci" frontend_deps; then
+  step "frontend types match the OpenAPI document" openapi_current
+  step "frontend typecheck" bash -c 'cd frontend && npm run --silent typecheck'
+  step "frontend lint" bash -c 'cd frontend && npm run --silent lint'
+  step "frontend unit tests" bash -c 'cd frontend && npm run --silent test'
+  step "frontend build" bash -c 'cd frontend && npm run --silent build'
+  step "browser journey (Chromium)" env AUTODB_BIN="$bin" bash frontend/e2e/run-e2e.sh
+fi
+step "deployment (nginx, systemd, install)" env AUTODB_BIN="$bin" bash scripts/tests/deploy_test.sh
+
+echo
+for s in "${passed[@]}"; do echo "  ok    $s"; done
+for s in "${failed[@]}"; do echo "  FAIL  $s"; done
+echo "steps: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]

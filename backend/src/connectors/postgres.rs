@@ -1,0 +1,368 @@
+//! The PostgreSQL connector.
+//!
+//! Design: `tokio-postgres` (the engine under the sync `postgres` crate) driven on a private
+//! single-threaded runtime, the way the sync crate does internally, because two things the sync
+//! crate cannot do are needed here:
+//! - a connect timeout that covers the whole handshake (tokio-postgres bounds only the TCP
+//!   connect; a listener that accepts and never speaks would hang the sync client forever);
+//! - *streaming* the simple query protocol (`simple_query_raw`), whose rows are the server's own
+//!   text for every type. Each statement is first `prepare`d (Parse/Describe only, nothing runs)
+//!   to learn the column types, then run with the simple protocol, and each text value is typed
+//!   by [`pg_values::cell`]. Two round trips per statement buy exact numerics, every type
+//!   readable, and any statement accepted as psql would (DDL, `DO $$…$$`, `VACUUM`).
+//!
+//! Notices (`RAISE NOTICE`, warnings) are collected while driving the connection. A statement
+//! timeout and a cancel both end with SQLSTATE 57014; the canceller raises a flag first, so the
+//! two are told apart without reading the (localisable) message.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use tokio::runtime::Runtime;
+use tokio_postgres::tls::NoTlsStream;
+use tokio_postgres::types::Type;
+use tokio_postgres::{AsyncMessage, NoTls, SimpleQueryMessage, Socket};
+
+use super::support::{check_known_options, offer_row, string_option};
+use super::{pg_values, Canceller, Column, ConnectSpec, DbError, DbErrorKind, Engine};
+use super::{ExecOutcome, RowSink, TargetConnection};
+
+const OPTIONS: &[&str] = &["sslmode", "application_name"];
+
+/// The socket side of a connection plus the runtime that drives it. Kept apart from the
+/// `Client` so a client future and the driver can be borrowed at the same time.
+struct Driver {
+    rt: Runtime,
+    conn: tokio_postgres::Connection<Socket, NoTlsStream>,
+    notices: Vec<String>,
+    closed: bool,
+}
+
+impl Driver {
+    /// Run `fut` to completion while pumping the connection (which routes responses to the
+    /// client and yields notices).
+    fn block_on<F: Future>(&mut self, fut: F) -> F::Output {
+        let Driver {
+            rt,
+            conn,
+            notices,
+            closed,
+        } = self;
+        let mut fut = std::pin::pin!(fut);
+        rt.block_on(std::future::poll_fn(|cx| {
+            while !*closed {
+                match conn.poll_message(cx) {
+                    Poll::Ready(Some(Ok(AsyncMessage::Notice(n)))) => {
+                        notices.push(format!("{}: {}", n.severity(), n.message()));
+                    }
+                    Poll::Ready(Some(Ok(_))) => {}
+                    Poll::Ready(Some(Err(e))) => {
+                        log::warn!("postgres target connection failed: {e}");
+                        *closed = true;
+                    }
+                    Poll::Ready(None) => *closed = true,
+                    Poll::Pending => break,
+                }
+            }
+            // Once the connection is gone the client's futures resolve with a "closed" error.
+            fut.as_mut().poll(cx)
+        }))
+    }
+}
+
+pub(crate) struct PgConnection {
+    driver: Driver,
+    client: tokio_postgres::Client,
+    canceller: Arc<PgCanceller>,
+    in_txn: bool,
+    txn_failed: bool,
+}
+
+impl PgConnection {
+    pub(crate) fn connect(spec: &ConnectSpec) -> Result<Self, DbError> {
+        check_known_options(Engine::Postgres, &spec.options, OPTIONS)?;
+        match string_option(&spec.options, "sslmode")? {
+            // "prefer"/"allow" fall back to plaintext when TLS is unavailable, as libpq does.
+            None | Some("disable" | "allow" | "prefer") => {}
+            Some(other) => {
+                return Err(DbError::config(format!(
+                    "sslmode {other:?} cannot be honoured: this build connects to PostgreSQL \
+                     targets without TLS (use disable, allow or prefer)"
+                )))
+            }
+        }
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(&spec.host)
+            .port(spec.port)
+            .user(&spec.username)
+            .connect_timeout(spec.connect_timeout)
+            .application_name(
+                string_option(&spec.options, "application_name")?.unwrap_or("autodb"),
+            );
+        if !spec.database.is_empty() {
+            cfg.dbname(&spec.database);
+        }
+        let password = spec.password.expose_secret();
+        if !password.is_empty() {
+            cfg.password(password);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::internal(format!("cannot start the PostgreSQL runtime: {e}")))?;
+        // The timeout wraps the whole handshake, not just the TCP connect.
+        let connected = rt.block_on(tokio::time::timeout(
+            spec.connect_timeout,
+            cfg.connect(NoTls),
+        ));
+        let (client, conn) = match connected {
+            Err(_) => {
+                return Err(DbError::connect_timeout(
+                    &spec.host,
+                    spec.port,
+                    spec.connect_timeout,
+                ))
+            }
+            Ok(Err(e)) => return Err(classify(&e, Phase::Connect, false)),
+            Ok(Ok(pair)) => pair,
+        };
+        let canceller = Arc::new(PgCanceller {
+            token: client.cancel_token(),
+            requested: AtomicBool::new(false),
+        });
+        let mut pg = PgConnection {
+            driver: Driver {
+                rt,
+                conn,
+                notices: Vec::new(),
+                closed: false,
+            },
+            client,
+            canceller,
+            in_txn: false,
+            txn_failed: false,
+        };
+        // ISO dates and hex bytea are what pg_values parses; the timeout is the server's own.
+        let timeout_ms = spec.statement_timeout.map_or(0, |d| d.as_millis().max(1));
+        pg.batch(&format!(
+            "SET DateStyle = ISO; SET bytea_output = hex; SET statement_timeout = {timeout_ms}"
+        ))?;
+        Ok(pg)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.driver
+            .block_on(self.client.batch_execute(sql))
+            .map_err(|e| classify(&e, Phase::Statement, false))
+    }
+
+    fn run(
+        &mut self,
+        sql: &str,
+        sink: &mut dyn RowSink,
+    ) -> Result<ExecOutcome, tokio_postgres::Error> {
+        // Describe first: nothing runs, but we learn the result column types.
+        let types: Option<Vec<Type>> = match self.driver.block_on(self.client.prepare(sql)) {
+            Ok(stmt) => Some(stmt.columns().iter().map(|c| c.type_().clone()).collect()),
+            // Several commands cannot be prepared; run them anyway, every value as text.
+            Err(e) if is_multi_command(&e) => None,
+            Err(e) => return Err(e),
+        };
+        let stream = self.driver.block_on(self.client.simple_query_raw(sql))?;
+        let mut stream = std::pin::pin!(stream);
+        let mut outcome = ExecOutcome::default();
+        let mut row_types: Vec<Option<Type>> = Vec::new();
+        let mut returns_rows = false;
+        while let Some(msg) = self.driver.block_on(stream.next()) {
+            match msg? {
+                SimpleQueryMessage::RowDescription(cols) => {
+                    returns_rows = true;
+                    let known = types.as_ref().filter(|t| t.len() == cols.len());
+                    row_types = (0..cols.len())
+                        .map(|i| known.and_then(|t| t.get(i)).cloned())
+                        .collect();
+                    let columns: Vec<Column> = cols
+                        .iter()
+                        .zip(&row_types)
+                        .map(|(c, t)| Column {
+                            name: c.name().to_string(),
+                            type_name: t
+                                .as_ref()
+                                .map_or_else(|| "text".into(), pg_values::type_name),
+                        })
+                        .collect();
+                    sink.columns(&columns);
+                }
+                // Past a refused row the rest is drained unread: the protocol has no "stop",
+                // and a cancel would abort an enclosing transaction.
+                SimpleQueryMessage::Row(row) if !outcome.truncated => {
+                    let cells = (0..row.len())
+                        .map(|i| {
+                            pg_values::cell(row_types.get(i).and_then(Option::as_ref), row.get(i))
+                        })
+                        .collect();
+                    offer_row(sink, &mut outcome, cells);
+                }
+                SimpleQueryMessage::CommandComplete(n) if !returns_rows => {
+                    outcome.rows_affected = Some(n);
+                }
+                _ => {}
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+impl TargetConnection for PgConnection {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        let msgs = self
+            .driver
+            .block_on(self.client.simple_query("SELECT version()"))
+            .map_err(|e| classify(&e, Phase::Statement, false))?;
+        msgs.iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .ok_or_else(|| DbError::internal("SELECT version() returned no row"))
+    }
+
+    fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError> {
+        self.driver.notices.clear();
+        self.canceller.requested.store(false, Ordering::SeqCst);
+        match self.run(sql, sink) {
+            Ok(mut outcome) => {
+                outcome.notices = std::mem::take(&mut self.driver.notices);
+                Ok(outcome)
+            }
+            Err(e) => {
+                self.txn_failed |= self.in_txn;
+                let cancelled = self.canceller.requested.load(Ordering::SeqCst);
+                Err(classify(&e, Phase::Statement, cancelled))
+            }
+        }
+    }
+
+    fn canceller(&self) -> Arc<dyn Canceller> {
+        self.canceller.clone()
+    }
+
+    fn begin_read_only(&mut self) -> Result<(), DbError> {
+        self.batch("BEGIN READ ONLY")?;
+        (self.in_txn, self.txn_failed) = (true, false);
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.batch("BEGIN")?;
+        (self.in_txn, self.txn_failed) = (true, false);
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        let failed = self.txn_failed;
+        (self.in_txn, self.txn_failed) = (false, false);
+        // PostgreSQL answers COMMIT of an aborted transaction with a silent ROLLBACK; say so.
+        self.batch("COMMIT")?;
+        if failed {
+            return Err(DbError::new(
+                DbErrorKind::Statement,
+                Some("25P02".into()),
+                "the transaction was aborted by an earlier error, so COMMIT rolled it back",
+            ));
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        (self.in_txn, self.txn_failed) = (false, false);
+        self.batch("ROLLBACK")
+    }
+}
+
+/// Sends a PostgreSQL cancel request (a separate short connection to the server).
+struct PgCanceller {
+    token: tokio_postgres::CancelToken,
+    requested: AtomicBool,
+}
+
+impl Canceller for PgCanceller {
+    fn cancel(&self) -> Result<(), DbError> {
+        self.requested.store(true, Ordering::SeqCst);
+        let token = self.token.clone();
+        // A thread of its own, so cancel() works from any caller, an async worker included.
+        let sent = std::thread::spawn(move || -> Result<(), String> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            match rt.block_on(tokio::time::timeout(
+                Duration::from_secs(10),
+                token.cancel_query(NoTls),
+            )) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the server did not take the cancel request within 10s".into()),
+            }
+        })
+        .join();
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(DbError::connect(format!("cancel request failed: {msg}"))),
+            Err(_) => Err(DbError::internal("the cancel thread panicked")),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Connect,
+    Statement,
+}
+
+fn is_multi_command(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| db.code().code() == "42601" && db.message().contains("multiple commands"))
+}
+
+/// A tokio-postgres error as a DbError: the SQLSTATE and the server's message (with its DETAIL
+/// and HINT), or the client's own text for network failures.
+fn classify(e: &tokio_postgres::Error, phase: Phase, cancel_requested: bool) -> DbError {
+    let Some(db) = e.as_db_error() else {
+        // No server message: the network or the client library failed.
+        let kind = if e.is_closed() || phase == Phase::Connect {
+            DbErrorKind::Connect
+        } else {
+            DbErrorKind::Internal
+        };
+        return DbError::new(kind, None, e.to_string());
+    };
+    let code = db.code().code();
+    let kind = match code {
+        "57014" if cancel_requested => DbErrorKind::Cancelled,
+        "57014" => DbErrorKind::Timeout,
+        c if c.starts_with("28") => DbErrorKind::Auth,
+        c if c.starts_with("08") || c.starts_with("57P") || c == "53300" => DbErrorKind::Connect,
+        _ if phase == Phase::Connect => DbErrorKind::Connect,
+        _ => DbErrorKind::Statement,
+    };
+    let mut message = db.message().to_string();
+    if let Some(detail) = db.detail() {
+        message.push_str("\nDETAIL: ");
+        message.push_str(detail);
+    }
+    if let Some(hint) = db.hint() {
+        message.push_str("\nHINT: ");
+        message.push_str(hint);
+    }
+    DbError::new(kind, Some(code.to_string()), message)
+}

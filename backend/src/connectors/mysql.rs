@@ -110,6 +110,8 @@ impl MysqlConnection {
         let mut affected = 0u64;
         let mut result = self.conn.query_iter(sql)?;
         while let Some(mut set) = result.iter() {
+            // An OK-only set (DML/DDL) knows its count before iterating, and forgets it after.
+            let affected_before = set.affected_rows();
             let meta: Vec<mysql::Column> = set.columns().as_ref().to_vec();
             if !meta.is_empty() {
                 returned_a_set = true;
@@ -140,7 +142,7 @@ impl MysqlConnection {
                     .collect();
                 offer_row(sink, outcome, cells);
             }
-            affected += set.affected_rows();
+            affected += affected_before.max(set.affected_rows());
         }
         drop(result);
         if !returned_a_set {

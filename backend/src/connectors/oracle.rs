@@ -161,11 +161,13 @@ fn read_cell(v: &SqlValue, kind: CellKind) -> Result<Cell, oracle::Error> {
         }
         CellKind::Bytes => Cell::Bytes(hex::encode(v.get::<Vec<u8>>()?)),
         CellKind::Bool => Cell::Bool(v.get()?),
+        // Types without a string conversion (objects, XML on older clients) fall back to the
+        // driver's display form rather than failing the whole statement.
         CellKind::Json => {
-            let text: String = v.get()?;
+            let text = v.get::<String>().unwrap_or_else(|_| v.to_string());
             serde_json::from_str(&text).map_or(Cell::Text(text), Cell::Json)
         }
-        CellKind::Text => Cell::Text(v.get::<String>()?),
+        CellKind::Text => Cell::Text(v.get::<String>().unwrap_or_else(|_| v.to_string())),
     })
 }
 
@@ -245,6 +247,14 @@ impl Canceller for OracleCanceller {
 
 fn classify(e: &oracle::Error, phase: Phase, cancel_requested: bool) -> DbError {
     let message = match e.db_error() {
+        // ODPI-C messages carry their "ORA-nnnnn: " prefix; add it where one does not.
+        Some(db)
+            if db.code() > 0
+                && !db.message().starts_with("ORA-")
+                && !db.message().starts_with("DPI-") =>
+        {
+            format!("ORA-{:05}: {}", db.code(), db.message())
+        }
         Some(db) => db.message().to_string(),
         None => e.to_string(),
     };

@@ -116,10 +116,10 @@ impl PgConnection {
             .build()
             .map_err(|e| DbError::internal(format!("cannot start the PostgreSQL runtime: {e}")))?;
         // The timeout wraps the whole handshake, not just the TCP connect.
-        let connected = rt.block_on(tokio::time::timeout(
-            spec.connect_timeout,
-            cfg.connect(NoTls),
-        ));
+        let connected = rt.block_on(async {
+            // Inside the runtime: the timer needs its context.
+            tokio::time::timeout(spec.connect_timeout, cfg.connect(NoTls)).await
+        });
         let (client, conn) = match connected {
             Err(_) => {
                 return Err(DbError::connect_timeout(
@@ -305,10 +305,9 @@ impl Canceller for PgCanceller {
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            match rt.block_on(tokio::time::timeout(
-                Duration::from_secs(10),
-                token.cancel_query(NoTls),
-            )) {
+            match rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(10), token.cancel_query(NoTls)).await
+            }) {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err("the server did not take the cancel request within 10s".into()),
@@ -339,12 +338,15 @@ fn is_multi_command(e: &tokio_postgres::Error) -> bool {
 fn classify(e: &tokio_postgres::Error, phase: Phase, cancel_requested: bool) -> DbError {
     let Some(db) = e.as_db_error() else {
         // No server message: the network or the client library failed.
-        let kind = if e.is_closed() || phase == Phase::Connect {
+        // "authentication error": the server wants a password we do not have, or the like.
+        let kind = if e.to_string() == "authentication error" {
+            DbErrorKind::Auth
+        } else if e.is_closed() || phase == Phase::Connect {
             DbErrorKind::Connect
         } else {
             DbErrorKind::Internal
         };
-        return DbError::new(kind, None, e.to_string());
+        return DbError::new(kind, None, with_causes(e));
     };
     let code = db.code().code();
     let kind = match code {
@@ -365,4 +367,17 @@ fn classify(e: &tokio_postgres::Error, phase: Phase, cancel_requested: bool) -> 
         message.push_str(hint);
     }
     DbError::new(kind, Some(code.to_string()), message)
+}
+
+/// "error connecting to server: Connection refused (os error 111)": the client's top-level
+/// text says little without the causes under it.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }

@@ -270,6 +270,14 @@ fn classify(e: &rusqlite::Error, timed_out: bool) -> DbError {
             let message = msg.clone().unwrap_or_else(|| err.to_string());
             DbError::new(kind, Some(code_name(err.extended_code)), message)
         }
+        // A prepare error that points at a token: keep SQLite's message, add where it is.
+        rusqlite::Error::SqlInputError {
+            error, msg, offset, ..
+        } => DbError::new(
+            DbErrorKind::Statement,
+            Some(code_name(error.extended_code)),
+            format!("{msg} (at byte {offset})"),
+        ),
         rusqlite::Error::MultipleStatement | rusqlite::Error::InvalidQuery => {
             DbError::new(DbErrorKind::Statement, None, e.to_string())
         }

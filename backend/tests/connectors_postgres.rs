@@ -415,3 +415,18 @@ fn two_statements_in_one_call_still_run_with_their_values_as_text() {
         vec![vec![Cell::Text("1".into())], vec![Cell::Text("2".into())]]
     );
 }
+
+#[test]
+fn copy_from_stdin_is_refused_and_the_session_stays_usable() {
+    let mut conn = connectors::connect(&spec("postgres")).unwrap();
+    exec(conn.as_mut(), "CREATE TEMP TABLE x (a int)");
+    let err = conn
+        .execute("/* load */ COPY x FROM STDIN", &mut VecSink::new(0))
+        .unwrap_err();
+    assert_eq!(err.kind, DbErrorKind::Statement);
+    assert!(err.message.contains("COPY FROM STDIN"), "{}", err.message);
+    assert_eq!(
+        query(conn.as_mut(), "SELECT count(*) FROM x").rows[0][0],
+        Cell::Int(0)
+    );
+}

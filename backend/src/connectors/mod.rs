@@ -18,10 +18,13 @@ mod mysql;
 mod mysql_values;
 mod oracle;
 mod oracle_values;
+mod pg_errors;
+mod pg_runtime;
 mod pg_values;
 mod postgres;
 mod sink;
 mod sqlite;
+mod sqlite_values;
 mod support;
 
 pub use error::{DbError, DbErrorKind};

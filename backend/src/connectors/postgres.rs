@@ -15,65 +15,21 @@
 //! timeout and a cancel both end with SQLSTATE 57014; the canceller raises a flag first, so the
 //! two are told apart without reading the (localisable) message.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
-use tokio::runtime::Runtime;
-use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::types::Type;
-use tokio_postgres::{AsyncMessage, NoTls, SimpleQueryMessage, Socket};
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 
+use super::pg_errors::{breaks_protocol, classify, is_multi_command, refuse_client_copy, Phase};
+use super::pg_runtime::{Driver, PgCanceller};
 use super::support::{check_known_options, offer_row, string_option};
 use super::{pg_values, Canceller, Column, ConnectSpec, DbError, DbErrorKind, Engine};
 use super::{ExecOutcome, RowSink, TargetConnection};
 
 const OPTIONS: &[&str] = &["sslmode", "application_name"];
-
-/// The socket side of a connection plus the runtime that drives it. Kept apart from the
-/// `Client` so a client future and the driver can be borrowed at the same time.
-struct Driver {
-    rt: Runtime,
-    conn: tokio_postgres::Connection<Socket, NoTlsStream>,
-    notices: Vec<String>,
-    closed: bool,
-}
-
-impl Driver {
-    /// Run `fut` to completion while pumping the connection (which routes responses to the
-    /// client and yields notices).
-    fn block_on<F: Future>(&mut self, fut: F) -> F::Output {
-        let Driver {
-            rt,
-            conn,
-            notices,
-            closed,
-        } = self;
-        let mut fut = std::pin::pin!(fut);
-        rt.block_on(std::future::poll_fn(|cx| {
-            while !*closed {
-                match conn.poll_message(cx) {
-                    Poll::Ready(Some(Ok(AsyncMessage::Notice(n)))) => {
-                        notices.push(format!("{}: {}", n.severity(), n.message()));
-                    }
-                    Poll::Ready(Some(Ok(_))) => {}
-                    Poll::Ready(Some(Err(e))) => {
-                        log::warn!("postgres target connection failed: {e}");
-                        *closed = true;
-                    }
-                    Poll::Ready(None) => *closed = true,
-                    Poll::Pending => break,
-                }
-            }
-            // Once the connection is gone the client's futures resolve with a "closed" error.
-            fut.as_mut().poll(cx)
-        }))
-    }
-}
 
 pub(crate) struct PgConnection {
     driver: Driver,
@@ -81,6 +37,9 @@ pub(crate) struct PgConnection {
     canceller: Arc<PgCanceller>,
     in_txn: bool,
     txn_failed: bool,
+    /// Set when a protocol error left the session in an unknown state: every later call fails
+    /// fast with this message instead of waiting on a server that waits on us.
+    broken: Option<String>,
 }
 
 impl PgConnection {
@@ -146,6 +105,7 @@ impl PgConnection {
             canceller,
             in_txn: false,
             txn_failed: false,
+            broken: None,
         };
         // ISO dates and hex bytea are what pg_values parses; the timeout is the server's own.
         let timeout_ms = spec.statement_timeout.map_or(0, |d| d.as_millis().max(1));
@@ -156,9 +116,27 @@ impl PgConnection {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.driver
-            .block_on(self.client.batch_execute(sql))
-            .map_err(|e| classify(&e, Phase::Statement, false))
+        self.usable()?;
+        let result = self.driver.block_on(self.client.batch_execute(sql));
+        result.map_err(|e| self.failed(&e, false))
+    }
+
+    fn usable(&self) -> Result<(), DbError> {
+        match &self.broken {
+            Some(why) => Err(DbError::connect(format!(
+                "this connection is unusable after a protocol error ({why}); open a new one"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Classify a statement-phase error, remembering whether it broke the session.
+    fn failed(&mut self, e: &tokio_postgres::Error, cancel_requested: bool) -> DbError {
+        let err = classify(e, Phase::Statement, cancel_requested);
+        if breaks_protocol(e) {
+            self.broken = Some(err.message.clone());
+        }
+        err
     }
 
     fn run(
@@ -224,10 +202,11 @@ impl TargetConnection for PgConnection {
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
+        self.usable()?;
         let msgs = self
             .driver
-            .block_on(self.client.simple_query("SELECT version()"))
-            .map_err(|e| classify(&e, Phase::Statement, false))?;
+            .block_on(self.client.simple_query("SELECT version()"));
+        let msgs = msgs.map_err(|e| self.failed(&e, false))?;
         msgs.iter()
             .find_map(|m| match m {
                 SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
@@ -237,6 +216,8 @@ impl TargetConnection for PgConnection {
     }
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError> {
+        self.usable()?;
+        refuse_client_copy(sql)?;
         self.driver.notices.clear();
         self.canceller.requested.store(false, Ordering::SeqCst);
         match self.run(sql, sink) {
@@ -247,7 +228,7 @@ impl TargetConnection for PgConnection {
             Err(e) => {
                 self.txn_failed |= self.in_txn;
                 let cancelled = self.canceller.requested.load(Ordering::SeqCst);
-                Err(classify(&e, Phase::Statement, cancelled))
+                Err(self.failed(&e, cancelled))
             }
         }
     }
@@ -287,97 +268,4 @@ impl TargetConnection for PgConnection {
         (self.in_txn, self.txn_failed) = (false, false);
         self.batch("ROLLBACK")
     }
-}
-
-/// Sends a PostgreSQL cancel request (a separate short connection to the server).
-struct PgCanceller {
-    token: tokio_postgres::CancelToken,
-    requested: AtomicBool,
-}
-
-impl Canceller for PgCanceller {
-    fn cancel(&self) -> Result<(), DbError> {
-        self.requested.store(true, Ordering::SeqCst);
-        let token = self.token.clone();
-        // A thread of its own, so cancel() works from any caller, an async worker included.
-        let sent = std::thread::spawn(move || -> Result<(), String> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            match rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(10), token.cancel_query(NoTls)).await
-            }) {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("the server did not take the cancel request within 10s".into()),
-            }
-        })
-        .join();
-        match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(DbError::connect(format!("cancel request failed: {msg}"))),
-            Err(_) => Err(DbError::internal("the cancel thread panicked")),
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Phase {
-    Connect,
-    Statement,
-}
-
-fn is_multi_command(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error()
-        .is_some_and(|db| db.code().code() == "42601" && db.message().contains("multiple commands"))
-}
-
-/// A tokio-postgres error as a DbError: the SQLSTATE and the server's message (with its DETAIL
-/// and HINT), or the client's own text for network failures.
-fn classify(e: &tokio_postgres::Error, phase: Phase, cancel_requested: bool) -> DbError {
-    let Some(db) = e.as_db_error() else {
-        // No server message: the network or the client library failed.
-        // "authentication error": the server wants a password we do not have, or the like.
-        let kind = if e.to_string() == "authentication error" {
-            DbErrorKind::Auth
-        } else if e.is_closed() || phase == Phase::Connect {
-            DbErrorKind::Connect
-        } else {
-            DbErrorKind::Internal
-        };
-        return DbError::new(kind, None, with_causes(e));
-    };
-    let code = db.code().code();
-    let kind = match code {
-        "57014" if cancel_requested => DbErrorKind::Cancelled,
-        "57014" => DbErrorKind::Timeout,
-        c if c.starts_with("28") => DbErrorKind::Auth,
-        c if c.starts_with("08") || c.starts_with("57P") || c == "53300" => DbErrorKind::Connect,
-        _ if phase == Phase::Connect => DbErrorKind::Connect,
-        _ => DbErrorKind::Statement,
-    };
-    let mut message = db.message().to_string();
-    if let Some(detail) = db.detail() {
-        message.push_str("\nDETAIL: ");
-        message.push_str(detail);
-    }
-    if let Some(hint) = db.hint() {
-        message.push_str("\nHINT: ");
-        message.push_str(hint);
-    }
-    DbError::new(kind, Some(code.to_string()), message)
-}
-
-/// "error connecting to server: Connection refused (os error 111)": the client's top-level
-/// text says little without the causes under it.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }

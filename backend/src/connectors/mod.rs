@@ -144,14 +144,18 @@ pub struct ExecOutcome {
     pub notices: Vec<String>,
 }
 
-/// Cancels the statement currently running on a connection, from any thread.
+/// Cancels the statement currently running on a connection, from any thread. It blocks for
+/// about one round trip (MySQL opens a second connection for `KILL QUERY`); the PostgreSQL one
+/// runs on a thread of its own, so it is safe to call from an async context. Calling it while
+/// nothing runs is harmless.
 pub trait Canceller: Send + Sync {
     fn cancel(&self) -> Result<(), DbError>;
 }
 
 /// One open connection to a target. All calls block: callers run them on dedicated threads,
-/// never on async workers (the PostgreSQL connector panics "Cannot start a runtime from within
-/// a runtime" when called on a tokio thread).
+/// never on async workers. Trap: the PostgreSQL connector drives a private tokio runtime, so
+/// calling it *or dropping it* on a tokio/actix thread panics ("Cannot start a runtime from
+/// within a runtime"); open, use and drop it inside `spawn_blocking` or a plain thread.
 pub trait TargetConnection: Send {
     fn engine(&self) -> Engine;
     /// The server's version string, e.g. "PostgreSQL 15.19 (Debian ...) on x86_64..." or

@@ -31,7 +31,9 @@ pub use error::{DbError, DbErrorKind};
 pub use sink::VecSink;
 
 /// The database engines AutoDB can run SQL on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     Postgres,

@@ -1,0 +1,45 @@
+// Typed sample data; built from the API types so a schema change breaks the tests.
+import type { ApiToken, AuditEntry, Target, User } from '@/api/types'
+
+const AT = '2026-11-27T23:59:00Z'
+
+export function user(overrides: Partial<User> = {}): User {
+  return { id: 1, username: 'alice', role: 'admin', disabled: false, created_at: AT, updated_at: AT, ...overrides }
+}
+
+export function target(overrides: Partial<Target> = {}): Target {
+  return {
+    id: 1,
+    name: 'orders-primary',
+    engine: 'postgres',
+    host: 'db1.internal',
+    port: 5432,
+    database: 'orders',
+    username: 'autodb',
+    has_password: true,
+    tags: ['prod'],
+    options: {},
+    created_at: AT,
+    updated_at: AT,
+    ...overrides,
+  }
+}
+
+export function token(overrides: Partial<ApiToken> = {}): ApiToken {
+  return { id: 1, name: 'ci', created_at: AT, expires_at: null, last_used_at: null, ...overrides }
+}
+
+export function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    id: 1,
+    at: AT,
+    actor: 'alice',
+    action: 'auth.login',
+    object_type: 'session',
+    object_id: null,
+    detail: {},
+    client_addr: '127.0.0.1',
+    success: true,
+    ...overrides,
+  }
+}

@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let ctx = startup::context(settings, !no_migrate)?;
             let backend = ctx.store.backend();
             actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(ctx)?;
+                let app = Application::build(ctx).await?;
                 log::info!(
                     "AutoDB listening on {bind} (port {}), store: {backend}",
                     app.port()
@@ -159,7 +159,10 @@ fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliE
             println!("created user {} ({})", user.username, user.role);
             if generate_password {
                 // Shown once, on the operator's terminal; it is stored only as a hash.
-                println!("password: {}", secrecy::ExposeSecret::expose_secret(&password));
+                println!(
+                    "password: {}",
+                    secrecy::ExposeSecret::expose_secret(&password)
+                );
             }
         }
         UserCommand::Passwd {

@@ -96,6 +96,11 @@ pub struct EngineSettings {
     pub connect_timeout_s: u64,
     /// 0 means no statement timeout.
     pub statement_timeout_s: u64,
+    /// A claimed run's lease; a process that stops renewing it for this long is presumed dead
+    /// and its runs end as interrupted.
+    pub lease_s: u64,
+    /// How often the engine looks for work made runnable elsewhere, and renews leases.
+    pub poll_ms: u64,
 }
 
 impl Default for EngineSettings {
@@ -105,6 +110,8 @@ impl Default for EngineSettings {
             max_parallel_runs_per_target: 4,
             connect_timeout_s: 10,
             statement_timeout_s: 0,
+            lease_s: 30,
+            poll_ms: 1000,
         }
     }
 }
@@ -196,6 +203,8 @@ impl Settings {
                 self.engine.max_parallel_runs_per_target as u64,
             ),
             ("engine.connect_timeout_s", self.engine.connect_timeout_s),
+            ("engine.lease_s", self.engine.lease_s),
+            ("engine.poll_ms", self.engine.poll_ms),
             ("server.max_body_bytes", self.server.max_body_bytes as u64),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {

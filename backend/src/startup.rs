@@ -14,6 +14,7 @@ use utoipa_actix_web::AppExt;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
+use crate::services::jobs::engine::JobEngine;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
 
@@ -30,6 +31,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot start the job engine: {0}")]
+    Engine(crate::services::error::Error),
     #[error("server.static_dir {0} has no index.html (build the UI with `npm run build`)")]
     StaticDir(PathBuf),
 }
@@ -59,11 +62,13 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         settings.security.login_max_failures,
         Duration::from_secs(settings.security.login_lockout_s),
     ));
+    let jobs = JobEngine::new(store.clone(), secrets.clone(), settings.engine.clone());
     Ok(Ctx {
         store,
         secrets,
         settings: Arc::new(settings),
         throttle,
+        jobs,
     })
 }
 
@@ -73,8 +78,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `server.bind` (port 0 picks a free port, as tests do) and builds the server.
-    pub fn build(ctx: Ctx) -> Result<Self, StartError> {
+    /// Starts the job engine, binds `server.bind` (port 0 picks a free port, as tests do) and
+    /// builds the server. Call it on the async runtime that will run the server.
+    pub async fn build(ctx: Ctx) -> Result<Self, StartError> {
+        ctx.jobs.start().await.map_err(StartError::Engine)?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
             addr: addr.to_string(),

@@ -27,7 +27,17 @@ fn autodb(dir: &Path) -> Command {
 }
 
 fn create_user(dir: &Path, name: &str, password: &str) -> std::process::Output {
+    create_user_with(dir, name, password, &[])
+}
+
+fn create_user_with(
+    dir: &Path,
+    name: &str,
+    password: &str,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let mut child = autodb(dir)
+        .envs(env.iter().copied())
         .args([
             "user",
             "create",
@@ -54,7 +64,12 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = autodb(dir)
+            .envs(env.iter().copied())
             .arg("serve")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -284,4 +299,147 @@ fn openapi_prints_the_document() {
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(doc["paths"]["/api/targets/{id}/test"]["post"].is_object());
+}
+
+fn pg(db: &str, sql: &str) -> Vec<postgres::Row> {
+    let (db, sql) = (db.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(
+            &format!("host=127.0.0.1 user=postgres dbname={db}"),
+            postgres::NoTls,
+        )
+        .expect("connect");
+        c.query(&sql, &[]).expect("query")
+    })
+    .join()
+    .expect("thread")
+}
+
+fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Kills the server with SIGKILL while a statement runs, restarts it, and checks that no run is
+/// left `running` and the waiting runs complete. `store_env` picks the metadata store.
+fn a_kill_9_mid_job_leaves_nothing_running(store_env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target_db = format!("autodb_kill_{}_{}", std::process::id(), store_env.len());
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("CREATE DATABASE {target_db}"));
+    assert!(
+        create_user_with(dir.path(), "admin", "admin-password-9", store_env)
+            .status
+            .success()
+    );
+    let server = Server::start_with(dir.path(), store_env);
+    let http = reqwest::blocking::Client::new();
+    let login: Value = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": "admin", "password": "admin-password-9"}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("login");
+    let token = login["token"].as_str().expect("token").to_string();
+    let target: Value = http
+        .post(server.url("/api/targets"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"name": "pg", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
+            "database": target_db, "username": "postgres"}),
+        )
+        .send()
+        .and_then(|r| r.json())
+        .expect("target");
+    let job: Value = http
+        .post(server.url("/api/jobs"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"name": "crash", "on_error": "continue", "scripts": [
+            {"sql": "SELECT pg_sleep(8)", "target_ids": [target["id"]]},
+            {"sql": "CREATE TABLE after_restart (id int)", "target_ids": [target["id"]]}]}),
+        )
+        .send()
+        .and_then(|r| r.json())
+        .expect("job");
+    let id = job["id"].as_i64().expect("job id");
+    let sleeping = format!(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = '{target_db}' AND query LIKE '%pg_sleep(8)%' AND state = 'active'"
+    );
+    wait_until(20, "the statement to run", || {
+        (!pg("postgres", &sleeping).is_empty()).then_some(())
+    });
+    server.stop(); // SIGKILL
+
+    let server = Server::start_with(dir.path(), store_env);
+    let job_url = server.url(&format!("/api/jobs/{id}"));
+    let done: Value = wait_until(60, "the job to end after the restart", || {
+        let j: Value = http
+            .get(&job_url)
+            .bearer_auth(&token)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        j["finished_at"].is_string().then_some(j)
+    });
+    let all = done.to_string();
+    assert!(!all.contains("\"status\":\"running\""), "{all}");
+    let first = &done["scripts"][0]["runs"][0];
+    assert_eq!(first["status"], "error", "{done}");
+    assert!(
+        first["error"]
+            .as_str()
+            .expect("error")
+            .contains("interrupted"),
+        "{done}"
+    );
+    assert_eq!(done["scripts"][1]["runs"][0]["status"], "success", "{done}");
+    let made = pg(
+        &target_db,
+        "SELECT 1 FROM pg_tables WHERE tablename = 'after_restart'",
+    );
+    assert_eq!(made.len(), 1);
+    server.stop();
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+}
+
+#[test]
+fn a_kill_9_mid_job_then_restart_on_sqlite_leaves_no_run_running() {
+    a_kill_9_mid_job_leaves_nothing_running(&[]);
+}
+
+#[test]
+fn a_kill_9_mid_job_then_restart_on_postgresql_reclaims_the_run_by_its_lease() {
+    let store = format!("autodb_kill_store_{}", std::process::id());
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {store} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("CREATE DATABASE {store}"));
+    let url = format!("postgres://postgres@127.0.0.1:5432/{store}");
+    a_kill_9_mid_job_leaves_nothing_running(&[
+        ("AUTODB__DATABASE__URL", &url),
+        ("AUTODB__ENGINE__LEASE_S", "2"),
+        ("AUTODB__ENGINE__POLL_MS", "200"),
+    ]);
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {store} WITH (FORCE)"),
+    );
 }

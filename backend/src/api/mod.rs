@@ -6,6 +6,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
+pub mod sql;
 pub mod targets;
 pub mod users;
 
@@ -37,7 +39,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(targets::update)
         .service(targets::remove)
         .service(targets::test)
-        .service(audit::list);
+        .service(audit::list)
+        .service(jobs::submit)
+        .service(jobs::list)
+        .service(jobs::get)
+        .service(jobs::cancel)
+        .service(jobs::retry)
+        .service(jobs::run_log)
+        .service(jobs::events)
+        .service(sql::split);
 }
 
 /// Everything under `/api`: the routes, JSON answers for bad paths/queries and unknown routes.

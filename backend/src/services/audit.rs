@@ -77,7 +77,7 @@ pub struct AuditEntry {
     pub action: String,
     pub object_type: String,
     pub object_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub detail: Value,
     pub client_addr: Option<String>,
     pub success: bool,

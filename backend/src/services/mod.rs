@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod jobs;
 pub mod targets;
 pub mod users;
 
@@ -24,6 +25,7 @@ pub struct Ctx {
     pub secrets: SecretBox,
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
+    pub jobs: Arc<jobs::engine::JobEngine>,
 }
 
 #[derive(

@@ -27,7 +27,7 @@ pub struct Target {
     /// Whether a password is stored; the password itself is never returned.
     pub has_password: bool,
     pub tags: Vec<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -55,7 +55,7 @@ pub struct TargetInput {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
 }
 
@@ -64,7 +64,6 @@ pub struct TestResult {
     pub ok: bool,
     pub server_version: Option<String>,
     pub rtt_ms: f64,
-    #[schema(value_type = Option<Object>)]
     pub error: Option<DbError>,
 }
 

@@ -3,6 +3,7 @@
 //! through [`Store::run`], never on an async worker.
 
 pub mod audit;
+pub mod jobs;
 pub mod schema;
 pub mod targets;
 pub mod tokens;
@@ -248,6 +249,32 @@ impl Store {
     pub async fn ping(&self) -> Result<(), Error> {
         self.run(|c| c.batch_execute("SELECT 1").map_err(Error::from))
             .await
+    }
+}
+
+/// A write transaction that serializes with other writers from its first statement: SQLite
+/// `BEGIN IMMEDIATE` (a deferred one that reads first can fail with SQLITE_BUSY when it later
+/// writes), PostgreSQL an ordinary transaction (callers lock the rows they change). `f` must not
+/// open transactions of its own.
+pub fn write_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    match conn {
+        DbConn::Postgresql(_) => conn.transaction(f),
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(v) => {
+                    conn.batch_execute("COMMIT")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
     }
 }
 

@@ -80,11 +80,90 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(target_tags -> targets (target_id));
 
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        name -> Text,
+        status -> Text,
+        on_error -> Text,
+        transactional -> Bool,
+        attempt -> Integer,
+        current_script -> Integer,
+        cancel_requested -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_by_name -> Text,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_scripts (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        idx -> Integer,
+        sql_text -> Text,
+        target_selector -> Text,
+        status -> Text,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_runs (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        script_idx -> Integer,
+        target_id -> BigInt,
+        target_name -> Text,
+        attempt -> Integer,
+        status -> Text,
+        statements_done -> Integer,
+        statements_total -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_line -> Nullable<Integer>,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    run_statements (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        idx -> Integer,
+        line -> Integer,
+        sql_text -> Text,
+        status -> Text,
+        rows_affected -> Nullable<BigInt>,
+        rows_returned -> Nullable<BigInt>,
+        notices -> Text,
+        duration_ms -> Double,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        started_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(job_scripts -> jobs (job_id));
+diesel::joinable!(job_runs -> jobs (job_id));
+diesel::joinable!(run_statements -> job_runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     api_tokens,
     audit_log,
     targets,
-    target_tags
+    target_tags,
+    jobs,
+    job_scripts,
+    job_runs,
+    run_statements,
 );

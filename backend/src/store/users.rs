@@ -43,7 +43,7 @@ pub fn insert(conn: &mut DbConn, row: &NewUserRow<'_>) -> Result<UserRow> {
     diesel::insert_into(users::table)
         .values(row)
         .execute(conn)?;
-    by_name(conn, row.username)?.ok_or_else(|| crate::services::error::Error::NotFound("user"))
+    by_name(conn, row.username)?.ok_or(crate::services::error::Error::NotFound("user"))
 }
 
 pub fn by_name(conn: &mut DbConn, name: &str) -> Result<Option<UserRow>> {

@@ -83,7 +83,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
             )
         })
         .expect("admin user");
-    let app = Application::build(ctx).expect("build");
+    let app = Application::build(ctx).await.expect("build");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {

@@ -6,6 +6,8 @@ mod auth;
 mod bad_input;
 mod health;
 mod helpers;
+mod jobs;
 mod routes;
+mod sakila;
 mod targets;
 mod users;

@@ -132,5 +132,5 @@ async fn the_last_admin_cannot_be_demoted_or_disabled() {
             .await;
         expect_error(r, StatusCode::CONFLICT, "conflict").await;
     }
-    assert_eq!(app.login(ADMIN, ADMIN_PASSWORD).await.is_empty(), false);
+    assert!(!app.login(ADMIN, ADMIN_PASSWORD).await.is_empty());
 }

@@ -116,6 +116,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list"];
+        put?: never;
+        post: operations["submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/runs/{run_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["run_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sql/split": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["split"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/targets": {
         parameters: {
             query?: never;
@@ -217,7 +329,9 @@ export interface components {
             /** Format: date-time */
             at: string;
             client_addr?: string | null;
-            detail: Record<string, never>;
+            detail: {
+                [key: string]: unknown;
+            };
             /** Format: int64 */
             id: number;
             object_id?: string | null;
@@ -239,6 +353,32 @@ export interface components {
             token: string;
         };
         /**
+         * @description A target database's failure, with the database's own code and message (SQLSTATE for PG, the
+         *     MySQL error number, ORA-nnnnn, the SQLite result code name). Display = "<code>: <message>",
+         *     or just the message when there is no code (network failures, our own checks).
+         */
+        DbError: {
+            code?: string | null;
+            kind: components["schemas"]["DbErrorKind"];
+            message: string;
+        };
+        /**
+         * @description What kind of failure a [`DbError`] is.
+         *
+         *     - `Config`: the target's settings are wrong before anything was sent (unknown option, bad value).
+         *     - `Connect`: the target could not be reached or refused the session for a reason other than
+         *       credentials: connection refused, no answer within the connect timeout, unknown database,
+         *       connection lost mid-statement.
+         *     - `Auth`: the server rejected the credentials.
+         *     - `Timeout`: the statement timeout expired (the database aborted the statement).
+         *     - `Cancelled`: the statement was cancelled through a [`super::Canceller`].
+         *     - `Statement`: the database rejected or failed the statement (syntax, constraint, permission…).
+         *     - `ClientMissing`: a client library the engine needs is not installed (Oracle Instant Client).
+         *     - `Internal`: a bug or an unexpected driver state on our side.
+         * @enum {string}
+         */
+        DbErrorKind: "config" | "connect" | "auth" | "timeout" | "cancelled" | "statement" | "client_missing" | "internal";
+        /**
          * @description The database engines AutoDB can run SQL on.
          * @enum {string}
          */
@@ -255,6 +395,58 @@ export interface components {
             /** @description `sqlite` or `postgres`. */
             store: string;
             version: string;
+        };
+        Job: {
+            /** Format: int32 */
+            attempt: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            on_error: components["schemas"]["OnError"];
+            scripts: components["schemas"]["Script"][];
+            /** Format: date-time */
+            started_at?: string | null;
+            status: string;
+            transactional: boolean;
+        };
+        JobInput: {
+            name: string;
+            on_error?: components["schemas"]["OnError"];
+            scripts: components["schemas"]["ScriptInput"][];
+            /**
+             * @description Wrap each run in one transaction where the engine has transactional DDL (PostgreSQL,
+             *     SQLite): a failing statement then leaves nothing behind.
+             */
+            transactional?: boolean;
+        };
+        JobPage: {
+            items: components["schemas"]["JobSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        JobSummary: {
+            /** Format: int32 */
+            attempt: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: string;
         };
         LoginRequest: {
             /** Format: password */
@@ -283,7 +475,106 @@ export interface components {
             username: string;
         };
         /** @enum {string} */
+        OnError: "continue" | "stop";
+        /** @enum {string} */
         Role: "viewer" | "developer" | "operator" | "admin";
+        Run: {
+            /** Format: int32 */
+            attempt: number;
+            /** @description The database's message (or AutoDB's, e.g. for an unreachable target). */
+            error?: string | null;
+            error_code?: string | null;
+            /**
+             * Format: int32
+             * @description Line in the script where the failing statement starts.
+             */
+            error_line?: number | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: int32 */
+            statements_done: number;
+            /** Format: int32 */
+            statements_total?: number | null;
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
+            /** @description A later attempt of the same script and target exists. */
+            superseded: boolean;
+            /** Format: int64 */
+            target_id: number;
+            target_name: string;
+        };
+        RunLog: {
+            run: components["schemas"]["Run"];
+            statements: components["schemas"]["StatementLog"][];
+        };
+        Script: {
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int32 */
+            index: number;
+            runs: components["schemas"]["Run"][];
+            sql: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: string;
+            /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
+            targets: {
+                [key: string]: unknown;
+            };
+        };
+        ScriptInput: {
+            sql: string;
+            /** @description Run on these targets... */
+            target_ids?: number[];
+            /** @description ...or on every target carrying all of these tags (resolved when the job is submitted). */
+            target_tags?: string[];
+        };
+        SplitNote: {
+            line: number;
+            message: string;
+        };
+        SplitRequest: {
+            engine: components["schemas"]["Engine"];
+            sql: string;
+        };
+        SplitResponse: {
+            /** @description Client commands (SQL*Plus `SET`, psql `\connect`, `DELIMITER`...) that are not sent. */
+            skipped: components["schemas"]["SplitNote"][];
+            statements: components["schemas"]["SplitStatement"][];
+            warnings: components["schemas"]["SplitNote"][];
+        };
+        SplitStatement: {
+            /** @description `sql`, `plsql_block` or `client_command`. */
+            kind: string;
+            /** @description 1-based line of the script where the statement starts. */
+            line: number;
+            sql: string;
+        };
+        StatementLog: {
+            /** Format: double */
+            duration_ms: number;
+            error_code?: string | null;
+            error_message?: string | null;
+            /** Format: int32 */
+            index: number;
+            /** Format: int32 */
+            line: number;
+            /** @description NOTICE / warnings / DBMS_OUTPUT lines. */
+            notices: string[];
+            /** Format: int64 */
+            rows_affected?: number | null;
+            /** Format: int64 */
+            rows_returned?: number | null;
+            /** @description The statement, truncated to 4,000 characters. */
+            sql: string;
+            /** Format: date-time */
+            started_at: string;
+            status: string;
+        };
         Target: {
             /** Format: date-time */
             created_at: string;
@@ -295,7 +586,9 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
-            options: Record<string, never>;
+            options: {
+                [key: string]: unknown;
+            };
             /** Format: int32 */
             port: number;
             tags: string[];
@@ -310,7 +603,9 @@ export interface components {
             engine: components["schemas"]["Engine"];
             host?: string;
             name: string;
-            options?: Record<string, never>;
+            options?: {
+                [key: string]: unknown;
+            };
             /**
              * Format: password
              * @description On update, absent or null keeps the stored password; "" removes it.
@@ -322,7 +617,7 @@ export interface components {
             username?: string;
         };
         TestResult: {
-            error?: Record<string, never> | null;
+            error?: null | components["schemas"]["DbError"];
             ok: boolean;
             /** Format: double */
             rtt_ms: number;
@@ -587,6 +882,272 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description `waiting` `running` `success` `error` `cancelled` */
+                status?: string | null;
+                /** @description User name of the submitter. */
+                owner?: string | null;
+                /** @description Submitted at or after (RFC 3339). */
+                since?: string | null;
+                /** @description Submitted before (RFC 3339). */
+                until?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobInput"];
+            };
+        };
+        responses: {
+            /** @description Written and queued; no statement has run yet */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `snapshot`, then `run` / `script` / `job` events, and `end` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Still running, or nothing to retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_log: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLog"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    split: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SplitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SplitResponse"];
                 };
             };
         };

@@ -7,19 +7,8 @@ type Schemas = components['schemas']
 /** Any JSON object. */
 export type JsonObject = { [key: string]: unknown }
 
-// The backend declares a few free-form JSON fields as a bare `Object`, which
-// openapi-typescript turns into `Record<string, never>` (an object with no
-// keys). Widen them here; if the schema later spells them out, the
-// intersection keeps the generated detail.
-// (Mapping over `keyof Pick` keeps each field optional or required as generated.)
-type WithJson<T, K extends keyof T> = Omit<T, K> & { [P in keyof Pick<T, K>]: JsonObject }
-
-/** A target database's failure as the connectors report it (API-CONTRACT.md). */
-export interface TestError {
-  kind: string
-  code: string | null
-  message: string
-}
+/** A target database's failure as the connectors report it. */
+export type TestError = Schemas['DbError']
 
 export type User = Schemas['User']
 export type LoginRequest = Schemas['LoginRequest']
@@ -29,11 +18,11 @@ export type NewApiToken = Schemas['NewApiToken']
 export type CreatedApiToken = Schemas['CreatedApiToken']
 export type NewUser = Schemas['NewUser']
 export type UserUpdate = Schemas['UserUpdate']
-export type Target = WithJson<Schemas['Target'], 'options'>
-export type TargetInput = WithJson<Schemas['TargetInput'], 'options'>
-export type TestResult = Omit<Schemas['TestResult'], 'error'> & { error?: TestError | null }
-export type AuditEntry = WithJson<Schemas['AuditEntry'], 'detail'>
-export type AuditPage = Omit<Schemas['AuditPage'], 'items'> & { items: AuditEntry[] }
+export type Target = Schemas['Target']
+export type TargetInput = Schemas['TargetInput']
+export type TestResult = Schemas['TestResult']
+export type AuditEntry = Schemas['AuditEntry']
+export type AuditPage = Schemas['AuditPage']
 export type Health = Schemas['Health']
 export type ErrorBody = Schemas['ErrorBody']
 

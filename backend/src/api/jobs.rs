@@ -1,0 +1,145 @@
+//! Jobs: submit, list, inspect, cancel, retry, run logs, and live events.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{Auth, Body, Query};
+use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog};
+use crate::services::Ctx;
+use crate::store::jobs::JobFilter;
+
+#[utoipa::path(
+    tag = "jobs",
+    request_body = JobInput,
+    responses(
+        (status = 201, body = Job, description = "Written and queued; no statement has run yet"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    )
+)]
+#[post("/jobs")]
+pub async fn submit(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<JobInput>,
+) -> ApiResult<HttpResponse> {
+    let job = jobs::submit(&ctx, &auth.0, body.0).await?;
+    Ok(HttpResponse::Created().json(job))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    /// `waiting` `running` `success` `error` `cancelled`
+    pub status: Option<String>,
+    /// User name of the submitter.
+    pub owner: Option<String>,
+    /// Submitted at or after (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Submitted before (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(tag = "jobs", params(JobQuery), responses((status = 200, body = JobPage), (status = 400, body = ErrorBody)))]
+#[get("/jobs")]
+pub async fn list(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    q: Query<JobQuery>,
+) -> ApiResult<web::Json<JobPage>> {
+    let q = q.0;
+    let filter = JobFilter {
+        status: q.status,
+        owner: q.owner,
+        since: q.since.map(|t| t.naive_utc()),
+        until: q.until.map(|t| t.naive_utc()),
+    };
+    let page = jobs::list(&ctx, filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50)).await?;
+    Ok(web::Json(page))
+}
+
+#[utoipa::path(tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+#[get("/jobs/{id}")]
+pub async fn get(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Job>> {
+    Ok(web::Json(jobs::get(&ctx, id.into_inner()).await?))
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already ended"))
+)]
+#[post("/jobs/{id}/cancel")]
+pub async fn cancel(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Job>> {
+    Ok(web::Json(
+        jobs::cancel(&ctx, &auth.0, id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Still running, or nothing to retry"))
+)]
+#[post("/jobs/{id}/retry")]
+pub async fn retry(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Job>> {
+    Ok(web::Json(
+        jobs::retry(&ctx, &auth.0, id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path), ("run_id" = i64, Path)),
+    responses((status = 200, body = RunLog), (status = 404, body = ErrorBody))
+)]
+#[get("/jobs/{id}/runs/{run_id}/log")]
+pub async fn run_log(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<web::Json<RunLog>> {
+    let (id, run_id) = path.into_inner();
+    Ok(web::Json(jobs::run_log(&ctx, id, run_id).await?))
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end`"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+#[get("/jobs/{id}/events")]
+pub async fn events(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    jobs::get(&ctx, id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        // Compressing an event stream would hold events back until a block fills.
+        .insert_header(actix_web::http::header::ContentEncoding::Identity)
+        .streaming(jobs::events::stream(ctx.get_ref().clone(), id)))
+}

@@ -1,0 +1,452 @@
+//! Jobs: ordered SQL scripts, each run on its targets in parallel, in the background.
+//! Submitting writes the job, its scripts and runs to the store and answers; the engine
+//! (`engine.rs`) executes them; `events.rs` streams their progress.
+
+pub mod engine;
+pub mod events;
+pub mod runner;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::audit::{self, Event};
+use super::error::{Error, Result};
+use super::{Actor, Ctx, Role};
+use crate::connectors::Engine;
+use crate::store::jobs::{self as rows, JobFilter};
+use crate::store::{targets as target_rows, write_tx};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The next scripts still run after a failure.
+    Continue,
+    /// Once a run fails, what has not started is cancelled.
+    #[default]
+    Stop,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptInput {
+    pub sql: String,
+    /// Run on these targets...
+    #[serde(default)]
+    pub target_ids: Vec<i64>,
+    /// ...or on every target carrying all of these tags (resolved when the job is submitted).
+    #[serde(default)]
+    pub target_tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    pub name: String,
+    pub scripts: Vec<ScriptInput>,
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Wrap each run in one transaction where the engine has transactional DDL (PostgreSQL,
+    /// SQLite): a failing statement then leaves nothing behind.
+    #[serde(default)]
+    pub transactional: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Run {
+    pub id: i64,
+    pub target_id: i64,
+    pub target_name: String,
+    pub attempt: i32,
+    /// `waiting` `running` `success` `error` `cancelled`
+    pub status: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub statements_done: i32,
+    pub statements_total: Option<i32>,
+    /// The database's message (or AutoDB's, e.g. for an unreachable target).
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    /// Line in the script where the failing statement starts.
+    pub error_line: Option<i32>,
+    /// A later attempt of the same script and target exists.
+    pub superseded: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Script {
+    pub index: i32,
+    pub status: String,
+    pub sql: String,
+    /// The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`.
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
+    pub targets: serde_json::Value,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub on_error: OnError,
+    pub transactional: bool,
+    pub attempt: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub scripts: Vec<Script>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobSummary {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub attempt: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobSummary>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementLog {
+    pub index: i32,
+    pub line: i32,
+    /// The statement, truncated to 4,000 characters.
+    pub sql: String,
+    pub status: String,
+    pub rows_affected: Option<i64>,
+    pub rows_returned: Option<i64>,
+    /// NOTICE / warnings / DBMS_OUTPUT lines.
+    pub notices: Vec<String>,
+    pub duration_ms: f64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunLog {
+    pub run: Run,
+    pub statements: Vec<StatementLog>,
+}
+
+fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
+    t.map(|t| t.and_utc())
+}
+
+pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
+    Run {
+        id: r.id,
+        target_id: r.target_id,
+        target_name: r.target_name.clone(),
+        attempt: r.attempt,
+        status: r.status.clone(),
+        started_at: utc(r.started_at),
+        finished_at: utc(r.finished_at),
+        statements_done: r.statements_done,
+        statements_total: r.statements_total,
+        error: r.error.clone(),
+        error_code: r.error_code.clone(),
+        error_line: r.error_line,
+        superseded: all.iter().any(|o| {
+            o.script_idx == r.script_idx && o.target_id == r.target_id && o.attempt > r.attempt
+        }),
+    }
+}
+
+fn summary(j: &rows::JobRow) -> JobSummary {
+    JobSummary {
+        id: j.id,
+        name: j.name.clone(),
+        status: j.status.clone(),
+        attempt: j.attempt,
+        created_by: j.created_by_name.clone(),
+        created_at: j.created_at.and_utc(),
+        started_at: utc(j.started_at),
+        finished_at: utc(j.finished_at),
+    }
+}
+
+pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> {
+    let job = rows::job(conn, id)?.ok_or(Error::NotFound("job"))?;
+    let scripts = rows::scripts(conn, id)?;
+    let runs = rows::runs(conn, id)?;
+    Ok(Job {
+        id: job.id,
+        name: job.name.clone(),
+        status: job.status.clone(),
+        on_error: if job.on_error == "continue" {
+            OnError::Continue
+        } else {
+            OnError::Stop
+        },
+        transactional: job.transactional,
+        attempt: job.attempt,
+        created_by: job.created_by_name.clone(),
+        created_at: job.created_at.and_utc(),
+        started_at: utc(job.started_at),
+        finished_at: utc(job.finished_at),
+        scripts: scripts
+            .iter()
+            .map(|s| Script {
+                index: s.idx,
+                status: s.status.clone(),
+                sql: s.sql_text.clone(),
+                targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
+                started_at: utc(s.started_at),
+                finished_at: utc(s.finished_at),
+                runs: runs
+                    .iter()
+                    .filter(|r| r.script_idx == s.idx)
+                    .map(|r| run_dto(r, &runs))
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+pub const MAX_SCRIPTS: usize = 100;
+
+/// Checks the input and resolves each script's targets (ids must exist; tags must match).
+fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows::NewScript>> {
+    let all = target_rows::list(conn, &[])?;
+    let mut out = vec![];
+    for (i, s) in input.scripts.iter().enumerate() {
+        let field = |f: &str| format!("scripts[{i}].{f}");
+        if s.sql.trim().is_empty() {
+            return Err(Error::validation(field("sql"), "is empty"));
+        }
+        let chosen: Vec<&(target_rows::TargetRow, Vec<String>)> =
+            match (s.target_ids.is_empty(), s.target_tags.is_empty()) {
+                (false, true) => {
+                    let ids: BTreeSet<i64> = s.target_ids.iter().copied().collect();
+                    let found: Vec<_> = all.iter().filter(|(t, _)| ids.contains(&t.id)).collect();
+                    if let Some(missing) = ids
+                        .iter()
+                        .find(|id| !found.iter().any(|(t, _)| t.id == **id))
+                    {
+                        return Err(Error::validation(
+                            field("target_ids"),
+                            format!("no target with id {missing}"),
+                        ));
+                    }
+                    found
+                }
+                (true, false) => {
+                    let found: Vec<_> = all
+                        .iter()
+                        .filter(|(_, tags)| s.target_tags.iter().all(|want| tags.contains(want)))
+                        .collect();
+                    if found.is_empty() {
+                        return Err(Error::validation(
+                            field("target_tags"),
+                            format!("no target carries all of {:?}", s.target_tags),
+                        ));
+                    }
+                    found
+                }
+                _ => {
+                    return Err(Error::validation(
+                        field("target_ids"),
+                        "give either target_ids or target_tags (not both, not neither)",
+                    ))
+                }
+            };
+        for (t, _) in &chosen {
+            let engine: Engine = t
+                .engine
+                .parse()
+                .map_err(|e| Error::internal(format!("{e}")))?;
+            if sqlsplit::split(runner::dialect(engine), &s.sql)
+                .statements
+                .is_empty()
+            {
+                return Err(Error::validation(
+                    field("sql"),
+                    format!("has no statement to run on {} ({engine})", t.name),
+                ));
+            }
+        }
+        let selector =
+            json!({"target_ids": s.target_ids, "target_tags": s.target_tags}).to_string();
+        out.push(rows::NewScript {
+            sql: s.sql.clone(),
+            selector,
+            targets: chosen.iter().map(|(t, _)| (t.id, t.name.clone())).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the job and its runs, then wakes the engine. Answers before any statement runs.
+pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
+    actor.require(&[Role::Operator, Role::Developer])?;
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::validation("name", "must be 1 to 200 characters"));
+    }
+    if input.scripts.is_empty() || input.scripts.len() > MAX_SCRIPTS {
+        return Err(Error::validation(
+            "scripts",
+            format!("must list 1 to {MAX_SCRIPTS} scripts"),
+        ));
+    }
+    let actor = actor.clone();
+    let job = ctx
+        .store
+        .run(move |c| {
+            let scripts = resolve(c, &input)?;
+            let new = rows::NewJob {
+                name,
+                on_error: if input.on_error == OnError::Continue {
+                    "continue"
+                } else {
+                    "stop"
+                }
+                .into(),
+                transactional: input.transactional,
+                created_by: actor.user_id,
+                created_by_name: actor.username.clone(),
+                scripts,
+            };
+            let id = rows::insert(c, &new)?;
+            let detail = json!({
+                "name": new.name,
+                "scripts": new.scripts.iter().map(|s| json!({
+                    "sql": runner::truncate(&s.sql, 2000),
+                    "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            write_tx(c, |c| {
+                audit::record(
+                    c,
+                    Some(&actor),
+                    None,
+                    None,
+                    Event::ok("submit", "job", id).with(detail),
+                )
+            })?;
+            load_job(c, id)
+        })
+        .await?;
+    ctx.jobs.wake();
+    Ok(job)
+}
+
+pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
+    ctx.store.run(move |c| load_job(c, id)).await
+}
+
+pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Result<JobPage> {
+    if page < 1 {
+        return Err(Error::validation("page", "must be 1 or more"));
+    }
+    if !(1..=500).contains(&per_page) {
+        return Err(Error::validation("per_page", "must be between 1 and 500"));
+    }
+    let (rows, total) = ctx
+        .store
+        .run(move |c| rows::page(c, &filter, (page - 1) * per_page, per_page))
+        .await?;
+    Ok(JobPage {
+        items: rows.iter().map(summary).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// The job's owner, operators and admins may steer it.
+async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
+    let job = ctx
+        .store
+        .run(move |c| rows::job(c, id))
+        .await?
+        .ok_or(Error::NotFound("job"))?;
+    if job.created_by == Some(actor.user_id) {
+        return Ok(());
+    }
+    actor.require(&[Role::Operator])
+}
+
+pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
+    require_steer(ctx, actor, id).await?;
+    let actor = actor.clone();
+    let running = ctx
+        .store
+        .run(move |c| {
+            let running = rows::request_cancel(c, id)?;
+            let event = Event::ok("cancel", "job", id).with(json!({"running_runs": running.len()}));
+            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))?;
+            Ok(running)
+        })
+        .await?;
+    for run in running {
+        ctx.jobs.cancel_local(run);
+    }
+    ctx.jobs.changed(id);
+    ctx.jobs.wake();
+    get(ctx, id).await
+}
+
+pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
+    require_steer(ctx, actor, id).await?;
+    let actor = actor.clone();
+    ctx.store
+        .run(move |c| {
+            let n = rows::retry(c, id)?;
+            let event = Event::ok("retry", "job", id).with(json!({"runs": n}));
+            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))
+        })
+        .await?;
+    ctx.jobs.changed(id);
+    ctx.jobs.wake();
+    get(ctx, id).await
+}
+
+pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
+    ctx.store
+        .run(move |c| {
+            let run = rows::run(c, run_id)?
+                .filter(|r| r.job_id == job_id)
+                .ok_or(Error::NotFound("run"))?;
+            let all = rows::runs(c, job_id)?;
+            let statements = rows::statements(c, run_id)?
+                .into_iter()
+                .map(|s| StatementLog {
+                    index: s.idx,
+                    line: s.line,
+                    sql: s.sql_text,
+                    status: s.status,
+                    rows_affected: s.rows_affected,
+                    rows_returned: s.rows_returned,
+                    notices: serde_json::from_str(&s.notices).unwrap_or_default(),
+                    duration_ms: s.duration_ms,
+                    error_code: s.error_code,
+                    error_message: s.error_message,
+                    started_at: s.started_at.and_utc(),
+                })
+                .collect();
+            Ok(RunLog {
+                run: run_dto(&run, &all),
+                statements,
+            })
+        })
+        .await
+}

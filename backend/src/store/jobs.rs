@@ -1,0 +1,651 @@
+//! Jobs, their scripts, runs (one per script × target × attempt) and statement logs, and the
+//! state transitions that must be atomic: claiming runs, finishing them, advancing the job.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::schema::{job_runs, job_scripts, jobs, run_statements};
+use super::{now, write_tx, DbConn};
+use crate::services::error::{Error, Result};
+
+pub const WAITING: &str = "waiting";
+pub const RUNNING: &str = "running";
+pub const SUCCESS: &str = "success";
+pub const ERROR: &str = "error";
+pub const CANCELLED: &str = "cancelled";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub on_error: String,
+    pub transactional: bool,
+    pub attempt: i32,
+    pub current_script: i32,
+    pub cancel_requested: bool,
+    pub created_by: Option<i64>,
+    pub created_by_name: String,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = job_scripts)]
+pub struct ScriptRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub idx: i32,
+    pub sql_text: String,
+    pub target_selector: String,
+    pub status: String,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = job_runs)]
+pub struct RunRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub script_idx: i32,
+    pub target_id: i64,
+    pub target_name: String,
+    pub attempt: i32,
+    pub status: String,
+    pub statements_done: i32,
+    pub statements_total: Option<i32>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub error_line: Option<i32>,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_statements)]
+pub struct StatementRow {
+    pub run_id: i64,
+    pub idx: i32,
+    pub line: i32,
+    pub sql_text: String,
+    pub status: String,
+    pub rows_affected: Option<i64>,
+    pub rows_returned: Option<i64>,
+    pub notices: String,
+    pub duration_ms: f64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: NaiveDateTime,
+}
+
+/// A script of a new job: its SQL, its target selector as given (JSON), its targets (id, name).
+pub struct NewScript {
+    pub sql: String,
+    pub selector: String,
+    pub targets: Vec<(i64, String)>,
+}
+
+pub struct NewJob {
+    pub name: String,
+    pub on_error: String,
+    pub transactional: bool,
+    pub created_by: i64,
+    pub created_by_name: String,
+    pub scripts: Vec<NewScript>,
+}
+
+pub fn insert(conn: &mut DbConn, job: &NewJob) -> Result<i64> {
+    write_tx(conn, |c| {
+        let at = now();
+        diesel::insert_into(jobs::table)
+            .values((
+                jobs::name.eq(&job.name),
+                jobs::status.eq(WAITING),
+                jobs::on_error.eq(&job.on_error),
+                jobs::transactional.eq(job.transactional),
+                jobs::created_by.eq(Some(job.created_by)),
+                jobs::created_by_name.eq(&job.created_by_name),
+                jobs::created_at.eq(at),
+            ))
+            .execute(c)?;
+        // Newest job of this creator: ids only grow, and the creator's rows are serialized here.
+        let id: i64 = jobs::table
+            .filter(jobs::created_by.eq(Some(job.created_by)))
+            .order(jobs::id.desc())
+            .select(jobs::id)
+            .first(c)?;
+        for (
+            idx,
+            NewScript {
+                sql,
+                selector,
+                targets,
+            },
+        ) in job.scripts.iter().enumerate()
+        {
+            let idx = idx as i32;
+            diesel::insert_into(job_scripts::table)
+                .values((
+                    job_scripts::job_id.eq(id),
+                    job_scripts::idx.eq(idx),
+                    job_scripts::sql_text.eq(sql),
+                    job_scripts::target_selector.eq(selector),
+                    job_scripts::status.eq(WAITING),
+                ))
+                .execute(c)?;
+            let rows: Vec<_> = targets
+                .iter()
+                .map(|(tid, tname)| {
+                    (
+                        job_runs::job_id.eq(id),
+                        job_runs::script_idx.eq(idx),
+                        job_runs::target_id.eq(*tid),
+                        job_runs::target_name.eq(tname.clone()),
+                        job_runs::attempt.eq(1),
+                        job_runs::status.eq(WAITING),
+                        job_runs::created_at.eq(at),
+                    )
+                })
+                .collect();
+            for row in rows {
+                diesel::insert_into(job_runs::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+        Ok(id)
+    })
+}
+
+pub fn job(conn: &mut DbConn, id: i64) -> Result<Option<JobRow>> {
+    Ok(jobs::table
+        .find(id)
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn scripts(conn: &mut DbConn, job_id: i64) -> Result<Vec<ScriptRow>> {
+    Ok(job_scripts::table
+        .filter(job_scripts::job_id.eq(job_id))
+        .order(job_scripts::idx.asc())
+        .select(ScriptRow::as_select())
+        .load(conn)?)
+}
+
+pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
+    Ok(job_runs::table
+        .filter(job_runs::job_id.eq(job_id))
+        .order((
+            job_runs::script_idx.asc(),
+            job_runs::target_name.asc(),
+            job_runs::attempt.asc(),
+        ))
+        .select(RunRow::as_select())
+        .load(conn)?)
+}
+
+pub fn run(conn: &mut DbConn, id: i64) -> Result<Option<RunRow>> {
+    Ok(job_runs::table
+        .find(id)
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn statements(conn: &mut DbConn, run_id: i64) -> Result<Vec<StatementRow>> {
+    Ok(run_statements::table
+        .filter(run_statements::run_id.eq(run_id))
+        .order(run_statements::idx.asc())
+        .select(StatementRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub owner: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+fn filtered(f: &JobFilter) -> jobs::BoxedQuery<'static, Backend> {
+    let mut q = jobs::table.into_boxed();
+    if let Some(v) = &f.status {
+        q = q.filter(jobs::status.eq(v.clone()));
+    }
+    if let Some(v) = &f.owner {
+        q = q.filter(jobs::created_by_name.eq(v.clone()));
+    }
+    if let Some(v) = f.since {
+        q = q.filter(jobs::created_at.ge(v));
+    }
+    if let Some(v) = f.until {
+        q = q.filter(jobs::created_at.lt(v));
+    }
+    q
+}
+
+pub fn page(
+    conn: &mut DbConn,
+    f: &JobFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<JobRow>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let rows = filtered(f)
+        .order(jobs::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Candidate {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub target_id: i64,
+}
+
+const CANDIDATES: &str = "SELECT r.id, r.target_id FROM job_runs r JOIN jobs j ON j.id = r.job_id \
+     WHERE r.status = 'waiting' AND j.cancel_requested = FALSE AND r.script_idx = j.current_script \
+     ORDER BY r.id LIMIT 500";
+
+/// Claims waiting runs whose script is current, at most `want` of them, skipping targets for
+/// which `target_full` says no. Each run is claimed by exactly one process: PostgreSQL locks the
+/// candidates with `FOR UPDATE OF r SKIP LOCKED`, and the status flip is a compare-and-set.
+pub fn claim(
+    conn: &mut DbConn,
+    engine_id: &str,
+    lease_until: NaiveDateTime,
+    want: usize,
+    mut target_full: impl FnMut(i64) -> bool,
+) -> Result<Vec<RunRow>> {
+    if want == 0 {
+        return Ok(vec![]);
+    }
+    write_tx(conn, |c| {
+        let candidates: Vec<Candidate> = match c {
+            DbConn::Postgresql(pg) => {
+                diesel::sql_query(format!("{CANDIDATES} FOR UPDATE OF r SKIP LOCKED")).load(pg)?
+            }
+            DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
+        };
+        let at = now();
+        let mut claimed = vec![];
+        for cand in candidates {
+            if claimed.len() >= want {
+                break;
+            }
+            if target_full(cand.target_id) {
+                continue;
+            }
+            let n = diesel::update(
+                job_runs::table
+                    .filter(job_runs::id.eq(cand.id))
+                    .filter(job_runs::status.eq(WAITING)),
+            )
+            .set((
+                job_runs::status.eq(RUNNING),
+                job_runs::claimed_by.eq(Some(engine_id)),
+                job_runs::lease_until.eq(Some(lease_until)),
+                job_runs::started_at.eq(Some(at)),
+            ))
+            .execute(c)?;
+            if n == 1 {
+                let row = job_runs::table
+                    .find(cand.id)
+                    .select(RunRow::as_select())
+                    .first(c)?;
+                mark_started(c, &row, at)?;
+                claimed.push(row);
+            }
+        }
+        Ok(claimed)
+    })
+}
+
+fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(run.job_id))
+            .filter(jobs::status.eq(WAITING)),
+    )
+    .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
+    .execute(c)?;
+    diesel::update(
+        job_scripts::table
+            .filter(job_scripts::job_id.eq(run.job_id))
+            .filter(job_scripts::idx.eq(run.script_idx))
+            .filter(job_scripts::status.eq(WAITING)),
+    )
+    .set((
+        job_scripts::status.eq(RUNNING),
+        job_scripts::started_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    Ok(())
+}
+
+pub fn set_total(conn: &mut DbConn, run_id: i64, total: i32) -> Result<()> {
+    diesel::update(job_runs::table.find(run_id))
+        .set(job_runs::statements_total.eq(Some(total)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Appends one statement's log line and counts it done.
+pub fn record_statement(conn: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
+    diesel::insert_into(run_statements::table)
+        .values(row)
+        .execute(conn)?;
+    diesel::update(job_runs::table.find(row.run_id))
+        .set(job_runs::statements_done.eq(done))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub struct RunEnd<'a> {
+    pub status: &'a str,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub error_line: Option<i32>,
+}
+
+/// Ends a run (only if it is still running: a reaped or cancelled run stays as it is) and
+/// advances its job. Returns whether this call ended it.
+pub fn finish_run(conn: &mut DbConn, run_id: i64, end: RunEnd<'_>) -> Result<bool> {
+    write_tx(conn, |c| {
+        let n = diesel::update(
+            job_runs::table
+                .filter(job_runs::id.eq(run_id))
+                .filter(job_runs::status.eq(RUNNING)),
+        )
+        .set((
+            job_runs::status.eq(end.status),
+            job_runs::error.eq(end.error),
+            job_runs::error_code.eq(end.error_code),
+            job_runs::error_line.eq(end.error_line),
+            job_runs::finished_at.eq(Some(now())),
+            job_runs::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
+        if n == 1 {
+            let job_id = job_runs::table
+                .find(run_id)
+                .select(job_runs::job_id)
+                .first(c)?;
+            advance(c, job_id)?;
+        }
+        Ok(n == 1)
+    })
+}
+
+fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
+    let row = match c {
+        DbConn::Postgresql(pg) => jobs::table
+            .find(job_id)
+            .select(JobRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConn::Sqlite(_) => job(c, job_id)?,
+    };
+    row.ok_or(Error::NotFound("job"))
+}
+
+/// The latest attempt of each (script, target): what the job's outcome is made of.
+pub fn latest_attempts(runs: &[RunRow]) -> Vec<&RunRow> {
+    let mut latest: Vec<&RunRow> = vec![];
+    for r in runs {
+        match latest
+            .iter_mut()
+            .find(|l| l.script_idx == r.script_idx && l.target_id == r.target_id)
+        {
+            Some(l) if l.attempt < r.attempt => *l = r,
+            Some(_) => {}
+            None => latest.push(r),
+        }
+    }
+    latest
+}
+
+/// The status of a finished group of runs: any error wins, then any cancel, else success.
+pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let mut result = SUCCESS;
+    for s in statuses {
+        match s {
+            ERROR => return ERROR,
+            CANCELLED => result = CANCELLED,
+            _ => {}
+        }
+    }
+    result
+}
+
+/// Moves the job past scripts whose runs have all ended, applying `on_error: stop`, and ends
+/// the job after its last script. Call inside a write transaction.
+fn advance(c: &mut DbConn, job_id: i64) -> Result<()> {
+    let mut job = lock_job(c, job_id)?;
+    let scripts = scripts(c, job_id)?;
+    let at = now();
+    loop {
+        let all = runs(c, job_id)?;
+        let latest = latest_attempts(&all);
+        let cur = job.current_script;
+        let current: Vec<&&RunRow> = latest.iter().filter(|r| r.script_idx == cur).collect();
+        if current
+            .iter()
+            .any(|r| r.status == WAITING || r.status == RUNNING)
+        {
+            return Ok(());
+        }
+        if let Some(script) = scripts.iter().find(|s| s.idx == cur) {
+            let status = outcome(current.iter().map(|r| r.status.as_str()));
+            diesel::update(job_scripts::table.find(script.id))
+                .set((
+                    job_scripts::status.eq(status),
+                    job_scripts::finished_at.eq(Some(at)),
+                ))
+                .execute(c)?;
+            if status == ERROR && job.on_error == "stop" {
+                cancel_waiting(c, job_id)?;
+            }
+        }
+        job.current_script = cur + 1;
+        diesel::update(jobs::table.find(job_id))
+            .set(jobs::current_script.eq(job.current_script))
+            .execute(c)?;
+        if job.current_script as usize >= scripts.len() {
+            let all = runs(c, job_id)?;
+            let status = outcome(latest_attempts(&all).iter().map(|r| r.status.as_str()));
+            diesel::update(jobs::table.find(job_id))
+                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
+                .execute(c)?;
+            return Ok(());
+        }
+    }
+}
+
+/// Waiting runs of the job become cancelled, and so do the scripts that had only those.
+fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
+    let at = now();
+    let n = diesel::update(
+        job_runs::table
+            .filter(job_runs::job_id.eq(job_id))
+            .filter(job_runs::status.eq(WAITING)),
+    )
+    .set((
+        job_runs::status.eq(CANCELLED),
+        job_runs::finished_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    diesel::update(
+        job_scripts::table
+            .filter(job_scripts::job_id.eq(job_id))
+            .filter(job_scripts::status.eq(WAITING)),
+    )
+    .set((
+        job_scripts::status.eq(CANCELLED),
+        job_scripts::finished_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    Ok(n)
+}
+
+/// Cancel: nothing new starts; waiting runs end as cancelled. Returns the running runs, which
+/// the engine cancels in their databases.
+pub fn request_cancel(conn: &mut DbConn, job_id: i64) -> Result<Vec<i64>> {
+    write_tx(conn, |c| {
+        let job = lock_job(c, job_id)?;
+        if job.finished_at.is_some() {
+            return Err(Error::Conflict(format!(
+                "job {job_id} has already ended ({})",
+                job.status
+            )));
+        }
+        diesel::update(jobs::table.find(job_id))
+            .set(jobs::cancel_requested.eq(true))
+            .execute(c)?;
+        cancel_waiting(c, job_id)?;
+        advance(c, job_id)?;
+        Ok(job_runs::table
+            .filter(job_runs::job_id.eq(job_id))
+            .filter(job_runs::status.eq(RUNNING))
+            .select(job_runs::id)
+            .load(c)?)
+    })
+}
+
+/// Retry: the failed and cancelled runs (latest attempts) run again as a new attempt.
+pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
+    write_tx(conn, |c| {
+        let job = lock_job(c, job_id)?;
+        if job.finished_at.is_none() {
+            return Err(Error::Conflict(format!(
+                "job {job_id} is still {}",
+                job.status
+            )));
+        }
+        let all = runs(c, job_id)?;
+        let again: Vec<RunRow> = latest_attempts(&all)
+            .into_iter()
+            .filter(|r| r.status == ERROR || r.status == CANCELLED)
+            .cloned()
+            .collect();
+        let Some(first) = again.iter().map(|r| r.script_idx).min() else {
+            return Err(Error::Conflict(format!(
+                "job {job_id} has no failed or cancelled runs"
+            )));
+        };
+        let attempt = job.attempt + 1;
+        let at = now();
+        for r in &again {
+            diesel::insert_into(job_runs::table)
+                .values((
+                    job_runs::job_id.eq(job_id),
+                    job_runs::script_idx.eq(r.script_idx),
+                    job_runs::target_id.eq(r.target_id),
+                    job_runs::target_name.eq(&r.target_name),
+                    job_runs::attempt.eq(attempt),
+                    job_runs::status.eq(WAITING),
+                    job_runs::created_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+        let scripts_again: Vec<i32> = again.iter().map(|r| r.script_idx).collect();
+        diesel::update(
+            job_scripts::table
+                .filter(job_scripts::job_id.eq(job_id))
+                .filter(job_scripts::idx.eq_any(scripts_again)),
+        )
+        .set((
+            job_scripts::status.eq(WAITING),
+            job_scripts::finished_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
+        diesel::update(jobs::table.find(job_id))
+            .set((
+                jobs::status.eq(WAITING),
+                jobs::attempt.eq(attempt),
+                jobs::current_script.eq(first),
+                jobs::cancel_requested.eq(false),
+                jobs::finished_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?;
+        Ok(again.len())
+    })
+}
+
+/// Extends the lease of this process's running runs; returns those whose job asked to cancel.
+pub fn heartbeat(
+    conn: &mut DbConn,
+    engine_id: &str,
+    lease_until: NaiveDateTime,
+) -> Result<Vec<i64>> {
+    diesel::update(
+        job_runs::table
+            .filter(job_runs::claimed_by.eq(engine_id))
+            .filter(job_runs::status.eq(RUNNING)),
+    )
+    .set(job_runs::lease_until.eq(Some(lease_until)))
+    .execute(conn)?;
+    Ok(job_runs::table
+        .inner_join(jobs::table)
+        .filter(job_runs::claimed_by.eq(engine_id))
+        .filter(job_runs::status.eq(RUNNING))
+        .filter(jobs::cancel_requested.eq(true))
+        .select(job_runs::id)
+        .load(conn)?)
+}
+
+/// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;
+/// they can be retried. With `all_of_others`, every run not claimed by `engine_id` is reaped
+/// (SQLite: one process owns the store, so at start nothing else can be running).
+pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<usize> {
+    let running = job_runs::table.filter(job_runs::status.eq(RUNNING));
+    let expired: Vec<i64> = if all_of_others {
+        running
+            .filter(
+                job_runs::claimed_by
+                    .ne(engine_id)
+                    .or(job_runs::claimed_by.is_null()),
+            )
+            .select(job_runs::id)
+            .load(conn)?
+    } else {
+        running
+            .filter(job_runs::lease_until.lt(now()))
+            .select(job_runs::id)
+            .load(conn)?
+    };
+    let mut n = 0;
+    for id in expired {
+        let ended = finish_run(
+            conn,
+            id,
+            RunEnd {
+                status: ERROR,
+                error: Some(
+                    "interrupted: AutoDB restarted (or its process stopped) during this run".into(),
+                ),
+                error_code: None,
+                error_line: None,
+            },
+        )?;
+        n += usize::from(ended);
+    }
+    Ok(n)
+}

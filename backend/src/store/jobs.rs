@@ -601,26 +601,34 @@ pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
     })
 }
 
-/// Extends the lease of this process's running runs; returns those whose job asked to cancel.
+/// Extends the leases of the runs this process is executing (`local`: a run whose end could
+/// not be recorded is not renewed, so it lapses and is reaped); returns those whose job asked
+/// to cancel.
 pub fn heartbeat(
     conn: &mut DbConn,
     engine_id: &str,
+    local: &[i64],
     lease_until: NaiveDateTime,
 ) -> Result<Vec<i64>> {
-    diesel::update(
+    if local.is_empty() {
+        return Ok(vec![]);
+    }
+    let mine = || {
         job_runs::table
+            .filter(job_runs::id.eq_any(local))
             .filter(job_runs::claimed_by.eq(engine_id))
-            .filter(job_runs::status.eq(RUNNING)),
-    )
-    .set(job_runs::lease_until.eq(Some(lease_until)))
-    .execute(conn)?;
-    Ok(job_runs::table
-        .inner_join(jobs::table)
-        .filter(job_runs::claimed_by.eq(engine_id))
-        .filter(job_runs::status.eq(RUNNING))
-        .filter(jobs::cancel_requested.eq(true))
-        .select(job_runs::id)
-        .load(conn)?)
+            .filter(job_runs::status.eq(RUNNING))
+    };
+    write_tx(conn, |c| {
+        diesel::update(mine())
+            .set(job_runs::lease_until.eq(Some(lease_until)))
+            .execute(c)?;
+        Ok(mine()
+            .inner_join(jobs::table)
+            .filter(jobs::cancel_requested.eq(true))
+            .select(job_runs::id)
+            .load(c)?)
+    })
 }
 
 /// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;

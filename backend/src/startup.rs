@@ -62,7 +62,17 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         settings.security.login_max_failures,
         Duration::from_secs(settings.security.login_lockout_s),
     ));
-    let jobs = JobEngine::new(store.clone(), secrets.clone(), settings.engine.clone());
+    // SQLite writes one at a time: a few connections serve the engine; PostgreSQL gets as many
+    // as the API.
+    let engine_pool = match url {
+        StoreUrl::Sqlite(_) => 4,
+        StoreUrl::Postgres(_) => settings.database.pool_size,
+    };
+    let jobs = JobEngine::new(
+        store.with_own_pool(engine_pool)?,
+        secrets.clone(),
+        settings.engine.clone(),
+    );
     Ok(Ctx {
         store,
         secrets,

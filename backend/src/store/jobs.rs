@@ -325,25 +325,31 @@ pub fn claim(
     })
 }
 
+/// The job and the script of a first-started run become `running`. Rows already running are
+/// not written: an UPDATE would wait on a job row another transaction holds.
 fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
-    diesel::update(
-        jobs::table
-            .filter(jobs::id.eq(run.job_id))
-            .filter(jobs::status.eq(WAITING)),
-    )
-    .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
-    .execute(c)?;
-    diesel::update(
-        job_scripts::table
-            .filter(job_scripts::job_id.eq(run.job_id))
-            .filter(job_scripts::idx.eq(run.script_idx))
-            .filter(job_scripts::status.eq(WAITING)),
-    )
-    .set((
-        job_scripts::status.eq(RUNNING),
-        job_scripts::started_at.eq(Some(at)),
-    ))
-    .execute(c)?;
+    let job_status: String = jobs::table.find(run.job_id).select(jobs::status).first(c)?;
+    if job_status == WAITING {
+        diesel::update(
+            jobs::table
+                .filter(jobs::id.eq(run.job_id))
+                .filter(jobs::status.eq(WAITING)),
+        )
+        .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
+        .execute(c)?;
+    }
+    let script = job_scripts::table
+        .filter(job_scripts::job_id.eq(run.job_id))
+        .filter(job_scripts::idx.eq(run.script_idx));
+    let script_status: String = script.select(job_scripts::status).first(c)?;
+    if script_status == WAITING {
+        diesel::update(script.filter(job_scripts::status.eq(WAITING)))
+            .set((
+                job_scripts::status.eq(RUNNING),
+                job_scripts::started_at.eq(Some(at)),
+            ))
+            .execute(c)?;
+    }
     Ok(())
 }
 
@@ -358,15 +364,17 @@ pub fn set_total(conn: &mut DbConn, run_id: i64, total: i32) -> Result<()> {
 
 /// Appends one statement's log line and counts it done.
 pub fn record_statement(conn: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
-    write_tx(conn, |c| {
-        diesel::insert_into(run_statements::table)
-            .values(row)
-            .execute(c)?;
-        diesel::update(job_runs::table.find(row.run_id))
-            .set(job_runs::statements_done.eq(done))
-            .execute(c)?;
-        Ok(())
-    })
+    write_tx(conn, |c| append_statement(c, row, done))
+}
+
+fn append_statement(c: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
+    diesel::insert_into(run_statements::table)
+        .values(row)
+        .execute(c)?;
+    diesel::update(job_runs::table.find(row.run_id))
+        .set(job_runs::statements_done.eq(done))
+        .execute(c)?;
+    Ok(())
 }
 
 pub struct RunEnd<'a> {
@@ -377,9 +385,25 @@ pub struct RunEnd<'a> {
 }
 
 /// Ends a run (only if it is still running: a reaped or cancelled run stays as it is) and
-/// advances its job. Returns whether this call ended it.
-pub fn finish_run(conn: &mut DbConn, run_id: i64, end: RunEnd<'_>) -> Result<bool> {
+/// advances its job. `last` is the run's final statement log, written in the same transaction
+/// (one write instead of two when a fleet of runs ends at once). Returns whether this call
+/// ended the run.
+pub fn finish_run(
+    conn: &mut DbConn,
+    run_id: i64,
+    end: RunEnd<'_>,
+    last: Option<(&StatementRow, i32)>,
+) -> Result<bool> {
     write_tx(conn, |c| {
+        // The job row first, as cancel and retry take it: one order for the locks they share.
+        let job_id = job_runs::table
+            .find(run_id)
+            .select(job_runs::job_id)
+            .first(c)?;
+        lock_job(c, job_id)?;
+        if let Some((row, done)) = last {
+            append_statement(c, row, done)?;
+        }
         let n = diesel::update(
             job_runs::table
                 .filter(job_runs::id.eq(run_id))
@@ -395,10 +419,6 @@ pub fn finish_run(conn: &mut DbConn, run_id: i64, end: RunEnd<'_>) -> Result<boo
         ))
         .execute(c)?;
         if n == 1 {
-            let job_id = job_runs::table
-                .find(run_id)
-                .select(job_runs::job_id)
-                .first(c)?;
             advance(c, job_id)?;
         }
         Ok(n == 1)
@@ -664,6 +684,7 @@ pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<u
                 error_code: None,
                 error_line: None,
             },
+            None,
         )?;
         n += usize::from(ended);
     }

@@ -128,6 +128,7 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
 pub struct Store {
     pool: Pool<Manager>,
     url: StoreUrl,
+    connect_timeout_s: u64,
     /// SQLite has one writer at a time. Writers queue here, in-process, instead of in SQLite's
     /// busy handler, which sleeps in growing steps (up to 100 ms) and made write latency spiky
     /// under a fleet of runs. None for PostgreSQL.
@@ -201,20 +202,45 @@ impl Store {
                 message: e.to_string(),
             })?;
         drop(first);
-        let pool = Pool::builder()
-            .max_size(pool_size)
+        let write_gate = matches!(url, StoreUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool: Self::pool(manager, pool_size, connect_timeout_s)?,
+            url: url.clone(),
+            connect_timeout_s,
+            write_gate,
+        })
+    }
+
+    fn pool(
+        manager: Manager,
+        size: u32,
+        connect_timeout_s: u64,
+    ) -> Result<Pool<Manager>, OpenError> {
+        let backend = manager.url.backend();
+        Pool::builder()
+            .max_size(size)
             .connection_timeout(Duration::from_secs(connect_timeout_s))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .map_err(|e| OpenError::Connect {
-                backend: url.backend(),
+                backend,
                 message: e.to_string(),
-            })?;
-        let write_gate = matches!(url, StoreUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+            })
+    }
+
+    /// The same store through a pool of its own (sharing the SQLite write gate), so that one
+    /// busy user of the store — the job engine's run threads — cannot take every connection
+    /// the HTTP API needs.
+    pub fn with_own_pool(&self, size: u32) -> Result<Self, OpenError> {
+        let manager = Manager {
+            url: self.url.clone(),
+            conn_str: self.url.connection_string(self.connect_timeout_s),
+        };
         Ok(Self {
-            pool,
-            url: url.clone(),
-            write_gate,
+            pool: Self::pool(manager, size, self.connect_timeout_s)?,
+            url: self.url.clone(),
+            connect_timeout_s: self.connect_timeout_s,
+            write_gate: self.write_gate.clone(),
         })
     }
 

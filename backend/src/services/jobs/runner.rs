@@ -49,6 +49,8 @@ struct Outcome {
     error: Option<String>,
     code: Option<String>,
     line: Option<i32>,
+    /// The last statement's log line and count, recorded together with the run's end.
+    last: Option<(rows::StatementRow, i32)>,
 }
 
 impl Outcome {
@@ -58,6 +60,7 @@ impl Outcome {
             error: None,
             code: None,
             line: None,
+            last: None,
         }
     }
     fn cancelled() -> Self {
@@ -66,6 +69,7 @@ impl Outcome {
             error: Some("cancelled".into()),
             code: None,
             line: None,
+            last: None,
         }
     }
     fn failed(error: String, code: Option<String>, line: Option<i32>) -> Self {
@@ -74,6 +78,7 @@ impl Outcome {
             error: Some(error),
             code,
             line,
+            last: None,
         }
     }
     fn from_db(e: &DbError, line: Option<i32>) -> Self {
@@ -108,25 +113,47 @@ fn execute(engine: &Arc<JobEngine>, run: &rows::RunRow, cancelled: &AtomicBool) 
     }
 }
 
+/// Records the run's end. A failed attempt (the store briefly away, a PostgreSQL deadlock
+/// victim) is tried again while the run stays registered, so its lease keeps being renewed;
+/// if it never succeeds the lease lapses and the run is reaped as interrupted.
 fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, o: Outcome) -> Result<()> {
-    engine.lock_running().remove(&run.id);
     let run_id = run.id;
-    let result = engine.store.run_blocking(|c| {
-        rows::finish_run(
-            c,
-            run_id,
-            rows::RunEnd {
-                status: o.status,
-                error: o.error,
-                error_code: o.code,
-                error_line: o.line,
-            },
-        )
-    });
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        let result = engine.store.run_blocking(|c| {
+            rows::finish_run(
+                c,
+                run_id,
+                rows::RunEnd {
+                    status: o.status,
+                    error: o.error.clone(),
+                    error_code: o.code.clone(),
+                    error_line: o.line,
+                },
+                o.last.as_ref().map(|(row, done)| (row, *done)),
+            )
+        });
+        match result {
+            Err(e) if attempt < FINISH_ATTEMPTS => {
+                log::warn!(
+                    "run {run_id}: recording its end failed (attempt {attempt}), retrying: {e}"
+                );
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            other => break other,
+        }
+    };
+    engine.lock_running().remove(&run_id);
     engine.changed(run.job_id);
     engine.wake();
     result.map(|_| ())
 }
+
+/// About 30 s of retries with the backoff above.
+const FINISH_ATTEMPTS: u32 = 20;
 
 pub fn dialect(engine: Engine) -> sqlsplit::Dialect {
     match engine {
@@ -192,6 +219,7 @@ fn execute_inner(
         }
     }
     let mut outcome = Outcome::success();
+    let mut last = None;
     for (i, stmt) in statements.iter().enumerate() {
         if cancelled.load(Ordering::SeqCst) {
             outcome = Outcome::cancelled();
@@ -199,10 +227,15 @@ fn execute_inner(
         }
         let line = i32::try_from(stmt.line).unwrap_or(i32::MAX);
         let (result, entry) = run_statement(conn.as_mut(), run.id, i, line, &stmt.sql);
-        engine
-            .store
-            .run_blocking(|c| rows::record_statement(c, &entry, i as i32 + 1))?;
-        engine.changed(run.job_id);
+        let done = i as i32 + 1;
+        if result.is_ok() && i + 1 < statements.len() {
+            engine
+                .store
+                .run_blocking(|c| rows::record_statement(c, &entry, done))?;
+            engine.changed(run.job_id);
+        } else {
+            last = Some((entry, done));
+        }
         if let Err(e) = result {
             outcome = Outcome::from_db(&e, Some(line));
             break;
@@ -220,6 +253,7 @@ fn execute_inner(
             }
         }
     }
+    outcome.last = last;
     Ok(outcome)
 }
 

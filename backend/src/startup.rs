@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
 use crate::services::jobs::engine::JobEngine;
+use crate::services::queries::engine::QueryEngine;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
 
@@ -63,12 +64,19 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         Duration::from_secs(settings.security.login_lockout_s),
     ));
     let jobs = JobEngine::new(store.clone(), secrets.clone(), settings.engine.clone());
+    let queries = QueryEngine::new(
+        store.clone(),
+        secrets.clone(),
+        settings.query.clone(),
+        Duration::from_secs(settings.engine.connect_timeout_s),
+    );
     Ok(Ctx {
         store,
         secrets,
         settings: Arc::new(settings),
         throttle,
         jobs,
+        queries,
     })
 }
 
@@ -82,6 +90,7 @@ impl Application {
     /// builds the server. Call it on the async runtime that will run the server.
     pub async fn build(ctx: Ctx) -> Result<Self, StartError> {
         ctx.jobs.start().await.map_err(StartError::Engine)?;
+        ctx.queries.start().await.map_err(StartError::Engine)?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
             addr: addr.to_string(),

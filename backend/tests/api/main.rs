@@ -7,6 +7,7 @@ mod bad_input;
 mod health;
 mod helpers;
 mod jobs;
+mod queries;
 mod routes;
 mod sakila;
 mod targets;

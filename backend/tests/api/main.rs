@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod jobs;
 mod queries;
+mod queries_attacks;
 mod routes;
 mod sakila;
 mod targets;

@@ -9,6 +9,7 @@ mod helpers;
 mod jobs;
 mod queries;
 mod queries_attacks;
+mod queries_types;
 mod routes;
 mod sakila;
 mod targets;

@@ -240,9 +240,15 @@ impl Settings {
             ("engine.lease_s", self.engine.lease_s),
             ("engine.poll_ms", self.engine.poll_ms),
             ("server.max_body_bytes", self.server.max_body_bytes as u64),
-            ("query.default_row_limit", self.query.default_row_limit as u64),
+            (
+                "query.default_row_limit",
+                self.query.default_row_limit as u64,
+            ),
             ("query.max_row_limit", self.query.max_row_limit as u64),
-            ("query.default_timeout_s", self.query.default_timeout_s as u64),
+            (
+                "query.default_timeout_s",
+                self.query.default_timeout_s as u64,
+            ),
             ("query.max_timeout_s", self.query.max_timeout_s as u64),
             ("query.max_result_bytes", self.query.max_result_bytes),
             ("query.export_max_rows", self.query.export_max_rows),

@@ -54,14 +54,24 @@ fn a_million_row_csv_export_streams_with_flat_server_memory() {
                 "AUTODB__DATABASE__URL",
                 format!("sqlite://{}", dir.path().join("autodb.db").display()),
             )
-            .env("AUTODB__SECURITY__SECRET_KEY_FILE", dir.path().join("secret.key"))
+            .env(
+                "AUTODB__SECURITY__SECRET_KEY_FILE",
+                dir.path().join("secret.key"),
+            )
             .env("AUTODB__SERVER__BIND", "127.0.0.1:0")
             .current_dir(dir.path());
     };
     let mut create = Command::new(BIN);
     env(&mut create);
     let mut child = create
-        .args(["user", "create", "admin", "--role", "admin", "--password-stdin"])
+        .args([
+            "user",
+            "create",
+            "admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -88,7 +98,9 @@ fn a_million_row_csv_export_streams_with_flat_server_memory() {
         }
     });
     let port: u16 = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("server log");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server log");
         if let Some(p) = line
             .split("(port ")
             .nth(1)
@@ -117,8 +129,10 @@ fn a_million_row_csv_export_streams_with_flat_server_memory() {
     let target: Value = http
         .post(url("/api/targets"))
         .bearer_auth(&token)
-        .json(&json!({"name": "pg", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
-                      "database": db, "username": "postgres"}))
+        .json(
+            &json!({"name": "pg", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
+                      "database": db, "username": "postgres"}),
+        )
         .send()
         .and_then(|r| r.json())
         .expect("target");
@@ -215,13 +229,25 @@ fn a_million_row_csv_export_streams_with_flat_server_memory() {
     );
     let _ = server.kill();
     let _ = server.wait();
-    pg("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    );
     assert_eq!(header, b"g,md5\r\n");
     assert_eq!(lines, rows, "every row arrives");
-    assert!(first.starts_with(b"1,c4ca4238a0b923820dcc509a6f75849b\r\n2,c81e728d9d4c2f636f067f89cc14862c\r\n"));
-    let last = format!("{rows},{}\r\n", pg("postgres", &format!("SELECT md5('{rows}')")));
+    assert!(first.starts_with(
+        b"1,c4ca4238a0b923820dcc509a6f75849b\r\n2,c81e728d9d4c2f636f067f89cc14862c\r\n"
+    ));
+    let last = format!(
+        "{rows},{}\r\n",
+        pg("postgres", &format!("SELECT md5('{rows}')"))
+    );
     assert!(tail.ends_with(last.as_bytes()), "last row");
-    assert_eq!(hex::encode(hasher.finalize()), expected, "checksum of the rows");
+    assert_eq!(
+        hex::encode(hasher.finalize()),
+        expected,
+        "checksum of the rows"
+    );
     assert!(
         peak_kb.saturating_sub(idle_kb) < 200 * 1024,
         "server memory grew by {} MiB during the export",

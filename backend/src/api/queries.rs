@@ -1,7 +1,9 @@
 //! Queries: run read-only SQL, read results (optionally long-polling), live events, history,
 //! cancel, and CSV export.
 
-use actix_web::http::header::{ContentDisposition, ContentEncoding, DispositionParam, DispositionType};
+use actix_web::http::header::{
+    ContentDisposition, ContentEncoding, DispositionParam, DispositionType,
+};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -140,11 +142,7 @@ pub async fn events(
         .insert_header(("X-Accel-Buffering", "no"))
         // Compressing an event stream would hold events back until a block fills.
         .insert_header(ContentEncoding::Identity)
-        .streaming(queries::events::stream(
-            ctx.get_ref().clone(),
-            auth.0,
-            id,
-        )))
+        .streaming(queries::events::stream(ctx.get_ref().clone(), auth.0, id)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -178,9 +176,8 @@ pub async fn export_csv(
     let export = export::csv(&ctx, &auth.0, id, target_id, q.statement, q.null).await?;
     let body = futures_util::stream::unfold(export.body, |mut rx| async move {
         rx.recv().await.map(|chunk| {
-            let item = chunk.map_err(|m| {
-                actix_web::error::ErrorBadGateway(format!("export aborted: {m}"))
-            });
+            let item = chunk
+                .map_err(|m| actix_web::error::ErrorBadGateway(format!("export aborted: {m}")));
             (item, rx)
         })
     });
@@ -190,6 +187,9 @@ pub async fn export_csv(
             disposition: DispositionType::Attachment,
             parameters: vec![DispositionParam::Filename(export.filename)],
         })
-        .insert_header(("X-AutoDB-Export-Max-Rows", ctx.settings.query.export_max_rows.to_string()))
+        .insert_header((
+            "X-AutoDB-Export-Max-Rows",
+            ctx.settings.query.export_max_rows.to_string(),
+        ))
         .streaming(body))
 }

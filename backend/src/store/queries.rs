@@ -187,7 +187,10 @@ pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<
                 .filter(queries::id.eq(query_id))
                 .filter(queries::status.eq(WAITING)),
         )
-        .set((queries::status.eq(RUNNING), queries::started_at.eq(Some(at))))
+        .set((
+            queries::status.eq(RUNNING),
+            queries::started_at.eq(Some(at)),
+        ))
         .execute(c)?;
         let n = diesel::update(
             query_results::table

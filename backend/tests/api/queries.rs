@@ -22,7 +22,9 @@ impl MariaDb {
 
 impl Drop for MariaDb {
     fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| maria_exec(None, &format!("DROP DATABASE IF EXISTS {}", self.0)));
+        let _ = std::panic::catch_unwind(|| {
+            maria_exec(None, &format!("DROP DATABASE IF EXISTS {}", self.0))
+        });
     }
 }
 
@@ -44,7 +46,9 @@ pub fn maria_exec(db: Option<&str>, sql: &str) {
 
 pub fn maria_text(db: &str, sql: &str) -> String {
     use mysql::prelude::Queryable;
-    let v: Option<Option<String>> = maria_conn(Some(db)).query_first(sql).expect("mariadb query");
+    let v: Option<Option<String>> = maria_conn(Some(db))
+        .query_first(sql)
+        .expect("mariadb query");
     v.flatten().unwrap_or_default()
 }
 
@@ -93,7 +97,9 @@ pub async fn sqlite_target(app: &TestApp, token: &str, name: &str) -> (i64, std:
 
 /// Submits a query and returns its id.
 pub async fn start(app: &TestApp, token: &str, body: Value) -> i64 {
-    let r = app.post_json("/api/queries", Some(token), body.clone()).await;
+    let r = app
+        .post_json("/api/queries", Some(token), body.clone())
+        .await;
     let status = r.status();
     let created: Value = r.json().await.expect("json");
     assert_eq!(status, StatusCode::CREATED, "{body}: {created}");
@@ -112,7 +118,10 @@ pub async fn wait_done(app: &TestApp, token: &str, id: i64, secs: u64) -> Value 
         if q["finished_at"].is_string() {
             return q;
         }
-        assert!(Instant::now() < deadline, "query did not end in {secs}s: {q}");
+        assert!(
+            Instant::now() < deadline,
+            "query did not end in {secs}s: {q}"
+        );
     }
 }
 
@@ -155,12 +164,17 @@ async fn a_fast_query_on_one_target_answers_in_a_single_long_poll() {
     assert!(asked.elapsed() < Duration::from_secs(5));
     assert_eq!(q["status"], "success", "{q}");
     assert_eq!(q["sql"], "SELECT 1 AS one, 'x' AS letter");
-    assert!(q["created_by"].as_str().is_some_and(|s| s.starts_with("developer")));
+    assert!(q["created_by"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("developer")));
     let res = &q["results"][0];
     assert_eq!(res["target_name"], "fast");
     assert_eq!(res["columns"][0]["name"], "one");
     assert!(res["columns"][0]["type"].is_string(), "{res}");
-    assert_eq!(res["rows"], json!([[{"t": "int", "v": 1}, {"t": "text", "v": "x"}]]));
+    assert_eq!(
+        res["rows"],
+        json!([[{"t": "int", "v": 1}, {"t": "text", "v": "x"}]])
+    );
     assert_eq!(res["row_count"], 1);
     assert_eq!(res["truncated"], false);
     assert!(res["duration_ms"].as_f64().is_some());
@@ -187,19 +201,45 @@ async fn viewers_get_403_and_bad_input_is_a_400_naming_the_field() {
     }
     let dev = app.user_with_role("developer").await;
     let cases = [
-        (json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 10001}), "row_limit"),
-        (json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 0}), "row_limit"),
-        (json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": 301}), "timeout_s"),
-        (json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": -1}), "timeout_s"),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 10001}),
+            "row_limit",
+        ),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 0}),
+            "row_limit",
+        ),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": 301}),
+            "timeout_s",
+        ),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": -1}),
+            "timeout_s",
+        ),
         (json!({"sql": "", "target_ids": [target]}), "sql"),
         (json!({"sql": "SELECT 1"}), "target_ids"),
-        (json!({"sql": "SELECT 1", "target_ids": [987654]}), "target_ids"),
-        (json!({"sql": "SELECT 1", "target_tags": ["nope"]}), "target_tags"),
-        (json!({"sql": "SELECT 1", "target_ids": [target], "limit": 3}), "limit"),
-        (json!({"sql": "DELETE FROM t", "target_ids": [target]}), "sql"),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [987654]}),
+            "target_ids",
+        ),
+        (
+            json!({"sql": "SELECT 1", "target_tags": ["nope"]}),
+            "target_tags",
+        ),
+        (
+            json!({"sql": "SELECT 1", "target_ids": [target], "limit": 3}),
+            "limit",
+        ),
+        (
+            json!({"sql": "DELETE FROM t", "target_ids": [target]}),
+            "sql",
+        ),
     ];
     for (body, field) in cases {
-        let r = app.post_json("/api/queries", Some(&dev), body.clone()).await;
+        let r = app
+            .post_json("/api/queries", Some(&dev), body.clone())
+            .await;
         let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
         assert_eq!(err["field"], field, "{body}: {err}");
     }
@@ -225,8 +265,16 @@ async fn a_statement_that_is_not_a_query_is_named_and_the_attempt_is_audited() {
     let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
     assert_eq!(err["field"], "sql");
     let msg = err["message"].as_str().expect("message");
-    assert!(msg.contains("statement 2 (line 2) is a DELETE, not a query"), "{msg}");
-    let id = start(&app, &dev, json!({"sql": "SELECT 42", "target_ids": [target]})).await;
+    assert!(
+        msg.contains("statement 2 (line 2) is a DELETE, not a query"),
+        "{msg}"
+    );
+    let id = start(
+        &app,
+        &dev,
+        json!({"sql": "SELECT 42", "target_ids": [target]}),
+    )
+    .await;
     wait_done(&app, &dev, id, 30).await;
     let audit = app.audit("object_type=query").await;
     assert_eq!(audit.len(), 2, "{audit:?}");
@@ -235,10 +283,14 @@ async fn a_statement_that_is_not_a_query_is_named_and_the_attempt_is_audited() {
     assert_eq!(audit[0]["object_id"], id.to_string());
     assert_eq!(audit[0]["detail"]["sql"], "SELECT 42");
     assert_eq!(audit[0]["detail"]["targets"], json!([db.0]));
-    assert!(audit[0]["actor"].as_str().is_some_and(|a| a.starts_with("developer")));
+    assert!(audit[0]["actor"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("developer")));
     assert_eq!(audit[1]["success"], false);
     assert_eq!(audit[1]["detail"]["sql"], "SELECT 1;\nDELETE FROM t;");
-    assert!(audit[1]["detail"]["refused"].as_str().is_some_and(|m| m.contains("DELETE")));
+    assert!(audit[1]["detail"]["refused"]
+        .as_str()
+        .is_some_and(|m| m.contains("DELETE")));
 }
 
 #[actix_web::test]
@@ -263,7 +315,13 @@ async fn a_down_target_is_a_result_error_with_the_database_message_while_others_
         "database": "test", "username": "root", "password": "certainly-wrong"}),
     )
     .await;
-    let q = run(&app, &t, "SELECT 40 + 2 AS answer", &[good_pg, good_maria, down, refused]).await;
+    let q = run(
+        &app,
+        &t,
+        "SELECT 40 + 2 AS answer",
+        &[good_pg, good_maria, down, refused],
+    )
+    .await;
     assert_eq!(q["status"], "error", "{q}");
     assert_eq!(q["results"].as_array().map(Vec::len), Some(4));
     for good in [good_pg, good_maria] {
@@ -273,10 +331,20 @@ async fn a_down_target_is_a_result_error_with_the_database_message_while_others_
     }
     let d = result_for(&q, down);
     assert_eq!(d["status"], "error");
-    assert!(d["error"].as_str().is_some_and(|m| m.to_lowercase().contains("refused") || m.contains("connect")), "{d}");
+    assert!(
+        d["error"]
+            .as_str()
+            .is_some_and(|m| m.to_lowercase().contains("refused") || m.contains("connect")),
+        "{d}"
+    );
     let r = result_for(&q, refused);
     assert_eq!(r["status"], "error");
-    assert!(r["error"].as_str().is_some_and(|m| m.contains("Access denied")), "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("Access denied")),
+        "{r}"
+    );
     assert_eq!(r["error_code"], "1045");
 }
 
@@ -306,12 +374,25 @@ async fn a_timeout_is_enforced_by_the_database_and_the_statement_is_gone_there()
     )
     .await;
     let q = wait_done(&app, &t, id, 20).await;
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let r = &q["results"][0];
     assert_eq!(r["status"], "error", "{q}");
     assert_eq!(r["error_code"], "57014", "{r}");
-    assert!(r["error"].as_str().is_some_and(|m| m.contains("statement timeout")), "{r}");
-    assert_eq!(pg_active(&db.0, "slept_tmo"), 0, "the statement still runs in PostgreSQL");
+    assert!(
+        r["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("statement timeout")),
+        "{r}"
+    );
+    assert_eq!(
+        pg_active(&db.0, "slept_tmo"),
+        0,
+        "the statement still runs in PostgreSQL"
+    );
 }
 
 #[actix_web::test]
@@ -329,7 +410,10 @@ async fn a_cancel_stops_a_running_query_in_the_database() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while pg_active(&db.0, "slept_cancel") == 0 {
-        assert!(Instant::now() < deadline, "the query never showed up as running");
+        assert!(
+            Instant::now() < deadline,
+            "the query never showed up as running"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let asked = Instant::now();
@@ -338,10 +422,18 @@ async fn a_cancel_stops_a_running_query_in_the_database() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let q = wait_done(&app, &t, id, 10).await;
-    assert!(asked.elapsed() < Duration::from_secs(3), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
     assert_eq!(q["status"], "cancelled", "{q}");
     assert_eq!(q["results"][0]["status"], "cancelled");
-    assert_eq!(pg_active(&db.0, "slept_cancel"), 0, "still running in PostgreSQL");
+    assert_eq!(
+        pg_active(&db.0, "slept_cancel"),
+        0,
+        "still running in PostgreSQL"
+    );
     let r = app
         .post_json(&format!("/api/queries/{id}/cancel"), Some(&t), json!({}))
         .await;
@@ -357,9 +449,24 @@ async fn history_shows_each_user_their_own_queries_and_admins_all_of_them() {
     let (target, _) = sqlite_target(&app, &admin, "hist").await;
     let alice = app.user_with_role("developer").await;
     let bob = app.user_with_role("operator").await;
-    let a1 = start(&app, &alice, json!({"sql": "SELECT 'a1'", "target_ids": [target]})).await;
-    let a2 = start(&app, &alice, json!({"sql": "SELECT 'a2'", "target_ids": [target]})).await;
-    let b1 = start(&app, &bob, json!({"sql": "SELECT 'b1'", "target_ids": [target]})).await;
+    let a1 = start(
+        &app,
+        &alice,
+        json!({"sql": "SELECT 'a1'", "target_ids": [target]}),
+    )
+    .await;
+    let a2 = start(
+        &app,
+        &alice,
+        json!({"sql": "SELECT 'a2'", "target_ids": [target]}),
+    )
+    .await;
+    let b1 = start(
+        &app,
+        &bob,
+        json!({"sql": "SELECT 'b1'", "target_ids": [target]}),
+    )
+    .await;
     for (tok, id) in [(&alice, a1), (&alice, a2), (&bob, b1)] {
         wait_done(&app, tok, id, 30).await;
     }
@@ -385,7 +492,11 @@ async fn history_shows_each_user_their_own_queries_and_admins_all_of_them() {
     let r = app.get(&format!("/api/queries/{b1}"), Some(&alice)).await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let r = app
-        .post_json(&format!("/api/queries/{b1}/cancel"), Some(&alice), json!({}))
+        .post_json(
+            &format!("/api/queries/{b1}/cancel"),
+            Some(&alice),
+            json!({}),
+        )
         .await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let r = app.get(&format!("/api/queries/{b1}"), Some(&admin)).await;
@@ -422,7 +533,10 @@ async fn live_events_send_a_snapshot_each_result_as_it_ends_and_the_end() {
     .expect("the stream ends when the query ends");
     assert!(body.starts_with("event: snapshot\n"), "{body}");
     assert!(body.contains("event: result\n"), "{body}");
-    assert!(body.trim_end().ends_with("\"status\":\"success\"}"), "{body}");
+    assert!(
+        body.trim_end().ends_with("\"status\":\"success\"}"),
+        "{body}"
+    );
     let result = body
         .lines()
         .find(|l| l.starts_with("data: ") && l.contains("\"result\""))
@@ -449,7 +563,13 @@ async fn the_row_limit_and_the_byte_limit_truncate_the_stored_page_and_say_so() 
     assert_eq!(r["rows"].as_array().map(Vec::len), Some(10));
     assert_eq!(r["truncated"], true);
     assert_eq!(r["truncated_by"], "row_limit");
-    let q = run(&app, &t, "SELECT repeat('x', 100) FROM generate_series(1, 1000)", &[target]).await;
+    let q = run(
+        &app,
+        &t,
+        "SELECT repeat('x', 100) FROM generate_series(1, 1000)",
+        &[target],
+    )
+    .await;
     let r = &q["results"][0];
     assert_eq!(r["truncated"], true, "{r}");
     assert_eq!(r["truncated_by"], "max_result_bytes");
@@ -474,7 +594,13 @@ async fn several_queries_give_one_result_per_target_and_statement() {
     assert_eq!(rs[1]["line"], 3);
     assert_eq!(rs[1]["rows"][0][0]["v"], "two");
     // The first failing statement ends the target; the rest are not run.
-    let q = run(&app, &t, "SELECT * FROM missing_table;\nSELECT 2;", &[target]).await;
+    let q = run(
+        &app,
+        &t,
+        "SELECT * FROM missing_table;\nSELECT 2;",
+        &[target],
+    )
+    .await;
     let rs = q["results"].as_array().expect("results");
     assert_eq!(rs[0]["status"], "error");
     assert_eq!(rs[0]["error_code"], "42P01");
@@ -516,21 +642,27 @@ async fn a_target_query_account_is_used_for_queries_and_its_password_never_retur
     // An update without query_password keeps it; clearing the account uses the main one.
     let body = json!({"name": "acct", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
         "database": db.0, "username": "postgres", "query_username": role});
-    let r = app.put_json(&format!("/api/targets/{id}"), Some(&t), body).await;
+    let r = app
+        .put_json(&format!("/api/targets/{id}"), Some(&t), body)
+        .await;
     let updated: Value = r.json().await.expect("json");
     assert_eq!(updated["has_query_password"], true);
     let q = run(&app, &t, "SELECT current_user AS who", &[id]).await;
     assert_eq!(q["results"][0]["rows"][0][0]["v"], role);
     let body = json!({"name": "acct", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
         "database": db.0, "username": "postgres"});
-    let r = app.put_json(&format!("/api/targets/{id}"), Some(&t), body).await;
+    let r = app
+        .put_json(&format!("/api/targets/{id}"), Some(&t), body)
+        .await;
     let updated: Value = r.json().await.expect("json");
     assert!(updated["query_username"].is_null());
     assert_eq!(updated["has_query_password"], false);
     let q = run(&app, &t, "SELECT current_user AS who", &[id]).await;
     assert_eq!(q["results"][0]["rows"][0][0]["v"], "postgres");
     let audit = app.audit("object_type=target").await;
-    assert!(!serde_json::to_string(&audit).expect("json").contains(secret));
+    assert!(!serde_json::to_string(&audit)
+        .expect("json")
+        .contains(secret));
     drop(db);
     let _ = pg_admin(&format!("DROP ROLE IF EXISTS {role}"));
 }

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::jobs::{pg_target, PgDb};
-use crate::queries::{maria_exec, maria_target, maria_text, pg_text, sqlite_target, start, wait_done, MariaDb};
+use crate::queries::{
+    maria_exec, maria_target, maria_text, pg_text, sqlite_target, start, wait_done, MariaDb,
+};
 
 /// What stopped an attempt.
 #[derive(Debug, PartialEq)]
@@ -22,7 +24,11 @@ enum Stopped {
 
 async fn attempt(app: &TestApp, token: &str, target: i64, sql: &str) -> Stopped {
     let r = app
-        .post_json("/api/queries", Some(token), json!({"sql": sql, "target_ids": [target]}))
+        .post_json(
+            "/api/queries",
+            Some(token),
+            json!({"sql": sql, "target_ids": [target]}),
+        )
         .await;
     let status = r.status();
     let body: Value = r.json().await.expect("json");
@@ -67,7 +73,8 @@ CREATE FUNCTION evil_read_write() RETURNS int LANGUAGE plpgsql AS $$ BEGIN
   PERFORM set_config('transaction_read_only', 'off', true); DELETE FROM canary; RETURN 1; END $$;
 CREATE PROCEDURE evil_proc() LANGUAGE sql AS $$ DELETE FROM canary $$;";
 
-const PG_FINGERPRINT: &str = "SELECT (SELECT count(*) || ':' || md5(string_agg(id || v, ',' ORDER BY id)) FROM canary) \
+const PG_FINGERPRINT: &str =
+    "SELECT (SELECT count(*) || ':' || md5(string_agg(id || v, ',' ORDER BY id)) FROM canary) \
      || '|' || (SELECT last_value || ':' || is_called FROM canary_seq) \
      || '|' || (SELECT count(*) FROM pg_class WHERE relname LIKE 'canary_copy%') \
      || '|' || (SELECT count(*) FROM pg_largeobject_metadata)";
@@ -81,40 +88,82 @@ async fn write_attempts_dressed_as_queries_never_change_a_postgresql_target() {
     pg_text(&db.0, PG_SETUP);
     let target = pg_target(&app, &admin, &db).await;
     let before = pg_text(&db.0, PG_FINGERPRINT);
-    assault(&app, &t, target, &[
-        ("DELETE FROM canary", Ok("is a DELETE")),
-        ("WITH d AS (DELETE FROM canary RETURNING *) SELECT count(*) FROM d", Ok("DELETE")),
-        ("SELECT * INTO canary_copy FROM canary", Ok("SELECT … INTO")),
-        ("CREATE TABLE canary_copy AS SELECT * FROM canary", Ok("CREATE TABLE")),
-        ("SELECT * FROM canary FOR UPDATE", Ok("locking read")),
-        ("SELECT * FROM canary FOR SHARE", Ok("locking read")),
-        ("COPY canary TO '/tmp/autodb_canary.csv'", Ok("COPY")),
-        ("SELECT 1; DROP TABLE canary", Ok("statement 2 (line 1) is a DROP TABLE")),
-        ("SELECT 1 /* ; */ ; TRUNCATE canary", Ok("TRUNCATE")),
-        ("SELECT 1 -- hidden\n; UPDATE canary SET v = 'x'", Ok("UPDATE")),
-        ("SELECT 1 \\; DELETE FROM canary", Ok("statement")),
-        ("SELECT 1; COMMIT; DELETE FROM canary", Ok("COMMIT")),
-        ("EXPLAIN ANALYZE DELETE FROM canary", Ok("EXPLAIN of a DELETE")),
-        ("SET default_transaction_read_only = off", Ok("SET")),
-        ("SET TRANSACTION READ WRITE", Ok("SET")),
-        ("CALL evil_proc()", Ok("CALL")),
-        ("LOCK TABLE canary IN ACCESS EXCLUSIVE MODE", Ok("LOCK TABLE")),
-        ("DO $$ BEGIN DELETE FROM canary; END $$", Ok("could not be parsed")),
-        ("SELECT nextval('canary_seq')", Ok("nextval")),
-        ("SELECT setval('canary_seq', 1000)", Ok("setval")),
-        ("SELECT pg_terminate_backend(pg_backend_pid())", Ok("pg_terminate_backend")),
-        ("SELECT lo_import('/etc/hostname')", Ok("lo_import")),
-        ("SELECT dblink_exec('dbname=postgres', 'DROP TABLE canary')", Ok("dblink_exec")),
-        ("SELECT set_config('statement_timeout', '0', false)", Ok("set_config")),
-        // Past the parser (it cannot see into functions): the read-only transaction stops them.
-        ("SELECT evil_delete()", Err("25006")),
-        ("SELECT * FROM evil_delete()", Err("25006")),
-        ("SELECT evil_nextval()", Err("25006")),
-        ("SELECT evil_read_write()", Err("25001")),
-        ("SELECT query_to_xml('DELETE FROM canary RETURNING 1', true, true, '')", Err("0A000")),
-    ])
+    assault(
+        &app,
+        &t,
+        target,
+        &[
+            ("DELETE FROM canary", Ok("is a DELETE")),
+            (
+                "WITH d AS (DELETE FROM canary RETURNING *) SELECT count(*) FROM d",
+                Ok("DELETE"),
+            ),
+            ("SELECT * INTO canary_copy FROM canary", Ok("SELECT … INTO")),
+            (
+                "CREATE TABLE canary_copy AS SELECT * FROM canary",
+                Ok("CREATE TABLE"),
+            ),
+            ("SELECT * FROM canary FOR UPDATE", Ok("locking read")),
+            ("SELECT * FROM canary FOR SHARE", Ok("locking read")),
+            ("COPY canary TO '/tmp/autodb_canary.csv'", Ok("COPY")),
+            (
+                "SELECT 1; DROP TABLE canary",
+                Ok("statement 2 (line 1) is a DROP TABLE"),
+            ),
+            ("SELECT 1 /* ; */ ; TRUNCATE canary", Ok("TRUNCATE")),
+            (
+                "SELECT 1 -- hidden\n; UPDATE canary SET v = 'x'",
+                Ok("UPDATE"),
+            ),
+            ("SELECT 1 \\; DELETE FROM canary", Ok("statement")),
+            ("SELECT 1; COMMIT; DELETE FROM canary", Ok("COMMIT")),
+            (
+                "EXPLAIN ANALYZE DELETE FROM canary",
+                Ok("EXPLAIN of a DELETE"),
+            ),
+            ("SET default_transaction_read_only = off", Ok("SET")),
+            ("SET TRANSACTION READ WRITE", Ok("SET")),
+            ("CALL evil_proc()", Ok("CALL")),
+            (
+                "LOCK TABLE canary IN ACCESS EXCLUSIVE MODE",
+                Ok("LOCK TABLE"),
+            ),
+            (
+                "DO $$ BEGIN DELETE FROM canary; END $$",
+                Ok("could not be parsed"),
+            ),
+            ("SELECT nextval('canary_seq')", Ok("nextval")),
+            ("SELECT setval('canary_seq', 1000)", Ok("setval")),
+            (
+                "SELECT pg_terminate_backend(pg_backend_pid())",
+                Ok("pg_terminate_backend"),
+            ),
+            ("SELECT lo_import('/etc/hostname')", Ok("lo_import")),
+            (
+                "SELECT dblink_exec('dbname=postgres', 'DROP TABLE canary')",
+                Ok("dblink_exec"),
+            ),
+            (
+                "SELECT set_config('statement_timeout', '0', false)",
+                Ok("set_config"),
+            ),
+            // Past the parser (it cannot see into functions): the read-only transaction stops them.
+            ("SELECT evil_delete()", Err("25006")),
+            ("SELECT * FROM evil_delete()", Err("25006")),
+            ("SELECT evil_nextval()", Err("25006")),
+            ("SELECT evil_read_write()", Err("25001")),
+            (
+                "SELECT query_to_xml('DELETE FROM canary RETURNING 1', true, true, '')",
+                Err("0A000"),
+            ),
+        ],
+    )
     .await;
-    assert_eq!(pg_text(&db.0, PG_FINGERPRINT), before, "the target's data changed");
+    assert_eq!(
+        pg_text(&db.0, PG_FINGERPRINT),
+        before,
+        "the target's data changed"
+    );
     assert_eq!(pg_text(&db.0, "SELECT count(*) FROM canary"), "100");
 }
 
@@ -141,32 +190,56 @@ async fn write_attempts_dressed_as_queries_never_change_a_mariadb_target() {
     }
     let target = maria_target(&app, &admin, &db).await;
     let before = maria_text(&db.0, MARIA_FINGERPRINT);
-    assault(&app, &t, target, &[
-        ("DELETE FROM canary", Ok("is a DELETE")),
-        ("UPDATE canary SET v = 'x'", Ok("UPDATE")),
-        ("REPLACE INTO canary VALUES (1, 'x')", Ok("REPLACE")),
-        ("SELECT * FROM canary INTO OUTFILE '/tmp/autodb_canary.txt'", Ok("could not be parsed")),
-        ("SELECT id INTO @v FROM canary LIMIT 1", Ok("SELECT … INTO")),
-        ("SELECT * FROM canary FOR UPDATE", Ok("locking read")),
-        ("SELECT * FROM canary LOCK IN SHARE MODE", Ok("statement 1")),
-        ("HANDLER canary OPEN", Ok("could not be parsed")),
-        ("LOAD DATA INFILE '/etc/hostname' INTO TABLE canary", Ok("statement 1")),
-        ("SELECT 1; DELETE FROM canary", Ok("statement 2 (line 1) is a DELETE")),
-        ("SELECT 1 /*M! ; DELETE FROM canary */", Ok("executable comment")),
-        ("SELECT 1 /*! ; DELETE FROM canary */", Ok("statement 1")),
-        ("SELECT 1 -- hidden\n; DELETE FROM canary", Ok("DELETE")),
-        ("SELECT 1 --1; DELETE FROM canary", Ok("DELETE")),
-        ("START TRANSACTION", Ok("statement 1")),
-        ("SET SESSION TRANSACTION READ WRITE", Ok("SET")),
-        ("CALL evil_proc()", Ok("CALL")),
-        ("CREATE TABLE canary_copy AS SELECT * FROM canary", Ok("CREATE TABLE")),
-        ("SELECT GET_LOCK('autodb', 1)", Ok("get_lock")),
-        // Past the parser: MariaDB's read-only transaction stops them (InnoDB and MyISAM alike).
-        ("SELECT evil_delete()", Err("1792")),
-        ("SELECT evil_myisam()", Err("1792")),
-    ])
+    assault(
+        &app,
+        &t,
+        target,
+        &[
+            ("DELETE FROM canary", Ok("is a DELETE")),
+            ("UPDATE canary SET v = 'x'", Ok("UPDATE")),
+            ("REPLACE INTO canary VALUES (1, 'x')", Ok("REPLACE")),
+            (
+                "SELECT * FROM canary INTO OUTFILE '/tmp/autodb_canary.txt'",
+                Ok("could not be parsed"),
+            ),
+            ("SELECT id INTO @v FROM canary LIMIT 1", Ok("SELECT … INTO")),
+            ("SELECT * FROM canary FOR UPDATE", Ok("locking read")),
+            ("SELECT * FROM canary LOCK IN SHARE MODE", Ok("statement 1")),
+            ("HANDLER canary OPEN", Ok("could not be parsed")),
+            (
+                "LOAD DATA INFILE '/etc/hostname' INTO TABLE canary",
+                Ok("statement 1"),
+            ),
+            (
+                "SELECT 1; DELETE FROM canary",
+                Ok("statement 2 (line 1) is a DELETE"),
+            ),
+            (
+                "SELECT 1 /*M! ; DELETE FROM canary */",
+                Ok("executable comment"),
+            ),
+            ("SELECT 1 /*! ; DELETE FROM canary */", Ok("statement 1")),
+            ("SELECT 1 -- hidden\n; DELETE FROM canary", Ok("DELETE")),
+            ("SELECT 1 --1; DELETE FROM canary", Ok("DELETE")),
+            ("START TRANSACTION", Ok("statement 1")),
+            ("SET SESSION TRANSACTION READ WRITE", Ok("SET")),
+            ("CALL evil_proc()", Ok("CALL")),
+            (
+                "CREATE TABLE canary_copy AS SELECT * FROM canary",
+                Ok("CREATE TABLE"),
+            ),
+            ("SELECT GET_LOCK('autodb', 1)", Ok("get_lock")),
+            // Past the parser: MariaDB's read-only transaction stops them (InnoDB and MyISAM alike).
+            ("SELECT evil_delete()", Err("1792")),
+            ("SELECT evil_myisam()", Err("1792")),
+        ],
+    )
     .await;
-    assert_eq!(maria_text(&db.0, MARIA_FINGERPRINT), before, "the target's data changed");
+    assert_eq!(
+        maria_text(&db.0, MARIA_FINGERPRINT),
+        before,
+        "the target's data changed"
+    );
 }
 
 #[actix_web::test]
@@ -199,29 +272,51 @@ async fn write_attempts_dressed_as_queries_never_change_a_sqlite_target() {
     let attach = app.dir.path().join("attached.db");
     let attach_sql = format!("ATTACH DATABASE '{}' AS evil", attach.display());
     let vacuum_sql = format!("VACUUM INTO '{}'", app.dir.path().join("copy.db").display());
-    assault(&app, &t, target, &[
-        ("DELETE FROM canary", Ok("is a DELETE")),
-        ("INSERT INTO canary VALUES (1000, 'x') RETURNING *", Ok("INSERT")),
-        ("UPDATE canary SET v = 'x'", Ok("UPDATE")),
-        ("REPLACE INTO canary VALUES (1, 'x')", Ok("INSERT")),
-        ("SELECT 1; DROP TABLE canary", Ok("DROP TABLE")),
-        ("WITH d AS (DELETE FROM canary RETURNING *) SELECT * FROM d", Ok("statement 1")),
-        ("PRAGMA query_only = 0", Ok("PRAGMA query_only")),
-        ("PRAGMA writable_schema = 1", Ok("PRAGMA writable_schema")),
-        (&attach_sql, Ok("ATTACH")),
-        (&vacuum_sql, Ok("statement 1")),
-        ("SELECT load_extension('/tmp/evil')", Ok("load_extension")),
-        ("CREATE TRIGGER t AFTER INSERT ON canary BEGIN DELETE FROM canary; END", Ok("statement 1")),
-        ("BEGIN", Ok("statement 1")),
-        ("COMMIT", Ok("statement 1")),
-        (".shell rm -rf /\nSELECT 1", Ok("client command")),
-        ("CREATE TABLE canary_copy AS SELECT * FROM canary", Ok("CREATE TABLE")),
-    ])
+    assault(
+        &app,
+        &t,
+        target,
+        &[
+            ("DELETE FROM canary", Ok("is a DELETE")),
+            (
+                "INSERT INTO canary VALUES (1000, 'x') RETURNING *",
+                Ok("INSERT"),
+            ),
+            ("UPDATE canary SET v = 'x'", Ok("UPDATE")),
+            ("REPLACE INTO canary VALUES (1, 'x')", Ok("INSERT")),
+            ("SELECT 1; DROP TABLE canary", Ok("DROP TABLE")),
+            (
+                "WITH d AS (DELETE FROM canary RETURNING *) SELECT * FROM d",
+                Ok("statement 1"),
+            ),
+            ("PRAGMA query_only = 0", Ok("PRAGMA query_only")),
+            ("PRAGMA writable_schema = 1", Ok("PRAGMA writable_schema")),
+            (&attach_sql, Ok("ATTACH")),
+            (&vacuum_sql, Ok("statement 1")),
+            ("SELECT load_extension('/tmp/evil')", Ok("load_extension")),
+            (
+                "CREATE TRIGGER t AFTER INSERT ON canary BEGIN DELETE FROM canary; END",
+                Ok("statement 1"),
+            ),
+            ("BEGIN", Ok("statement 1")),
+            ("COMMIT", Ok("statement 1")),
+            (".shell rm -rf /\nSELECT 1", Ok("client command")),
+            (
+                "CREATE TABLE canary_copy AS SELECT * FROM canary",
+                Ok("CREATE TABLE"),
+            ),
+        ],
+    )
     .await;
     assert_eq!(fingerprint(), before, "the target's data changed");
     assert!(!attach.exists(), "ATTACH created a file");
     // A real query still runs afterwards, and the connection was left writable for jobs.
-    let id = start(&app, &t, json!({"sql": "SELECT count(*) FROM canary_view", "target_ids": [target]})).await;
+    let id = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT count(*) FROM canary_view", "target_ids": [target]}),
+    )
+    .await;
     let q = wait_done(&app, &t, id, 30).await;
     assert_eq!(q["results"][0]["rows"][0][0]["v"], 100, "{q}");
 }

@@ -60,7 +60,10 @@ pub fn parse_csv(body: &str) -> Vec<Vec<Field>> {
                 }
             }
             None => {
-                assert!(record.len() == 1 && record[0].text.is_empty(), "no final CRLF");
+                assert!(
+                    record.len() == 1 && record[0].text.is_empty(),
+                    "no final CRLF"
+                );
                 return records;
             }
             Some(c) => panic!("unexpected {c:?}"),
@@ -82,14 +85,29 @@ fn quoted(t: &str) -> Field {
     }
 }
 
-async fn csv(app: &TestApp, token: &str, id: i64, target: i64, query: &str) -> (StatusCode, String) {
+async fn csv(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    target: i64,
+    query: &str,
+) -> (StatusCode, String) {
     let r = app
-        .get(&format!("/api/queries/{id}/results/{target}.csv{query}"), Some(token))
+        .get(
+            &format!("/api/queries/{id}/results/{target}.csv{query}"),
+            Some(token),
+        )
         .await;
     let status = r.status();
     if status == StatusCode::OK {
-        assert!(r.headers()["content-type"].to_str().unwrap_or("").starts_with("text/csv"));
-        assert!(r.headers()["content-disposition"].to_str().unwrap_or("").contains(".csv"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv"));
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains(".csv"));
     }
     (status, r.text().await.expect("body"))
 }
@@ -97,7 +115,12 @@ async fn csv(app: &TestApp, token: &str, id: i64, target: i64, query: &str) -> (
 /// Runs `sql` twice (row 1 of 2 kept: the export re-runs it; all kept: the export is the stored
 /// page) and checks the typed API cells and that both exports are the same CSV.
 async fn round_trip(app: &TestApp, t: &str, target: i64, sql: &str) -> (Value, Vec<Vec<Field>>) {
-    let id = start(app, t, json!({"sql": sql, "target_ids": [target], "row_limit": 1})).await;
+    let id = start(
+        app,
+        t,
+        json!({"sql": sql, "target_ids": [target], "row_limit": 1}),
+    )
+    .await;
     let q = wait_done(app, t, id, 30).await;
     let res = q["results"][0].clone();
     assert_eq!(res["status"], "success", "{q}");
@@ -108,7 +131,10 @@ async fn round_trip(app: &TestApp, t: &str, target: i64, sql: &str) -> (Value, V
     let q2 = wait_done(app, t, id2, 30).await;
     assert_eq!(q2["results"][0]["truncated"], false);
     let (_, stored) = csv(app, t, id2, target, "").await;
-    assert_eq!(rerun, stored, "a re-run export and a stored-page export differ");
+    assert_eq!(
+        rerun, stored,
+        "a re-run export and a stored-page export differ"
+    );
     let rows = parse_csv(&rerun);
     assert_eq!(rows.len(), 3, "header and two rows: {rerun}");
     assert_eq!(rows[1], rows[2]);
@@ -140,18 +166,38 @@ async fn postgresql_values_keep_their_types_through_the_api_and_the_csv() {
     let (res, rows) = round_trip(&app, &t, target, sql).await;
     assert_eq!(
         types(&res),
-        ["int4", "numeric", "float8", "bool", "text", "text", "date", "timestamp", "timestamptz",
-         "bytea", "json", "jsonb", "uuid", "text"]
+        [
+            "int4",
+            "numeric",
+            "float8",
+            "bool",
+            "text",
+            "text",
+            "date",
+            "timestamp",
+            "timestamptz",
+            "bytea",
+            "json",
+            "jsonb",
+            "uuid",
+            "text"
+        ]
     );
     let row = &res["rows"][0];
     assert_eq!(row[0], json!({"t": "int", "v": 42}));
-    assert_eq!(row[1], json!({"t": "decimal", "v": "12345678901234567890.0123456789"}));
+    assert_eq!(
+        row[1],
+        json!({"t": "decimal", "v": "12345678901234567890.0123456789"})
+    );
     assert_eq!(row[2], json!({"t": "float", "v": 1.5}));
     assert_eq!(row[3], json!({"t": "bool", "v": true}));
     assert_eq!(row[4], json!({"t": "text", "v": ""}));
     assert_eq!(row[5], json!({"t": "null"}));
     assert_eq!(row[6], json!({"t": "date", "v": "2024-02-29"}));
-    assert_eq!(row[7], json!({"t": "timestamp", "v": "2024-01-02T03:04:05.123456"}));
+    assert_eq!(
+        row[7],
+        json!({"t": "timestamp", "v": "2024-01-02T03:04:05.123456"})
+    );
     assert_eq!(row[8]["t"], "timestamp_tz");
     let tstz = chrono::DateTime::parse_from_rfc3339(row[8]["v"].as_str().expect("tstz"))
         .expect("an RFC 3339 timestamp with its offset");
@@ -159,9 +205,15 @@ async fn postgresql_values_keep_their_types_through_the_api_and_the_csv() {
     assert_eq!(row[9], json!({"t": "bytes", "v": "00ff10"}));
     assert_eq!(row[10], json!({"t": "json", "v": {"a": [1, "x"]}}));
     assert_eq!(row[11], json!({"t": "json", "v": {"b": null}}));
-    assert_eq!(row[12], json!({"t": "text", "v": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}));
+    assert_eq!(
+        row[12],
+        json!({"t": "text", "v": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"})
+    );
     let names: Vec<&str> = rows[0].iter().map(|f| f.text.as_str()).collect();
-    assert_eq!(names, ["i", "n", "f", "b", "empty", "nothing", "d", "ts", "tstz", "bin", "j", "jb", "u", "q"]);
+    assert_eq!(
+        names,
+        ["i", "n", "f", "b", "empty", "nothing", "d", "ts", "tstz", "bin", "j", "jb", "u", "q"]
+    );
     let r = &rows[1];
     assert_eq!(r[0], plain("42"));
     assert_eq!(r[1], plain("12345678901234567890.0123456789"));
@@ -177,7 +229,12 @@ async fn postgresql_values_keep_their_types_through_the_api_and_the_csv() {
     assert_eq!(r[11], quoted(r#"{"b":null}"#));
     assert_eq!(r[13], quoted(r#"say "hi", ok"#));
     // A NULL marker, when asked for.
-    let id = start(&app, &t, json!({"sql": "SELECT NULL::text AS a, 'NULL' AS b, '' AS c", "target_ids": [target]})).await;
+    let id = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT NULL::text AS a, 'NULL' AS b, '' AS c", "target_ids": [target]}),
+    )
+    .await;
     wait_done(&app, &t, id, 30).await;
     let (_, body) = csv(&app, &t, id, target, "?null=NULL").await;
     assert_eq!(body, "a,b,c\r\nNULL,\"NULL\",\"\"\r\n");
@@ -204,12 +261,30 @@ async fn mariadb_values_keep_their_types_through_the_api_and_the_csv() {
     let (res, rows) = round_trip(&app, &t, target, "SELECT d, dt, ts, b, j, e, n, i FROM ty").await;
     assert_eq!(
         types(&res),
-        ["DECIMAL", "DATETIME", "TIMESTAMP", "BLOB", "TEXT", "VARCHAR", "VARCHAR", "BIGINT"]
+        [
+            "DECIMAL",
+            "DATETIME",
+            "TIMESTAMP",
+            "BLOB",
+            "TEXT",
+            "VARCHAR",
+            "VARCHAR",
+            "BIGINT"
+        ]
     );
     let row = &res["rows"][0];
-    assert_eq!(row[0], json!({"t": "decimal", "v": "12345678901234567890.0123456789"}));
-    assert_eq!(row[1], json!({"t": "timestamp", "v": "2024-01-02T03:04:05.123456"}));
-    assert_eq!(row[2], json!({"t": "timestamp", "v": "2024-01-02T03:04:05"}));
+    assert_eq!(
+        row[0],
+        json!({"t": "decimal", "v": "12345678901234567890.0123456789"})
+    );
+    assert_eq!(
+        row[1],
+        json!({"t": "timestamp", "v": "2024-01-02T03:04:05.123456"})
+    );
+    assert_eq!(
+        row[2],
+        json!({"t": "timestamp", "v": "2024-01-02T03:04:05"})
+    );
     assert_eq!(row[3], json!({"t": "bytes", "v": "00ff10"}));
     // MariaDB's JSON is LONGTEXT on the wire: its text, as stored.
     assert_eq!(row[4], json!({"t": "text", "v": "{\"a\": [1, \"x\"]}"}));
@@ -247,7 +322,13 @@ async fn sqlite_values_keep_their_types_through_the_api_and_the_csv() {
     );
     assert_eq!(
         rows[1],
-        [plain("42"), plain("1.5"), quoted(""), plain("00ff10"), plain("")]
+        [
+            plain("42"),
+            plain("1.5"),
+            quoted(""),
+            plain("00ff10"),
+            plain("")
+        ]
     );
 }
 
@@ -260,7 +341,12 @@ async fn a_large_result_is_exported_whole_by_re_running_the_query_read_only() {
     let target = pg_target(&app, &admin, &db).await;
     let n = 200_000;
     let sql = format!("SELECT g, md5(g::text) AS h FROM generate_series(1, {n}) g");
-    let id = start(&app, &t, json!({"sql": sql, "target_ids": [target], "row_limit": 100})).await;
+    let id = start(
+        &app,
+        &t,
+        json!({"sql": sql, "target_ids": [target], "row_limit": 100}),
+    )
+    .await;
     let q = wait_done(&app, &t, id, 60).await;
     assert_eq!(q["results"][0]["row_count"], 100);
     assert_eq!(q["results"][0]["truncated"], true);
@@ -270,7 +356,10 @@ async fn a_large_result_is_exported_whole_by_re_running_the_query_read_only() {
     assert_eq!(header, "g,h");
     assert_eq!(data.matches("\r\n").count(), n);
     assert!(data.starts_with("1,c4ca4238a0b923820dcc509a6f75849b\r\n2,"));
-    assert!(data.ends_with(&format!("{n},{}\r\n", pg_text(&db.0, &format!("SELECT md5('{n}')")))));
+    assert!(data.ends_with(&format!(
+        "{n},{}\r\n",
+        pg_text(&db.0, &format!("SELECT md5('{n}')"))
+    )));
     let expected = pg_text(
         &db.0,
         &format!(
@@ -296,22 +385,58 @@ async fn exports_stop_at_the_configured_maximum_and_refuse_what_cannot_be_export
     wait_done(&app, &t, id, 30).await;
     let (status, body) = csv(&app, &t, id, target, "").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(parse_csv(&body).len(), 1001, "header and export_max_rows rows");
+    assert_eq!(
+        parse_csv(&body).len(),
+        1001,
+        "header and export_max_rows rows"
+    );
     // Unknown target, someone else's query, a failed result, a running one, a bad marker.
-    let r = app.get(&format!("/api/queries/{id}/results/999999.csv"), Some(&t)).await;
+    let r = app
+        .get(&format!("/api/queries/{id}/results/999999.csv"), Some(&t))
+        .await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let other = app.user_with_role("developer").await;
-    let r = app.get(&format!("/api/queries/{id}/results/{target}.csv"), Some(&other)).await;
+    let r = app
+        .get(
+            &format!("/api/queries/{id}/results/{target}.csv"),
+            Some(&other),
+        )
+        .await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
-    let r = app.get(&format!("/api/queries/{id}/results/{target}.csv?null=a,b"), Some(&t)).await;
+    let r = app
+        .get(
+            &format!("/api/queries/{id}/results/{target}.csv?null=a,b"),
+            Some(&t),
+        )
+        .await;
     let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
     assert_eq!(err["field"], "null");
-    let failed = start(&app, &t, json!({"sql": "SELECT * FROM nowhere", "target_ids": [target]})).await;
+    let failed = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT * FROM nowhere", "target_ids": [target]}),
+    )
+    .await;
     wait_done(&app, &t, failed, 30).await;
-    let r = app.get(&format!("/api/queries/{failed}/results/{target}.csv"), Some(&t)).await;
+    let r = app
+        .get(
+            &format!("/api/queries/{failed}/results/{target}.csv"),
+            Some(&t),
+        )
+        .await;
     expect_error(r, StatusCode::CONFLICT, "conflict").await;
-    let slow = start(&app, &t, json!({"sql": "SELECT pg_sleep(3)", "target_ids": [target]})).await;
-    let r = app.get(&format!("/api/queries/{slow}/results/{target}.csv"), Some(&t)).await;
+    let slow = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT pg_sleep(3)", "target_ids": [target]}),
+    )
+    .await;
+    let r = app
+        .get(
+            &format!("/api/queries/{slow}/results/{target}.csv"),
+            Some(&t),
+        )
+        .await;
     expect_error(r, StatusCode::CONFLICT, "conflict").await;
     wait_done(&app, &t, slow, 30).await;
 }

@@ -30,9 +30,7 @@
 
 use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Query, Select, Statement, TableFactor};
 use sqlparser::ast::{Visit, Visitor};
-use sqlparser::dialect::{
-    Dialect, MySqlDialect, OracleDialect, PostgreSqlDialect, SQLiteDialect,
-};
+use sqlparser::dialect::{Dialect, MySqlDialect, OracleDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use std::ops::ControlFlow;
@@ -190,7 +188,9 @@ fn check_comments(engine: Engine, dialect: &dyn Dialect, sql: &str) -> Result<()
             if c.starts_with("M!") || c.starts_with('!'))
     });
     if executable {
-        return Err("has an executable comment (/*! … */ or /*M! … */), which is not allowed here".into());
+        return Err(
+            "has an executable comment (/*! … */ or /*M! … */), which is not allowed here".into(),
+        );
     }
     Ok(())
 }
@@ -392,13 +392,24 @@ mod tests {
 
     #[test]
     fn plain_queries_pass_on_every_engine() {
-        for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite, Engine::Oracle] {
+        for engine in [
+            Engine::Postgres,
+            Engine::Mysql,
+            Engine::Sqlite,
+            Engine::Oracle,
+        ] {
             allowed(engine, "SELECT 1");
-            allowed(engine, "select a, count(*) from t where b > 2 group by a order by 2");
+            allowed(
+                engine,
+                "select a, count(*) from t where b > 2 group by a order by 2",
+            );
             allowed(engine, "WITH x AS (SELECT 1 AS a) SELECT a FROM x");
             allowed(engine, "SELECT 1 UNION ALL SELECT 2");
         }
-        allowed(Engine::Postgres, "SELECT g, md5(g::text) FROM generate_series(1, 10) g");
+        allowed(
+            Engine::Postgres,
+            "SELECT g, md5(g::text) FROM generate_series(1, 10) g",
+        );
         allowed(Engine::Postgres, "VALUES (1), (2)");
         allowed(Engine::Oracle, "SELECT * FROM dual");
     }
@@ -426,8 +437,14 @@ mod tests {
     #[test]
     fn attacks_dressed_as_queries_are_refused() {
         let pg = [
-            ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "DELETE"),
-            ("WITH u AS (UPDATE t SET a = 1 RETURNING a) SELECT 1", "UPDATE"),
+            (
+                "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+                "DELETE",
+            ),
+            (
+                "WITH u AS (UPDATE t SET a = 1 RETURNING a) SELECT 1",
+                "UPDATE",
+            ),
             ("SELECT * INTO t2 FROM t", "INTO"),
             ("SELECT * FROM t FOR UPDATE", "locking read"),
             ("SELECT * FROM t FOR SHARE", "locking read"),
@@ -449,11 +466,23 @@ mod tests {
             ("SELECT nextval('s')", "nextval"),
             ("SELECT setval('s', 100)", "setval"),
             ("SELECT pg_terminate_backend(123)", "pg_terminate_backend"),
-            ("SELECT pg_catalog.PG_CANCEL_BACKEND(1)", "pg_cancel_backend"),
+            (
+                "SELECT pg_catalog.PG_CANCEL_BACKEND(1)",
+                "pg_cancel_backend",
+            ),
             ("SELECT lo_import('/etc/passwd')", "lo_import"),
-            ("SELECT dblink_exec('dbname=x', 'DELETE FROM t')", "dblink_exec"),
-            ("SELECT * FROM dblink('dbname=x', 'SELECT 1') AS t(a int)", "dblink"),
-            ("SELECT set_config('statement_timeout', '0', false)", "set_config"),
+            (
+                "SELECT dblink_exec('dbname=x', 'DELETE FROM t')",
+                "dblink_exec",
+            ),
+            (
+                "SELECT * FROM dblink('dbname=x', 'SELECT 1') AS t(a int)",
+                "dblink",
+            ),
+            (
+                "SELECT set_config('statement_timeout', '0', false)",
+                "set_config",
+            ),
             ("SELECT (SELECT nextval('s'))", "nextval"),
             ("VACUUM t", "VACUUM"),
             ("GRANT SELECT ON t TO public", "GRANT"),

@@ -105,7 +105,11 @@ fn stored_text(v: &Value) -> Option<String> {
     }
 }
 
-fn push_row<'a>(buf: &mut String, fields: impl Iterator<Item = Option<&'a str>>, null: Option<&str>) {
+fn push_row<'a>(
+    buf: &mut String,
+    fields: impl Iterator<Item = Option<&'a str>>,
+    null: Option<&str>,
+) {
     for (i, f) in fields.enumerate() {
         if i > 0 {
             buf.push(',');
@@ -284,7 +288,9 @@ impl ExportJob<'_> {
                 answer(Ok(()));
                 sink.flush();
             }
-            Err(e) if sink.gone => log::info!("export of query {}: client left ({e})", self.query.id),
+            Err(e) if sink.gone => {
+                log::info!("export of query {}: client left ({e})", self.query.id)
+            }
             Err(e) => {
                 // Before the first row: a proper error answer; after it: an aborted body.
                 let msg = e.to_string();
@@ -304,7 +310,12 @@ impl ExportJob<'_> {
             .map(|(t, _)| t)
             .ok_or_else(|| DbError::config("the target no longer exists"))?;
         let timeout = Duration::from_secs(u64::from(self.engine.settings.max_timeout_s));
-        let spec = query_spec(&self.engine.secrets, &target, self.engine.connect_timeout, timeout)?;
+        let spec = query_spec(
+            &self.engine.secrets,
+            &target,
+            self.engine.connect_timeout,
+            timeout,
+        )?;
         let statements =
             classify::classify(spec.engine, &self.query.sql_text).map_err(DbError::config)?;
         let stmt = usize::try_from(self.stmt_idx)
@@ -406,7 +417,11 @@ mod tests {
 
     #[test]
     fn a_null_marker_is_written_and_a_value_equal_to_it_is_quoted() {
-        let cells = [Cell::Null, Cell::Text("NULL".into()), Cell::Text(String::new())];
+        let cells = [
+            Cell::Null,
+            Cell::Text("NULL".into()),
+            Cell::Text(String::new()),
+        ];
         assert_eq!(line(&cells, Some("NULL")), "NULL,\"NULL\",\"\"\r\n");
     }
 

@@ -189,12 +189,7 @@ pub(crate) fn visible(
         .ok_or(Error::NotFound("query"))
 }
 
-pub(crate) fn load(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: i64,
-    with_rows: bool,
-) -> Result<Query> {
+pub(crate) fn load(conn: &mut DbConn, actor: &Actor, id: i64, with_rows: bool) -> Result<Query> {
     let q = visible(conn, actor.user_id, actor.role == Role::Admin, id)?;
     let results = rows::results(conn, id)?;
     Ok(query_dto(q, results, with_rows))
@@ -268,14 +263,20 @@ fn limits(ctx: &Ctx, input: &QueryInput) -> Result<(i32, i32)> {
     if row_limit == 0 || row_limit > q.max_row_limit {
         return Err(Error::validation(
             "row_limit",
-            format!("must be between 1 and {} (query.max_row_limit)", q.max_row_limit),
+            format!(
+                "must be between 1 and {} (query.max_row_limit)",
+                q.max_row_limit
+            ),
         ));
     }
     let timeout_s = input.timeout_s.unwrap_or(q.default_timeout_s);
     if timeout_s == 0 || timeout_s > q.max_timeout_s {
         return Err(Error::validation(
             "timeout_s",
-            format!("must be between 1 and {} (query.max_timeout_s)", q.max_timeout_s),
+            format!(
+                "must be between 1 and {} (query.max_timeout_s)",
+                q.max_timeout_s
+            ),
         ));
     }
     let as_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);

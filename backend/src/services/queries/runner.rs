@@ -128,7 +128,14 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
     })?;
     let cancelled = || run.cancelled.load(Ordering::SeqCst);
     if query.cancel_requested || cancelled() {
-        fail_all(engine, query_id, target_id, CANCELLED, "cancelled".into(), None);
+        fail_all(
+            engine,
+            query_id,
+            target_id,
+            CANCELLED,
+            "cancelled".into(),
+            None,
+        );
         return Ok(());
     }
     let Some(target) = target else {

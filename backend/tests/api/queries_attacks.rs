@@ -320,3 +320,46 @@ async fn write_attempts_dressed_as_queries_never_change_a_sqlite_target() {
     let q = wait_done(&app, &t, id, 30).await;
     assert_eq!(q["results"][0]["rows"][0][0]["v"], 100, "{q}");
 }
+
+#[actix_web::test]
+async fn reads_that_cannot_write_still_run_on_every_engine() {
+    let app = spawn_app().await;
+    let t = app.user_with_role("developer").await;
+    let admin = app.admin_token().await;
+    let pgdb = PgDb::new("reads");
+    pg_text(&pgdb.0, "CREATE TABLE r (id int)");
+    let pg = pg_target(&app, &admin, &pgdb).await;
+    let maria = MariaDb::new("reads");
+    maria_exec(Some(&maria.0), "CREATE TABLE r (id INT)");
+    let my = maria_target(&app, &admin, &maria).await;
+    let (lite, path) = sqlite_target(&app, &admin, "reads").await;
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch("CREATE TABLE r (id INTEGER)")
+        .expect("setup");
+    for (target, sql) in [
+        (pg, "EXPLAIN SELECT * FROM r"),
+        (pg, "EXPLAIN ANALYZE SELECT * FROM r"),
+        (pg, "SHOW search_path"),
+        (pg, "VALUES (1), (2)"),
+        (pg, "WITH x AS (SELECT 1 AS a) SELECT * FROM x"),
+        (my, "SHOW TABLES"),
+        (my, "SHOW CREATE TABLE r"),
+        (my, "DESCRIBE r"),
+        (my, "EXPLAIN SELECT * FROM r"),
+        (my, "SELECT 1 /*!, 2 */"),
+        (lite, "PRAGMA table_info('r')"),
+        (lite, "EXPLAIN QUERY PLAN SELECT * FROM r"),
+    ] {
+        let id = start(&app, &t, json!({"sql": sql, "target_ids": [target]})).await;
+        let q = wait_done(&app, &t, id, 30).await;
+        assert_eq!(q["status"], "success", "{sql}: {q}");
+        assert!(
+            !q["results"][0]["columns"]
+                .as_array()
+                .expect("columns")
+                .is_empty(),
+            "{sql}: {q}"
+        );
+    }
+}

@@ -18,6 +18,7 @@ use crate::config::QuerySettings;
 use crate::connectors::Canceller;
 use crate::crypto::SecretBox;
 use crate::services::error::{Error, Result};
+use crate::store::jobs::ERROR;
 use crate::store::{self, queries as rows, Store};
 
 const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -180,7 +181,7 @@ impl QueryEngine {
                         return;
                     }
                 };
-                let worker = me.clone();
+                let (worker, target_id) = (me.clone(), run.target_id);
                 let spawned = std::thread::Builder::new()
                     .name(format!("autodb-query-{query_id}"))
                     .spawn(move || {
@@ -189,7 +190,14 @@ impl QueryEngine {
                         worker.target_done(query_id, run.target_id);
                     });
                 if let Err(e) = spawned {
+                    // The results must still end: record why, off this async worker.
                     log::error!("query {query_id}: cannot start a thread: {e}");
+                    let message = format!("AutoDB could not start a thread for this target: {e}");
+                    me.target_done(query_id, target_id);
+                    let _ = tokio::task::spawn_blocking(move || {
+                        runner::fail_all(&me, query_id, target_id, ERROR, message, None)
+                    })
+                    .await;
                 }
             });
         }

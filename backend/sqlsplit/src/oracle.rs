@@ -91,7 +91,7 @@ pub(crate) fn split(out: &mut Out, mut pos: usize) {
                 pos = exec(out, pos, word(0).len());
             }
             Some(Command::Quit) => {
-                let end = client_command(out, pos, "EXIT");
+                let end = client_command(out, pos, "EXIT (end of script)");
                 out.ignored_after_quit(pos, end, "EXIT");
                 break;
             }

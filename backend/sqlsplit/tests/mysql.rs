@@ -32,8 +32,11 @@ fn a_multi_character_delimiter_ends_statements_until_it_is_changed_back() {
 #[test]
 fn dash_dash_without_a_blank_after_it_is_not_a_comment() {
     // client: "SELECT 3 AS c --x" was sent, ended by the `;` on the next line.
-    let script = "SELECT 3 AS c --x\n;\nSELECT 4 -- y;\n;";
-    assert_eq!(sqls(Mysql, script), ["SELECT 3 AS c --x", "SELECT 4 -- y;"]);
+    let script = "SELECT 1 --x;\nSELECT 3 AS c --x\n;\nSELECT 4 -- y;\n;";
+    assert_eq!(
+        sqls(Mysql, script),
+        ["SELECT 1 --x", "SELECT 3 AS c --x", "SELECT 4 -- y;"]
+    );
 }
 
 #[test]

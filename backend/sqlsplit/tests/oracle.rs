@@ -7,11 +7,11 @@ use support::{kinds, lines, skipped, sqls};
 
 #[test]
 fn q_quotes_hide_apostrophes_and_semicolons_in_every_bracket_style() {
-    let script = "SELECT q'[it's; here]', Q'{a;'}', q'(b;)', q'<c;>', q'!d;'!', nq'#e;#' FROM dual;\nSELECT 2 FROM dual;";
+    let script = "SELECT q'[it's; here]', Q'{a;'}', q'(b;)', q'<c;>', q'!d;'!', nq'#it's;#' FROM dual;\nSELECT 2 FROM dual;";
     assert_eq!(
         sqls(Oracle, script),
         [
-            "SELECT q'[it's; here]', Q'{a;'}', q'(b;)', q'<c;>', q'!d;'!', nq'#e;#' FROM dual",
+            "SELECT q'[it's; here]', Q'{a;'}', q'(b;)', q'<c;>', q'!d;'!', nq'#it's;#' FROM dual",
             "SELECT 2 FROM dual"
         ]
     );

@@ -13,6 +13,7 @@ use super::audit::{self, Event};
 use super::error::{Error, Result};
 use super::{Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
+use crate::crypto::SecretBox;
 use crate::store::{self, targets as rows};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -290,57 +291,20 @@ pub async fn list(ctx: &Ctx, tags: Vec<String>) -> Result<Vec<Target>> {
     rows.into_iter().map(|(r, t)| row_to_target(r, t)).collect()
 }
 
-/// The connection details of a stored target, password unsealed (for connectors only).
-pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<ConnectSpec, DbError>> {
-    let (row, _) = ctx
-        .store
-        .run(move |c| rows::by_id(c, id))
-        .await?
-        .ok_or(Error::NotFound("target"))?;
-    let password = match &row.password_enc {
-        Some(sealed) => match ctx.secrets.open(sealed) {
-            Ok(p) => p,
-            Err(message) => {
-                return Ok(Err(DbError {
-                    kind: DbErrorKind::Config,
-                    code: None,
-                    message,
-                }))
-            }
-        },
-        None => SecretString::from(""),
-    };
-    let engine = &ctx.settings.engine;
-    Ok(Ok(ConnectSpec {
-        engine: row
-            .engine
-            .parse()
-            .map_err(|e| Error::internal(format!("{e:?}")))?,
-        host: row.host,
-        port: u16::try_from(row.port).unwrap_or(0),
-        database: row.database_name,
-        username: row.username,
-        password,
-        options: serde_json::from_str(&row.options).unwrap_or_default(),
-        connect_timeout: Duration::from_secs(engine.connect_timeout_s),
-        statement_timeout: Some(Duration::from_secs(engine.connect_timeout_s.max(5))),
-    }))
-}
-
-/// The connection details read-only queries use: the target's query account when it has one
-/// (least privilege), else its main account; the statement timeout is the query's own.
-pub fn query_spec(
-    secrets: &crate::crypto::SecretBox,
+/// How to reach a stored target, its password unsealed (for connectors only). A password the
+/// configured key cannot open is a target error (`config`), like any other bad setting.
+pub fn spec_from_row(
     row: &rows::TargetRow,
+    secrets: &SecretBox,
     connect_timeout: Duration,
-    statement_timeout: Duration,
+    statement_timeout: Option<Duration>,
 ) -> std::result::Result<ConnectSpec, DbError> {
-    let (username, sealed) = match &row.query_username {
-        Some(u) => (u.clone(), row.query_password_enc.as_ref()),
-        None => (row.username.clone(), row.password_enc.as_ref()),
-    };
-    let password = match sealed {
-        Some(s) => secrets.open(s).map_err(DbError::config)?,
+    let password = match &row.password_enc {
+        Some(sealed) => secrets.open(sealed).map_err(|message| DbError {
+            kind: DbErrorKind::Config,
+            code: None,
+            message,
+        })?,
         None => SecretString::from(""),
     };
     Ok(ConnectSpec {
@@ -348,12 +312,41 @@ pub fn query_spec(
         host: row.host.clone(),
         port: u16::try_from(row.port).unwrap_or(0),
         database: row.database_name.clone(),
-        username,
+        username: row.username.clone(),
         password,
         options: serde_json::from_str(&row.options).unwrap_or_default(),
         connect_timeout,
-        statement_timeout: Some(statement_timeout),
+        statement_timeout,
     })
+}
+
+/// The connection details of a stored target, for a connection test.
+pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<ConnectSpec, DbError>> {
+    let (row, _) = ctx
+        .store
+        .run(move |c| rows::by_id(c, id))
+        .await?
+        .ok_or(Error::NotFound("target"))?;
+    let connect = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
+    // A test runs one trivial query: it never needs long.
+    let statement = Some(connect.max(Duration::from_secs(5)));
+    Ok(spec_from_row(&row, &ctx.secrets, connect, statement))
+}
+
+/// The connection details read-only queries use: the target's query account when it has one
+/// (least privilege), else its main account; the statement timeout is the query's own.
+pub fn query_spec(
+    secrets: &SecretBox,
+    row: &rows::TargetRow,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+) -> std::result::Result<ConnectSpec, DbError> {
+    let mut as_query = row.clone();
+    if let Some(user) = &row.query_username {
+        as_query.username = user.clone();
+        as_query.password_enc = row.query_password_enc.clone();
+    }
+    spec_from_row(&as_query, secrets, connect_timeout, Some(statement_timeout))
 }
 
 /// Connects, runs a trivial query, and reports the server's version and the round trip — or

@@ -101,67 +101,75 @@ pub struct NewJob {
     pub scripts: Vec<NewScript>,
 }
 
-pub fn insert(conn: &mut DbConn, job: &NewJob) -> Result<i64> {
-    write_tx(conn, |c| {
-        let at = now();
-        diesel::insert_into(jobs::table)
+/// Writes a job, its scripts and their first runs. Call inside `write_tx`.
+pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
+    let at = now();
+    let values = (
+        jobs::name.eq(&job.name),
+        jobs::status.eq(WAITING),
+        jobs::on_error.eq(&job.on_error),
+        jobs::transactional.eq(job.transactional),
+        jobs::created_by.eq(Some(job.created_by)),
+        jobs::created_by_name.eq(&job.created_by_name),
+        jobs::created_at.eq(at),
+    );
+    let id: i64 = match c {
+        DbConn::Postgresql(pg) => diesel::insert_into(jobs::table)
+            .values(values)
+            .returning(jobs::id)
+            .get_result(pg)?,
+        // SQLite: this is the only writer (BEGIN IMMEDIATE), so the newest row is ours.
+        DbConn::Sqlite(lite) => {
+            diesel::insert_into(jobs::table)
+                .values(values)
+                .execute(lite)?;
+            jobs::table
+                .select(jobs::id)
+                .order(jobs::id.desc())
+                .first(lite)?
+        }
+    };
+    for (
+        idx,
+        NewScript {
+            sql,
+            selector,
+            targets,
+        },
+    ) in job.scripts.iter().enumerate()
+    {
+        let idx = idx as i32;
+        diesel::insert_into(job_scripts::table)
             .values((
-                jobs::name.eq(&job.name),
-                jobs::status.eq(WAITING),
-                jobs::on_error.eq(&job.on_error),
-                jobs::transactional.eq(job.transactional),
-                jobs::created_by.eq(Some(job.created_by)),
-                jobs::created_by_name.eq(&job.created_by_name),
-                jobs::created_at.eq(at),
+                job_scripts::job_id.eq(id),
+                job_scripts::idx.eq(idx),
+                job_scripts::sql_text.eq(sql),
+                job_scripts::target_selector.eq(selector),
+                job_scripts::status.eq(WAITING),
             ))
             .execute(c)?;
-        // Newest job of this creator: ids only grow, and the creator's rows are serialized here.
-        let id: i64 = jobs::table
-            .filter(jobs::created_by.eq(Some(job.created_by)))
-            .order(jobs::id.desc())
-            .select(jobs::id)
-            .first(c)?;
-        for (
-            idx,
-            NewScript {
-                sql,
-                selector,
-                targets,
-            },
-        ) in job.scripts.iter().enumerate()
-        {
-            let idx = idx as i32;
-            diesel::insert_into(job_scripts::table)
-                .values((
-                    job_scripts::job_id.eq(id),
-                    job_scripts::idx.eq(idx),
-                    job_scripts::sql_text.eq(sql),
-                    job_scripts::target_selector.eq(selector),
-                    job_scripts::status.eq(WAITING),
-                ))
+        let rows: Vec<_> = targets
+            .iter()
+            .map(|(tid, tname)| {
+                (
+                    job_runs::job_id.eq(id),
+                    job_runs::script_idx.eq(idx),
+                    job_runs::target_id.eq(*tid),
+                    job_runs::target_name.eq(tname.clone()),
+                    job_runs::attempt.eq(1),
+                    job_runs::status.eq(WAITING),
+                    job_runs::created_at.eq(at),
+                )
+            })
+            .collect();
+        // One by one: diesel's MultiConnection has no batch insert for SQLite.
+        for row in rows {
+            diesel::insert_into(job_runs::table)
+                .values(row)
                 .execute(c)?;
-            let rows: Vec<_> = targets
-                .iter()
-                .map(|(tid, tname)| {
-                    (
-                        job_runs::job_id.eq(id),
-                        job_runs::script_idx.eq(idx),
-                        job_runs::target_id.eq(*tid),
-                        job_runs::target_name.eq(tname.clone()),
-                        job_runs::attempt.eq(1),
-                        job_runs::status.eq(WAITING),
-                        job_runs::created_at.eq(at),
-                    )
-                })
-                .collect();
-            for row in rows {
-                diesel::insert_into(job_runs::table)
-                    .values(row)
-                    .execute(c)?;
-            }
         }
-        Ok(id)
-    })
+    }
+    Ok(id)
 }
 
 pub fn job(conn: &mut DbConn, id: i64) -> Result<Option<JobRow>> {
@@ -340,21 +348,25 @@ fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
 }
 
 pub fn set_total(conn: &mut DbConn, run_id: i64, total: i32) -> Result<()> {
-    diesel::update(job_runs::table.find(run_id))
-        .set(job_runs::statements_total.eq(Some(total)))
-        .execute(conn)?;
-    Ok(())
+    write_tx(conn, |c| {
+        diesel::update(job_runs::table.find(run_id))
+            .set(job_runs::statements_total.eq(Some(total)))
+            .execute(c)?;
+        Ok(())
+    })
 }
 
 /// Appends one statement's log line and counts it done.
 pub fn record_statement(conn: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
-    diesel::insert_into(run_statements::table)
-        .values(row)
-        .execute(conn)?;
-    diesel::update(job_runs::table.find(row.run_id))
-        .set(job_runs::statements_done.eq(done))
-        .execute(conn)?;
-    Ok(())
+    write_tx(conn, |c| {
+        diesel::insert_into(run_statements::table)
+            .values(row)
+            .execute(c)?;
+        diesel::update(job_runs::table.find(row.run_id))
+            .set(job_runs::statements_done.eq(done))
+            .execute(c)?;
+        Ok(())
+    })
 }
 
 pub struct RunEnd<'a> {
@@ -589,26 +601,34 @@ pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
     })
 }
 
-/// Extends the lease of this process's running runs; returns those whose job asked to cancel.
+/// Extends the leases of the runs this process is executing (`local`: a run whose end could
+/// not be recorded is not renewed, so it lapses and is reaped); returns those whose job asked
+/// to cancel.
 pub fn heartbeat(
     conn: &mut DbConn,
     engine_id: &str,
+    local: &[i64],
     lease_until: NaiveDateTime,
 ) -> Result<Vec<i64>> {
-    diesel::update(
+    if local.is_empty() {
+        return Ok(vec![]);
+    }
+    let mine = || {
         job_runs::table
+            .filter(job_runs::id.eq_any(local))
             .filter(job_runs::claimed_by.eq(engine_id))
-            .filter(job_runs::status.eq(RUNNING)),
-    )
-    .set(job_runs::lease_until.eq(Some(lease_until)))
-    .execute(conn)?;
-    Ok(job_runs::table
-        .inner_join(jobs::table)
-        .filter(job_runs::claimed_by.eq(engine_id))
-        .filter(job_runs::status.eq(RUNNING))
-        .filter(jobs::cancel_requested.eq(true))
-        .select(job_runs::id)
-        .load(conn)?)
+            .filter(job_runs::status.eq(RUNNING))
+    };
+    write_tx(conn, |c| {
+        diesel::update(mine())
+            .set(job_runs::lease_until.eq(Some(lease_until)))
+            .execute(c)?;
+        Ok(mine()
+            .inner_join(jobs::table)
+            .filter(jobs::cancel_requested.eq(true))
+            .select(job_runs::id)
+            .load(c)?)
+    })
 }
 
 /// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;

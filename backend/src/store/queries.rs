@@ -69,45 +69,53 @@ pub struct NewQuery {
     pub targets: Vec<NewTarget>,
 }
 
-pub fn insert(conn: &mut DbConn, q: &NewQuery) -> Result<i64> {
-    write_tx(conn, |c| {
-        let at = now();
-        diesel::insert_into(queries::table)
-            .values((
-                queries::sql_text.eq(&q.sql),
-                queries::target_selector.eq(&q.selector),
-                queries::status.eq(WAITING),
-                queries::row_limit.eq(q.row_limit),
-                queries::timeout_s.eq(q.timeout_s),
-                queries::runner.eq(Some(&q.runner)),
-                queries::heartbeat_at.eq(Some(at)),
-                queries::created_by.eq(Some(q.created_by)),
-                queries::created_by_name.eq(&q.created_by_name),
-                queries::created_at.eq(at),
-            ))
-            .execute(c)?;
-        // The creator's newest query: ids only grow, and this transaction serializes writers.
-        let id: i64 = queries::table
-            .filter(queries::created_by.eq(Some(q.created_by)))
-            .order(queries::id.desc())
-            .select(queries::id)
-            .first(c)?;
-        for t in &q.targets {
-            for (idx, line) in t.lines.iter().enumerate() {
-                diesel::insert_into(query_results::table)
-                    .values((
-                        query_results::query_id.eq(id),
-                        query_results::target_id.eq(t.id),
-                        query_results::target_name.eq(&t.name),
-                        query_results::stmt_idx.eq(idx as i32),
-                        query_results::line.eq(i32::try_from(*line).unwrap_or(i32::MAX)),
-                        query_results::status.eq(WAITING),
-                    ))
-                    .execute(c)?;
-            }
+/// Writes the query and one waiting result per target × statement. Call inside `write_tx`
+/// (with the audit entry).
+pub fn insert(c: &mut DbConn, q: &NewQuery) -> Result<i64> {
+    let at = now();
+    let values = (
+        queries::sql_text.eq(&q.sql),
+        queries::target_selector.eq(&q.selector),
+        queries::status.eq(WAITING),
+        queries::row_limit.eq(q.row_limit),
+        queries::timeout_s.eq(q.timeout_s),
+        queries::runner.eq(Some(&q.runner)),
+        queries::heartbeat_at.eq(Some(at)),
+        queries::created_by.eq(Some(q.created_by)),
+        queries::created_by_name.eq(&q.created_by_name),
+        queries::created_at.eq(at),
+    );
+    let id: i64 = match c {
+        DbConn::Postgresql(pg) => diesel::insert_into(queries::table)
+            .values(values)
+            .returning(queries::id)
+            .get_result(pg)?,
+        // SQLite: this is the only writer (BEGIN IMMEDIATE), so the newest row is ours.
+        DbConn::Sqlite(lite) => {
+            diesel::insert_into(queries::table)
+                .values(values)
+                .execute(lite)?;
+            queries::table
+                .select(queries::id)
+                .order(queries::id.desc())
+                .first(lite)?
         }
-        Ok(id)
-    })
+    };
+    for t in &q.targets {
+        for (idx, line) in t.lines.iter().enumerate() {
+            diesel::insert_into(query_results::table)
+                .values((
+                    query_results::query_id.eq(id),
+                    query_results::target_id.eq(t.id),
+                    query_results::target_name.eq(&t.name),
+                    query_results::stmt_idx.eq(idx as i32),
+                    query_results::line.eq(i32::try_from(*line).unwrap_or(i32::MAX)),
+                    query_results::status.eq(WAITING),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(id)
 }
 
 pub fn query(conn: &mut DbConn, id: i64) -> Result<Option<QueryRow>> {
@@ -295,33 +303,32 @@ fn end_if_done(c: &mut DbConn, query_id: i64) -> Result<bool> {
 }
 
 /// Cancel: waiting results end cancelled at once; running ones are left to the runner, which
-/// cancels them in their databases. Returns whether the query had not ended.
-pub fn request_cancel(conn: &mut DbConn, query_id: i64) -> Result<bool> {
-    write_tx(conn, |c| {
-        let open = diesel::update(
-            queries::table
-                .filter(queries::id.eq(query_id))
-                .filter(queries::finished_at.is_null()),
+/// cancels them in their databases. Returns whether the query had not ended. Call inside
+/// `write_tx` (with the audit entry).
+pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
+    let open = diesel::update(
+        queries::table
+            .filter(queries::id.eq(query_id))
+            .filter(queries::finished_at.is_null()),
+    )
+    .set(queries::cancel_requested.eq(true))
+    .execute(c)?
+        == 1;
+    if open {
+        diesel::update(
+            query_results::table
+                .filter(query_results::query_id.eq(query_id))
+                .filter(query_results::status.eq(WAITING)),
         )
-        .set(queries::cancel_requested.eq(true))
-        .execute(c)?
-            == 1;
-        if open {
-            diesel::update(
-                query_results::table
-                    .filter(query_results::query_id.eq(query_id))
-                    .filter(query_results::status.eq(WAITING)),
-            )
-            .set((
-                query_results::status.eq(CANCELLED),
-                query_results::error.eq(Some("cancelled before it started")),
-                query_results::finished_at.eq(Some(now())),
-            ))
-            .execute(c)?;
-            end_if_done(c, query_id)?;
-        }
-        Ok(open)
-    })
+        .set((
+            query_results::status.eq(CANCELLED),
+            query_results::error.eq(Some("cancelled before it started")),
+            query_results::finished_at.eq(Some(now())),
+        ))
+        .execute(c)?;
+        end_if_done(c, query_id)?;
+    }
+    Ok(open)
 }
 
 /// Renews the heartbeat of this process's open queries; returns those asked to cancel (from
@@ -330,13 +337,16 @@ pub fn heartbeat(conn: &mut DbConn, runner: &str, open: &[i64]) -> Result<Vec<i6
     if open.is_empty() {
         return Ok(vec![]);
     }
-    diesel::update(
-        queries::table
-            .filter(queries::id.eq_any(open))
-            .filter(queries::runner.eq(runner)),
-    )
-    .set(queries::heartbeat_at.eq(Some(now())))
-    .execute(conn)?;
+    write_tx(conn, |c| {
+        diesel::update(
+            queries::table
+                .filter(queries::id.eq_any(open))
+                .filter(queries::runner.eq(runner)),
+        )
+        .set(queries::heartbeat_at.eq(Some(now())))
+        .execute(c)
+        .map_err(Into::into)
+    })?;
     Ok(queries::table
         .filter(queries::id.eq_any(open))
         .filter(queries::cancel_requested.eq(true))

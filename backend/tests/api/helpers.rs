@@ -95,6 +95,24 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
     }
 }
 
+/// A second AutoDB process (in this test process) sharing `first`'s store and key.
+pub async fn spawn_second(first: &TestApp, tweak: impl FnOnce(&mut Settings)) -> String {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 1;
+    settings.database.url = match &first.pg_database {
+        Some(db) => format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        None => format!("sqlite://{}", first.dir.path().join("autodb.db").display()),
+    };
+    settings.security.secret_key_file = first.dir.path().join("secret.key").display().to_string();
+    tweak(&mut settings);
+    let ctx = startup::context(settings, false).expect("context");
+    let app = Application::build(ctx).await.expect("build");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    base
+}
+
 pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)

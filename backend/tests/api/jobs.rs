@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_error, pg_admin, spawn_app, spawn_app_with, store_backend, TestApp};
+use crate::helpers::{
+    expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, TestApp,
+};
 
 /// A fresh PostgreSQL database for one test, dropped when the guard goes.
 pub struct PgDb(pub String);
@@ -539,4 +541,38 @@ async fn job_input_is_checked_and_viewers_cannot_submit() {
     let audit = app.audit("object_type=job").await;
     assert_eq!(audit[0]["action"], "submit");
     assert_eq!(audit[0]["detail"]["scripts"][0]["targets"][0], "lite");
+}
+
+#[actix_web::test]
+async fn two_autodb_processes_on_one_postgresql_store_run_each_run_exactly_once() {
+    let small = |s: &mut autodb::config::Settings| {
+        s.engine.max_parallel_runs = 2;
+        s.engine.poll_ms = 100;
+    };
+    let app = spawn_app_with("postgres", small).await;
+    let _second = spawn_second(&app, small).await;
+    let t = app.admin_token().await;
+    let db = PgDb::new("once");
+    pg_admin_db(&db.0, "CREATE TABLE hits (target text)");
+    let mut ids = vec![];
+    for i in 0..12 {
+        ids.push(
+            create_target(
+                &app,
+                &t,
+                json!({"name": format!("same-db-{i}"), "engine": "postgres",
+            "host": "127.0.0.1", "port": 5432, "database": db.0, "username": "postgres"}),
+            )
+            .await,
+        );
+    }
+    let job = submit(&app, &t, json!({"name": "once", "scripts": [{"sql":
+        "SELECT pg_sleep(0.2);\nINSERT INTO hits SELECT current_setting('application_name')", "target_ids": ids}]})).await;
+    let done = wait_job(&app, &t, job["id"].as_i64().expect("id"), 60, ended).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(
+        pg_count(&db.0, "SELECT count(*) FROM hits"),
+        12,
+        "each run exactly once"
+    );
 }

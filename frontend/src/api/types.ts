@@ -25,11 +25,45 @@ export type AuditEntry = Schemas['AuditEntry']
 export type AuditPage = Schemas['AuditPage']
 export type Health = Schemas['Health']
 export type ErrorBody = Schemas['ErrorBody']
+export type Job = Schemas['Job']
+export type JobInput = Schemas['JobInput']
+export type JobPage = Schemas['JobPage']
+export type JobSummary = Schemas['JobSummary']
+export type Script = Schemas['Script']
+export type ScriptInput = Schemas['ScriptInput']
+export type Run = Schemas['Run']
+export type RunLog = Schemas['RunLog']
+export type StatementLog = Schemas['StatementLog']
+export type SplitRequest = Schemas['SplitRequest']
+export type SplitResponse = Schemas['SplitResponse']
+export type SplitStatement = Schemas['SplitStatement']
+export type SplitNote = Schemas['SplitNote']
 
 // Derived so they follow the schema whether enums are inlined or emitted as
 // their own components.
 export type Role = User['role']
 export type Engine = Target['engine']
+export type OnError = Schemas['OnError']
+
+/** The API documents job, script, run and statement statuses as these strings. */
+export type JobStatus = 'waiting' | 'running' | 'success' | 'error' | 'cancelled'
+export const JOB_STATUSES: readonly JobStatus[] = ['waiting', 'running', 'success', 'error', 'cancelled']
+
+// The live events of GET /api/jobs/{id}/events. An event stream has no schema in
+// the OpenAPI document, so the payloads are written here from the schema's parts.
+export type JobSnapshotEvent = Job
+export interface RunEvent {
+  job_id: number
+  script_index: number
+  run: Run
+}
+export interface ScriptEvent {
+  job_id: number
+  index: number
+  status: Script['status']
+}
+export type JobChangeEvent = Pick<Job, 'id' | 'status' | 'attempt' | 'started_at' | 'finished_at'>
+export type JobEndEvent = Pick<Job, 'id' | 'status'>
 
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer']
 export const ENGINES: readonly Engine[] = ['postgres', 'mysql', 'oracle', 'sqlite']

@@ -77,6 +77,27 @@ describe('navigation guard', () => {
     expect(onForbidden).not.toHaveBeenCalled()
   })
 
+  it('lets a viewer read jobs but keeps them out of the new-job page', async () => {
+    signedInAs('viewer')
+    const router = makeRouter()
+
+    await router.push('/jobs/42')
+    expect(router.currentRoute.value.name).toBe(RouteName.JobDetail)
+    await router.push('/jobs/new')
+
+    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(onForbidden).toHaveBeenCalledOnce()
+  })
+
+  it('lets a developer open the new-job page', async () => {
+    signedInAs('developer')
+    const router = makeRouter()
+
+    await router.push('/jobs/new')
+
+    expect(router.currentRoute.value.name).toBe(RouteName.JobNew)
+  })
+
   it('sends a signed-in user away from the login page to the requested page', async () => {
     signedInAs('admin')
     const router = makeRouter()

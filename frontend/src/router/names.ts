@@ -2,6 +2,9 @@
 export const RouteName = {
   Login: 'login',
   Targets: 'targets',
+  Jobs: 'jobs',
+  JobNew: 'job-new',
+  JobDetail: 'job-detail',
   Users: 'users',
   Audit: 'audit',
   Account: 'account',

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { auditApi, type AuditQuery } from '@/api/audit'
 import type { AuditEntry } from '@/api/types'
+import { toRfc3339 } from '@/utils/format'
 
 export interface AuditFilters {
   actor: string
@@ -17,17 +18,6 @@ export const DEFAULT_PER_PAGE = 50
 
 function emptyFilters(): AuditFilters {
   return { actor: '', action: '', objectType: '', since: null, until: null }
-}
-
-/** RFC 3339 without milliseconds, the form the API documents. */
-export function toRfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
-
-/** The last second of the local day containing `ms`, so a date range includes its end day. */
-export function endOfDay(ms: number): number {
-  const d = new Date(ms)
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() - 1000
 }
 
 export function toQuery(filters: AuditFilters, page: number, perPage: number): AuditQuery {

@@ -1,6 +1,7 @@
 // Cached resources belong to the user who loaded them: drop them all when the
 // user changes, so the next user never sees the previous one's data.
 import { useAuditStore } from './audit'
+import { useJobsStore } from './jobs'
 import { useTokensStore } from './tokens'
 import { useTargetsStore } from './targets'
 import { useUsersStore } from './users'
@@ -10,4 +11,5 @@ export function resetResourceStores(): void {
   useUsersStore().reset()
   useAuditStore().reset()
   useTokensStore().reset()
+  useJobsStore().reset()
 }

@@ -1,5 +1,5 @@
 // Typed sample data; built from the API types so a schema change breaks the tests.
-import type { ApiToken, AuditEntry, Target, User } from '@/api/types'
+import type { ApiToken, AuditEntry, Job, JobSummary, Run, Script, Target, User } from '@/api/types'
 
 const AT = '2026-11-27T23:59:00Z'
 
@@ -41,6 +41,69 @@ export function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
     detail: {},
     client_addr: '127.0.0.1',
     success: true,
+    ...overrides,
+  }
+}
+
+export function run(overrides: Partial<Run> = {}): Run {
+  return {
+    id: 1,
+    target_id: 1,
+    target_name: 'orders-primary',
+    attempt: 1,
+    status: 'waiting',
+    started_at: null,
+    finished_at: null,
+    statements_done: 0,
+    statements_total: null,
+    error: null,
+    error_code: null,
+    error_line: null,
+    superseded: false,
+    ...overrides,
+  }
+}
+
+export function script(overrides: Partial<Script> = {}): Script {
+  return {
+    index: 0,
+    status: 'waiting',
+    sql: 'SELECT 1;',
+    targets: { target_ids: [1], target_tags: [] },
+    started_at: null,
+    finished_at: null,
+    runs: [run()],
+    ...overrides,
+  }
+}
+
+export function job(overrides: Partial<Job> = {}): Job {
+  return {
+    id: 7,
+    name: 'add index',
+    status: 'waiting',
+    on_error: 'stop',
+    transactional: false,
+    attempt: 1,
+    created_by: 'alice',
+    created_at: AT,
+    started_at: null,
+    finished_at: null,
+    scripts: [script()],
+    ...overrides,
+  }
+}
+
+export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
+  return {
+    id: 7,
+    name: 'add index',
+    status: 'waiting',
+    attempt: 1,
+    created_by: 'alice',
+    created_at: AT,
+    started_at: null,
+    finished_at: null,
     ...overrides,
   }
 }

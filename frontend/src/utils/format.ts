@@ -24,3 +24,23 @@ export function isPast(iso: string | null | undefined, now = Date.now()): boolea
 export function formatMs(ms: number): string {
   return ms < 10 ? (Math.round(ms * 10) / 10).toString() : Math.round(ms).toString()
 }
+
+/** RFC 3339 without milliseconds, the form the API documents. */
+export function toRfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/** The last second of the local day containing `ms`, so a date range includes its end day. */
+export function endOfDay(ms: number): number {
+  const d = new Date(ms)
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() - 1000
+}
+
+/** A duration for tables: "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`
+  const s = Math.floor(ms / 1000)
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
+}

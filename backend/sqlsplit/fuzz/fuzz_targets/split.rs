@@ -11,7 +11,12 @@ use sqlsplit::{split, Dialect};
 fuzz_target!(|data: &[u8]| {
     let script = String::from_utf8_lossy(data);
     let last_line = script.matches('\n').count() + 1;
-    for dialect in [Dialect::Postgres, Dialect::Mysql, Dialect::Oracle, Dialect::Sqlite] {
+    for dialect in [
+        Dialect::Postgres,
+        Dialect::Mysql,
+        Dialect::Oracle,
+        Dialect::Sqlite,
+    ] {
         let got = split(dialect, &script);
         let mut previous = 1;
         for s in &got.statements {
@@ -21,7 +26,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(s.line <= last_line, "line past the end");
             previous = s.line;
         }
-        for line in got.skipped.iter().map(|s| s.line).chain(got.warnings.iter().map(|w| w.line)) {
+        for line in got
+            .skipped
+            .iter()
+            .map(|s| s.line)
+            .chain(got.warnings.iter().map(|w| w.line))
+        {
             assert!((1..=last_line).contains(&line), "line out of range");
         }
     }

@@ -159,9 +159,10 @@ impl JobEngine {
         loop {
             tokio::time::sleep(every).await;
             let (id, lease_until) = (self.id.clone(), store::now() + self.lease());
+            let local: Vec<i64> = self.lock_running().keys().copied().collect();
             match self
                 .store
-                .run(move |c| rows::heartbeat(c, &id, lease_until))
+                .run(move |c| rows::heartbeat(c, &id, &local, lease_until))
                 .await
             {
                 // Cancels asked for through another process reach our runs here.

@@ -91,7 +91,8 @@ async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)>
             Ok(j) => j,
             Err(e) => {
                 st.done = true;
-                let body = event("error", &json!({"message": e.to_string()}));
+                // Not "error": EventSource reports dropped connections under that name.
+                let body = event("stream_error", &json!({"message": e.to_string()}));
                 return Some((Ok(Bytes::from(body)), st));
             }
         };

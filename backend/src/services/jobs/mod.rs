@@ -268,18 +268,17 @@ fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows
                     ))
                 }
             };
-        for (t, _) in &chosen {
-            let engine: Engine = t
-                .engine
-                .parse()
-                .map_err(|e| Error::internal(format!("{e}")))?;
+        // Split once per engine among the targets, not once per target.
+        let engines: BTreeSet<&str> = chosen.iter().map(|(t, _)| t.engine.as_str()).collect();
+        for name in engines {
+            let engine: Engine = name.parse().map_err(|e| Error::internal(format!("{e}")))?;
             if sqlsplit::split(runner::dialect(engine), &s.sql)
                 .statements
                 .is_empty()
             {
                 return Err(Error::validation(
                     field("sql"),
-                    format!("has no statement to run on {} ({engine})", t.name),
+                    format!("has no statement to run on {engine} targets"),
                 ));
             }
         }
@@ -325,7 +324,6 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
                 created_by_name: actor.username.clone(),
                 scripts,
             };
-            let id = rows::insert(c, &new)?;
             let detail = json!({
                 "name": new.name,
                 "scripts": new.scripts.iter().map(|s| json!({
@@ -333,14 +331,12 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
                     "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             });
-            write_tx(c, |c| {
-                audit::record(
-                    c,
-                    Some(&actor),
-                    None,
-                    None,
-                    Event::ok("submit", "job", id).with(detail),
-                )
+            // The job and its audit entry are written together, or neither is.
+            let id = write_tx(c, |c| {
+                let id = rows::insert(c, &new)?;
+                let event = Event::ok("submit", "job", id).with(detail);
+                audit::record(c, Some(&actor), None, None, event)?;
+                Ok(id)
             })?;
             load_job(c, id)
         })

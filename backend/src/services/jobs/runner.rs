@@ -5,13 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
-
 use super::engine::{JobEngine, Running};
 use crate::connectors::{
-    self, Cell, Column, ConnectSpec, DbError, DbErrorKind, Engine, RowSink, TargetConnection,
+    self, Cell, Column, DbError, DbErrorKind, Engine, RowSink, TargetConnection,
 };
 use crate::services::error::{Error, Result};
+use crate::services::targets as targets_service;
 use crate::store::{self, jobs as rows, targets};
 
 /// Longest statement text kept in a run's log.
@@ -129,28 +128,6 @@ fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, o: Outcome) -> Result<()>
     result.map(|_| ())
 }
 
-fn connect_spec(
-    engine: &JobEngine,
-    target: &targets::TargetRow,
-) -> std::result::Result<ConnectSpec, String> {
-    let password = match &target.password_enc {
-        Some(sealed) => engine.secrets.open(sealed)?,
-        None => SecretString::from(""),
-    };
-    let timeout = engine.settings.statement_timeout_s;
-    Ok(ConnectSpec {
-        engine: target.engine.parse().map_err(|e: DbError| e.message)?,
-        host: target.host.clone(),
-        port: u16::try_from(target.port).unwrap_or(0),
-        database: target.database_name.clone(),
-        username: target.username.clone(),
-        password,
-        options: serde_json::from_str(&target.options).unwrap_or_default(),
-        connect_timeout: Duration::from_secs(engine.settings.connect_timeout_s),
-        statement_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
-    })
-}
-
 pub fn dialect(engine: Engine) -> sqlsplit::Dialect {
     match engine {
         Engine::Postgres => sqlsplit::Dialect::Postgres,
@@ -181,9 +158,15 @@ fn execute_inner(
             None,
         ));
     };
-    let spec = match connect_spec(engine, &target) {
+    let timeout = engine.settings.statement_timeout_s;
+    let spec = match targets_service::spec_from_row(
+        &target,
+        &engine.secrets,
+        Duration::from_secs(engine.settings.connect_timeout_s),
+        (timeout > 0).then(|| Duration::from_secs(timeout)),
+    ) {
         Ok(s) => s,
-        Err(message) => return Ok(Outcome::failed(message, None, None)),
+        Err(e) => return Ok(Outcome::from_db(&e, None)),
     };
     let split = sqlsplit::split(dialect(spec.engine), &script.sql_text);
     let statements = split.statements;

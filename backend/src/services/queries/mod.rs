@@ -334,9 +334,13 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                 created_by_name: a.username.clone(),
                 targets,
             };
-            let id = rows::insert(c, &new)?;
-            let event = Event::ok("run", "query", id).with(detail);
-            write_tx(c, |c| audit::record(c, Some(&a), None, None, event))?;
+            // The query and its audit entry: both or neither.
+            let id = write_tx(c, |c| {
+                let id = rows::insert(c, &new)?;
+                let event = Event::ok("run", "query", id).with(detail);
+                audit::record(c, Some(&a), None, None, event)?;
+                Ok(id)
+            })?;
             Ok((id, new.targets.iter().map(|t| t.id).collect::<Vec<_>>()))
         })
         .await?;
@@ -430,13 +434,13 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
         .store
         .run(move |c| {
             visible(c, a.user_id, a.role == Role::Admin, id)?;
-            let open = rows::request_cancel(c, id)?;
-            if !open {
-                return Err(Error::Conflict(format!("query {id} has already ended")));
-            }
-            let event = Event::ok("cancel", "query", id);
-            write_tx(c, |c| audit::record(c, Some(&a), None, None, event))?;
-            Ok(open)
+            write_tx(c, |c| {
+                if !rows::request_cancel(c, id)? {
+                    return Err(Error::Conflict(format!("query {id} has already ended")));
+                }
+                audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
+                Ok(true)
+            })
         })
         .await?;
     if open {

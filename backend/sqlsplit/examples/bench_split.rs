@@ -1,14 +1,17 @@
-//! Splitting stays linear: 10 MB scripts, realistic and adversarial, split
-//! in well under a second each. Run by hand in release, since debug builds
-//! are several times slower:
-//! `cargo test -p autodb-sqlsplit --release --test large_script -- --ignored --nocapture`
-
-mod support;
+//! Benchmark (not a test): splitting stays linear. 10 MB scripts, realistic and adversarial,
+//! each split well under a second. Run with `scripts/bench/split.sh`
+//! (`cargo run --release -p autodb-sqlsplit --example bench_split`).
 
 use std::time::{Duration, Instant};
 
 use sqlsplit::{split, Dialect};
-use support::ALL;
+
+const ALL: [Dialect; 4] = [
+    Dialect::Postgres,
+    Dialect::Mysql,
+    Dialect::Oracle,
+    Dialect::Sqlite,
+];
 
 const TEN_MB: usize = 10 * 1024 * 1024;
 
@@ -40,16 +43,13 @@ fn timed(label: &str, dialect: Dialect, script: &str) -> Duration {
         script.len() as f64 / 1e6,
         got.statements.len()
     );
-    assert!(
-        took < Duration::from_secs(1),
-        "{label} {dialect:?} took {took:?}"
-    );
+    if took >= Duration::from_secs(1) {
+        println!("  ^ over the 1 s goal");
+    }
     took
 }
 
-#[test]
-#[ignore = "timing test: run by hand in release"]
-fn ten_megabyte_scripts_split_in_under_a_second() {
+fn main() {
     let files = [
         (Dialect::Postgres, "postgres-sakila-schema.sql"),
         (Dialect::Mysql, "mysql-sakila-schema.sql"),

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest'
+import type { Role } from '@/api/types'
+import { job, run, script, user } from '@/test/fixtures'
+import {
+  applyJobEvent,
+  applyRunEvent,
+  applyScriptEvent,
+  canCancelJob,
+  canRetryJob,
+  canSubmitJobs,
+  elapsedMs,
+  progressPercent,
+  splitRuns,
+} from './jobs'
+
+const twoScripts = () =>
+  job({
+    id: 7,
+    scripts: [
+      script({ index: 0, runs: [run({ id: 1, status: 'success' })] }),
+      script({ index: 1, runs: [run({ id: 2, status: 'running', statements_done: 1, statements_total: 3 })] }),
+    ],
+  })
+
+describe('applying live events to a cached job', () => {
+  it('replaces the changed run in its script and leaves the cached job untouched', () => {
+    const before = twoScripts()
+    const snapshot = JSON.stringify(before)
+
+    const after = applyRunEvent(before, {
+      job_id: 7,
+      script_index: 1,
+      run: run({ id: 2, status: 'running', statements_done: 2, statements_total: 3 }),
+    })
+
+    expect(after.scripts[1]!.runs[0]!.statements_done).toBe(2)
+    expect(JSON.stringify(before)).toBe(snapshot)
+    // Untouched parts are shared, changed parts are new objects.
+    expect(after.scripts[0]).toBe(before.scripts[0])
+    expect(after.scripts[1]).not.toBe(before.scripts[1])
+  })
+
+  it('appends the run of a new attempt after the one it supersedes', () => {
+    const after = applyRunEvent(twoScripts(), {
+      job_id: 7,
+      script_index: 1,
+      run: run({ id: 9, attempt: 2, status: 'waiting' }),
+    })
+
+    expect(after.scripts[1]!.runs.map((r) => r.id)).toEqual([2, 9])
+  })
+
+  it('ignores events of another job or an unknown script', () => {
+    const before = twoScripts()
+
+    expect(applyRunEvent(before, { job_id: 8, script_index: 1, run: run({ id: 2 }) })).toBe(before)
+    expect(applyRunEvent(before, { job_id: 7, script_index: 5, run: run({ id: 2 }) })).toBe(before)
+    expect(applyScriptEvent(before, { job_id: 8, index: 0, status: 'error' })).toBe(before)
+    expect(applyJobEvent(before, { id: 8, status: 'error', attempt: 1, started_at: null, finished_at: null })).toBe(before)
+  })
+
+  it('sets a script status and the job status, attempt and times', () => {
+    const before = twoScripts()
+
+    const scripted = applyScriptEvent(before, { job_id: 7, index: 1, status: 'error' })
+    const ended = applyJobEvent(scripted, {
+      id: 7,
+      status: 'error',
+      attempt: 2,
+      started_at: '2026-11-28T00:00:00Z',
+      finished_at: '2026-11-28T00:00:05Z',
+    })
+
+    expect(scripted.scripts.map((s) => s.status)).toEqual(['waiting', 'error'])
+    expect(before.scripts[1]!.status).toBe('waiting')
+    expect(ended).toMatchObject({ status: 'error', attempt: 2, finished_at: '2026-11-28T00:00:05Z' })
+    expect(before.status).toBe('waiting')
+  })
+})
+
+describe('job permissions', () => {
+  it.each([
+    ['admin', true],
+    ['operator', true],
+    ['developer', true],
+    ['viewer', false],
+  ] as const)('lets a %s submit jobs: %s', (role, allowed) => {
+    expect(canSubmitJobs(user({ role }))).toBe(allowed)
+  })
+
+  const running = job({ created_by: 'alice', status: 'running' })
+  const failed = job({
+    created_by: 'alice',
+    status: 'error',
+    finished_at: '2026-11-28T00:00:05Z',
+    scripts: [script({ runs: [run({ status: 'error' })] })],
+  })
+
+  it.each<[string, Role, boolean]>([
+    ['the owner (a developer)', 'developer', true],
+    ['another developer', 'developer', false],
+    ['an operator', 'operator', true],
+    ['an admin', 'admin', true],
+    ['a viewer', 'viewer', false],
+  ])('lets %s cancel a running job: %s', (who, role, allowed) => {
+    const username = who.startsWith('the owner') ? 'alice' : 'bob'
+    expect(canCancelJob(user({ username, role }), running)).toBe(allowed)
+    expect(canRetryJob(user({ username, role }), failed)).toBe(allowed)
+  })
+
+  it('offers cancel only before the job ended and retry only after, when something failed', () => {
+    const owner = user({ username: 'alice', role: 'developer' })
+    const succeeded = job({ ...failed, status: 'success', scripts: [script({ runs: [run({ status: 'success' })] })] })
+    const retriedAndFixed = job({
+      ...failed,
+      scripts: [script({ runs: [run({ id: 1, status: 'error', superseded: true }), run({ id: 2, status: 'success' })] })],
+    })
+
+    expect(canCancelJob(owner, failed)).toBe(false)
+    expect(canRetryJob(owner, running)).toBe(false)
+    expect(canRetryJob(owner, succeeded)).toBe(false)
+    // Only the latest attempt counts: a failure a retry fixed is not retried again.
+    expect(canRetryJob(owner, retriedAndFixed)).toBe(false)
+    expect(canCancelJob(null, running)).toBe(false)
+  })
+})
+
+describe('run display helpers', () => {
+  it('separates the latest attempts from the superseded ones', () => {
+    const { current, superseded } = splitRuns([
+      run({ id: 1, superseded: true }),
+      run({ id: 2 }),
+      run({ id: 3, target_id: 2 }),
+    ])
+
+    expect(current.map((r) => r.id)).toEqual([2, 3])
+    expect(superseded.map((r) => r.id)).toEqual([1])
+  })
+
+  it('shows progress only once the statement count is known', () => {
+    expect(progressPercent({ statements_done: 0, statements_total: null })).toBeNull()
+    expect(progressPercent({ statements_done: 1, statements_total: 3 })).toBe(33)
+    expect(progressPercent({ statements_done: 0, statements_total: 0 })).toBe(100)
+  })
+
+  it('measures a run to its end, or to now while it runs', () => {
+    const start = '2026-11-28T00:00:00Z'
+    expect(elapsedMs(start, '2026-11-28T00:00:02.500Z')).toBe(2500)
+    expect(elapsedMs(start, null, Date.parse('2026-11-28T00:01:00Z'))).toBe(60_000)
+    expect(elapsedMs(null, null)).toBeNull()
+  })
+})

@@ -1,0 +1,112 @@
+// Rules about jobs shared by the store and the pages: when a job has ended, how
+// a live event changes a cached job (always into a new object), and who may
+// submit, cancel or retry.
+import type {
+  Job,
+  JobChangeEvent,
+  JobStatus,
+  Role,
+  Run,
+  RunEvent,
+  Script,
+  ScriptEvent,
+  User,
+} from '@/api/types'
+import { JOB_STATUSES } from '@/api/types'
+
+/** Roles that may submit jobs (viewers only read). */
+export const JOB_SUBMIT_ROLES: Role[] = ['admin', 'operator', 'developer']
+/** Roles that may cancel or retry anyone's job; the owner always may. */
+export const JOB_STEER_ROLES: Role[] = ['admin', 'operator']
+
+export function isJobStatus(value: string): value is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(value)
+}
+
+/** The server's own test for cancel (409 once ended) and retry (409 before). */
+export function isEnded(job: Pick<Job, 'finished_at'>): boolean {
+  return !!job.finished_at
+}
+
+function withScript(job: Job, index: number, change: (script: Script) => Script): Job {
+  const at = job.scripts.findIndex((s) => s.index === index)
+  if (at < 0) return job
+  const scripts = job.scripts.slice()
+  scripts[at] = change(scripts[at]!)
+  return { ...job, scripts }
+}
+
+/** A run changed or appeared (a retry adds a new attempt). */
+export function applyRunEvent(job: Job, event: RunEvent): Job {
+  if (event.job_id !== job.id) return job
+  return withScript(job, event.script_index, (script) => {
+    const known = script.runs.some((r) => r.id === event.run.id)
+    const runs = known
+      ? script.runs.map((r) => (r.id === event.run.id ? event.run : r))
+      : [...script.runs, event.run]
+    return { ...script, runs }
+  })
+}
+
+export function applyScriptEvent(job: Job, event: ScriptEvent): Job {
+  if (event.job_id !== job.id) return job
+  return withScript(job, event.index, (script) => ({ ...script, status: event.status }))
+}
+
+export function applyJobEvent(job: Job, event: JobChangeEvent): Job {
+  if (event.id !== job.id) return job
+  const { status, attempt, started_at, finished_at } = event
+  return { ...job, status, attempt, started_at, finished_at }
+}
+
+/** The latest attempt on each target, and the earlier attempts a retry replaced. */
+export function splitRuns(runs: readonly Run[]): { current: Run[]; superseded: Run[] } {
+  return {
+    current: runs.filter((r) => !r.superseded),
+    superseded: runs.filter((r) => r.superseded),
+  }
+}
+
+/** Whether a retry has anything to run again: a latest attempt that failed or was cancelled. */
+export function hasFailedRuns(job: Job): boolean {
+  return job.scripts.some((s) => s.runs.some((r) => !r.superseded && (r.status === 'error' || r.status === 'cancelled')))
+}
+
+export function canSubmitJobs(user: User | null): boolean {
+  return user !== null && JOB_SUBMIT_ROLES.includes(user.role)
+}
+
+/** The owner, operators and admins may steer a job. */
+export function canSteerJob(user: User | null, job: Pick<Job, 'created_by'>): boolean {
+  if (user === null) return false
+  return user.username === job.created_by || JOB_STEER_ROLES.includes(user.role)
+}
+
+export function canCancelJob(user: User | null, job: Job): boolean {
+  return canSteerJob(user, job) && !isEnded(job)
+}
+
+export function canRetryJob(user: User | null, job: Job): boolean {
+  return canSteerJob(user, job) && isEnded(job) && hasFailedRuns(job)
+}
+
+/** Statements done as a percentage, or null while the total is not known yet. */
+export function progressPercent(run: Pick<Run, 'statements_done' | 'statements_total'>): number | null {
+  const total = run.statements_total
+  if (total === null || total === undefined) return null
+  if (total <= 0) return 100
+  return Math.min(100, Math.round((run.statements_done / total) * 100))
+}
+
+/** Time between two server timestamps; up to `now` while unfinished; null before the start. */
+export function elapsedMs(
+  startedAt: string | null | undefined,
+  finishedAt: string | null | undefined,
+  now = Date.now(),
+): number | null {
+  if (!startedAt) return null
+  const start = new Date(startedAt).getTime()
+  const end = finishedAt ? new Date(finishedAt).getTime() : now
+  if (Number.isNaN(start) || Number.isNaN(end)) return null
+  return Math.max(0, end - start)
+}

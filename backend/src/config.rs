@@ -16,6 +16,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
     pub engine: EngineSettings,
+    pub query: QuerySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +117,39 @@ impl Default for EngineSettings {
     }
 }
 
+/// Read-only self-service queries: their limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuerySettings {
+    /// Rows kept (and shown) per target when the request names no `row_limit`.
+    pub default_row_limit: u32,
+    /// Largest `row_limit` a request may ask for.
+    pub max_row_limit: u32,
+    pub default_timeout_s: u32,
+    /// Largest `timeout_s` a request may ask for; enforced by each database.
+    pub max_timeout_s: u32,
+    /// Bytes of rows kept per target result (as JSON); beyond it the result is truncated.
+    pub max_result_bytes: u64,
+    /// Rows a CSV export streams at most.
+    pub export_max_rows: u64,
+    /// Query targets (and exports) running at once across the process; more wait their turn.
+    pub max_parallel: usize,
+}
+
+impl Default for QuerySettings {
+    fn default() -> Self {
+        Self {
+            default_row_limit: 1000,
+            max_row_limit: 10_000,
+            default_timeout_s: 30,
+            max_timeout_s: 300,
+            max_result_bytes: 8 * 1024 * 1024,
+            export_max_rows: 1_000_000,
+            max_parallel: 16,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {path}: {message}")]
@@ -206,11 +240,43 @@ impl Settings {
             ("engine.lease_s", self.engine.lease_s),
             ("engine.poll_ms", self.engine.poll_ms),
             ("server.max_body_bytes", self.server.max_body_bytes as u64),
+            (
+                "query.default_row_limit",
+                self.query.default_row_limit as u64,
+            ),
+            ("query.max_row_limit", self.query.max_row_limit as u64),
+            (
+                "query.default_timeout_s",
+                self.query.default_timeout_s as u64,
+            ),
+            ("query.max_timeout_s", self.query.max_timeout_s as u64),
+            ("query.max_result_bytes", self.query.max_result_bytes),
+            ("query.export_max_rows", self.query.export_max_rows),
+            ("query.max_parallel", self.query.max_parallel as u64),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Value {
                 key,
                 message: "must be greater than 0".into(),
+            });
+        }
+        let q = &self.query;
+        if q.default_row_limit > q.max_row_limit {
+            return Err(ConfigError::Value {
+                key: "query.default_row_limit",
+                message: format!("must not exceed query.max_row_limit ({})", q.max_row_limit),
+            });
+        }
+        if q.default_timeout_s > q.max_timeout_s {
+            return Err(ConfigError::Value {
+                key: "query.default_timeout_s",
+                message: format!("must not exceed query.max_timeout_s ({})", q.max_timeout_s),
+            });
+        }
+        if q.max_row_limit > 1_000_000 {
+            return Err(ConfigError::Value {
+                key: "query.max_row_limit",
+                message: "at most 1000000: the first page is kept in the metadata store".into(),
             });
         }
         if self.security.secret_key_file.trim().is_empty() {
@@ -292,6 +358,26 @@ mod tests {
         let err = Settings::load_from(None, env(&[("AUTODB__ENGINE__MAX_PARALLEL_RUNS", "many")]))
             .expect_err("must fail");
         assert!(err.to_string().contains("max_parallel_runs"), "{err}");
+    }
+
+    #[test]
+    fn query_limits_are_checked_against_each_other() {
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("AUTODB__QUERY__DEFAULT_ROW_LIMIT", "500"),
+                ("AUTODB__QUERY__MAX_ROW_LIMIT", "100"),
+            ]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("query.default_row_limit"), "{err}");
+        let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_PARALLEL", "0")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("query.max_parallel"), "{err}");
+        let s = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_TIMEOUT_S", "600")]))
+            .expect("load");
+        assert_eq!(s.query.max_timeout_s, 600);
+        assert_eq!(s.query.export_max_rows, 1_000_000);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
 use crate::services::jobs::engine::JobEngine;
+use crate::services::queries::engine::QueryEngine;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
 
@@ -73,12 +74,19 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         secrets.clone(),
         settings.engine.clone(),
     );
+    let queries = QueryEngine::new(
+        store.with_own_pool(engine_pool)?,
+        secrets.clone(),
+        settings.query.clone(),
+        Duration::from_secs(settings.engine.connect_timeout_s),
+    );
     Ok(Ctx {
         store,
         secrets,
         settings: Arc::new(settings),
         throttle,
         jobs,
+        queries,
     })
 }
 
@@ -92,6 +100,7 @@ impl Application {
     /// builds the server. Call it on the async runtime that will run the server.
     pub async fn build(ctx: Ctx) -> Result<Self, StartError> {
         ctx.jobs.start().await.map_err(StartError::Engine)?;
+        ctx.queries.start().await.map_err(StartError::Engine)?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
             addr: addr.to_string(),

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod queries;
 pub mod sql;
 pub mod targets;
 pub mod users;
@@ -47,6 +48,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(jobs::retry)
         .service(jobs::run_log)
         .service(jobs::events)
+        .service(queries::submit)
+        .service(queries::list)
+        .service(queries::get)
+        .service(queries::cancel)
+        .service(queries::events)
+        .service(queries::export_csv)
         .service(sql::split);
 }
 

@@ -27,6 +27,9 @@ pub(crate) struct MysqlConnection {
     conn: Conn,
     version: String,
     canceller: Arc<MysqlCanceller>,
+    /// Inside `begin_read_only`: each text is first prepared (which the server accepts for one
+    /// statement only), so a `COMMIT` hidden among several statements never runs.
+    read_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -77,6 +80,7 @@ impl MysqlConnection {
             }),
             conn,
             version: String::new(),
+            read_only: false,
         };
         let version: Option<String> = me
             .conn
@@ -92,6 +96,19 @@ impl MysqlConnection {
             me.simple(&set)?;
         }
         Ok(me)
+    }
+
+    /// Asks the server to prepare (not run) `sql`: it refuses several statements in one text.
+    /// Statements the prepared protocol does not support (1295) are let through to run as text.
+    fn one_statement(&mut self, sql: &str) -> Result<(), DbError> {
+        match self.conn.prep(sql) {
+            Ok(stmt) => self
+                .conn
+                .close(stmt)
+                .map_err(|e| classify(&e, Phase::Statement, false)),
+            Err(mysql::Error::MySqlError(e)) if e.code == 1295 => Ok(()),
+            Err(e) => Err(classify(&e, Phase::Statement, false)),
+        }
     }
 
     fn simple(&mut self, sql: &str) -> Result<(), DbError> {
@@ -170,6 +187,9 @@ impl TargetConnection for MysqlConnection {
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError> {
         self.canceller.requested.store(false, Ordering::SeqCst);
+        if self.read_only {
+            self.one_statement(sql)?;
+        }
         let mut outcome = ExecOutcome::default();
         match self.run(sql, sink, &mut outcome) {
             Ok(()) => Ok(outcome),
@@ -186,18 +206,23 @@ impl TargetConnection for MysqlConnection {
     }
 
     fn begin_read_only(&mut self) -> Result<(), DbError> {
-        self.simple("START TRANSACTION READ ONLY")
+        self.simple("START TRANSACTION READ ONLY")?;
+        self.read_only = true;
+        Ok(())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
+        self.read_only = false;
         self.simple("START TRANSACTION")
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        self.read_only = false;
         self.simple("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
+        self.read_only = false;
         self.simple("ROLLBACK")
     }
 }

@@ -37,6 +37,9 @@ pub(crate) struct PgConnection {
     canceller: Arc<PgCanceller>,
     in_txn: bool,
     txn_failed: bool,
+    /// Inside `begin_read_only`: a text of several commands is refused, because a `COMMIT`
+    /// among them would end the read-only transaction and let the rest write.
+    read_only: bool,
     /// Set when a protocol error left the session in an unknown state: every later call fails
     /// fast with this message instead of waiting on a server that waits on us.
     broken: Option<String>,
@@ -105,6 +108,7 @@ impl PgConnection {
             canceller,
             in_txn: false,
             txn_failed: false,
+            read_only: false,
             broken: None,
         };
         // ISO dates and hex bytea are what pg_values parses; the timeout is the server's own.
@@ -148,7 +152,7 @@ impl PgConnection {
         let types: Option<Vec<Type>> = match self.driver.block_on(self.client.prepare(sql)) {
             Ok(stmt) => Some(stmt.columns().iter().map(|c| c.type_().clone()).collect()),
             // Several commands cannot be prepared; run them anyway, every value as text.
-            Err(e) if is_multi_command(&e) => None,
+            Err(e) if is_multi_command(&e) && !self.read_only => None,
             Err(e) => return Err(e),
         };
         let stream = self.driver.block_on(self.client.simple_query_raw(sql))?;
@@ -239,19 +243,19 @@ impl TargetConnection for PgConnection {
 
     fn begin_read_only(&mut self) -> Result<(), DbError> {
         self.batch("BEGIN READ ONLY")?;
-        (self.in_txn, self.txn_failed) = (true, false);
+        (self.in_txn, self.txn_failed, self.read_only) = (true, false, true);
         Ok(())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.batch("BEGIN")?;
-        (self.in_txn, self.txn_failed) = (true, false);
+        (self.in_txn, self.txn_failed, self.read_only) = (true, false, false);
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
         let failed = self.txn_failed;
-        (self.in_txn, self.txn_failed) = (false, false);
+        (self.in_txn, self.txn_failed, self.read_only) = (false, false, false);
         // PostgreSQL answers COMMIT of an aborted transaction with a silent ROLLBACK; say so.
         self.batch("COMMIT")?;
         if failed {
@@ -265,7 +269,7 @@ impl TargetConnection for PgConnection {
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        (self.in_txn, self.txn_failed) = (false, false);
+        (self.in_txn, self.txn_failed, self.read_only) = (false, false, false);
         self.batch("ROLLBACK")
     }
 }

@@ -20,6 +20,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A target database failed where there is no run to record it in (an export's re-run).
+    #[error("the target database failed: {0}")]
+    TargetFailed(String),
     #[error("the metadata store is unavailable: {0}")]
     StoreUnavailable(String),
     #[error("{0}")]

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod queries;
 pub mod targets;
 pub mod users;
 
@@ -26,6 +27,7 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
     pub jobs: Arc<jobs::engine::JobEngine>,
+    pub queries: Arc<queries::engine::QueryEngine>,
 }
 
 #[derive(

@@ -27,6 +27,10 @@ pub struct Target {
     pub username: String,
     /// Whether a password is stored; the password itself is never returned.
     pub has_password: bool,
+    /// The separate account read-only queries connect with, when set (least privilege).
+    pub query_username: Option<String>,
+    /// Whether a password is stored for the query account (never returned).
+    pub has_query_password: bool,
     pub tags: Vec<String>,
     #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
@@ -53,6 +57,14 @@ pub struct TargetInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
+    /// A least-privilege account for read-only queries (e.g. granted SELECT only). Absent, null
+    /// or "" means queries use the main account.
+    #[serde(default)]
+    pub query_username: Option<String>,
+    /// Its password. On update, absent or null keeps the stored one; "" removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub query_password: Option<SecretString>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -81,6 +93,8 @@ fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
         database: row.database_name,
         username: row.username,
         has_password: row.password_enc.is_some(),
+        query_username: row.query_username,
+        has_query_password: row.query_password_enc.is_some(),
         tags,
         options: serde_json::from_str(&row.options).unwrap_or_default(),
         created_at: row.created_at.and_utc(),
@@ -115,6 +129,14 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
             "the file path"
         };
         return Err(Error::validation("database", format!("must give {what}")));
+    }
+    if let Some(q) = &input.query_username {
+        if q.len() > 255 || q.trim() != q {
+            return Err(Error::validation(
+                "query_username",
+                "must be at most 255 characters without leading or trailing spaces",
+            ));
+        }
     }
     let mut tags: Vec<String> = Vec::with_capacity(input.tags.len());
     for (i, tag) in input.tags.iter().enumerate() {
@@ -155,7 +177,19 @@ fn fields(ctx: &Ctx, input: &TargetInput, password_enc: Option<String>) -> rows:
         }),
         options: Value::Object(input.options.clone()).to_string(),
         updated_at: store::now(),
+        query_username: query_username(input),
+        query_password_enc: query_username(input).and(
+            input
+                .query_password
+                .as_ref()
+                .filter(|p| !p.expose_secret().is_empty())
+                .map(|p| ctx.secrets.seal(p)),
+        ),
     }
+}
+
+fn query_username(input: &TargetInput) -> Option<String> {
+    input.query_username.clone().filter(|u| !u.is_empty())
 }
 
 /// What the audit log keeps of a target change: everything but the password.
@@ -164,6 +198,8 @@ fn audit_detail(input: &TargetInput, tags: &[String]) -> Value {
         "name": input.name, "engine": input.engine, "host": input.host, "port": input.port,
         "database": input.database, "username": input.username, "tags": tags,
         "password_changed": input.password.is_some(),
+        "query_username": input.query_username,
+        "query_password_changed": input.query_password.is_some(),
     })
 }
 
@@ -206,6 +242,10 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: TargetInput) -> Re
                 let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
                 if input.password.is_none() {
                     f.password_enc = before.password_enc;
+                }
+                // The query account's password is kept like the main one, while the account is.
+                if input.query_password.is_none() && f.query_username.is_some() {
+                    f.query_password_enc = before.query_password_enc;
                 }
                 rows::update(c, id, &f, &tags).map_err(|e| match e {
                     Error::Conflict(_) => {
@@ -291,6 +331,22 @@ pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<Conn
     // A test runs one trivial query: it never needs long.
     let statement = Some(connect.max(Duration::from_secs(5)));
     Ok(spec_from_row(&row, &ctx.secrets, connect, statement))
+}
+
+/// The connection details read-only queries use: the target's query account when it has one
+/// (least privilege), else its main account; the statement timeout is the query's own.
+pub fn query_spec(
+    secrets: &SecretBox,
+    row: &rows::TargetRow,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+) -> std::result::Result<ConnectSpec, DbError> {
+    let mut as_query = row.clone();
+    if let Some(user) = &row.query_username {
+        as_query.username = user.clone();
+        as_query.password_enc = row.query_password_enc.clone();
+    }
+    spec_from_row(&as_query, secrets, connect_timeout, Some(statement_timeout))
 }
 
 /// Connects, runs a trivial query, and reports the server's version and the round trip — or

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod jobs;
+pub mod queries;
 pub mod schema;
 pub mod targets;
 pub mod tokens;

@@ -66,6 +66,8 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        query_username -> Nullable<Text>,
+        query_password_enc -> Nullable<Text>,
     }
 }
 
@@ -155,6 +157,49 @@ diesel::joinable!(job_scripts -> jobs (job_id));
 diesel::joinable!(job_runs -> jobs (job_id));
 diesel::joinable!(run_statements -> job_runs (run_id));
 
+diesel::table! {
+    queries (id) {
+        id -> BigInt,
+        sql_text -> Text,
+        target_selector -> Text,
+        status -> Text,
+        row_limit -> Integer,
+        timeout_s -> Integer,
+        cancel_requested -> Bool,
+        runner -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_by_name -> Text,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    query_results (id) {
+        id -> BigInt,
+        query_id -> BigInt,
+        target_id -> BigInt,
+        target_name -> Text,
+        stmt_idx -> Integer,
+        line -> Integer,
+        status -> Text,
+        columns_json -> Text,
+        rows_json -> Text,
+        truncated -> Bool,
+        truncated_by -> Nullable<Text>,
+        row_count -> BigInt,
+        duration_ms -> Double,
+        error -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(query_results -> queries (query_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -166,4 +211,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_scripts,
     job_runs,
     run_statements,
+    queries,
+    query_results,
 );

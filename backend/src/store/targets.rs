@@ -24,6 +24,8 @@ pub struct TargetRow {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub query_username: Option<String>,
+    pub query_password_enc: Option<String>,
 }
 
 /// Written on create and on update (an update replaces every field but the creator).
@@ -39,6 +41,8 @@ pub struct TargetFields {
     pub password_enc: Option<String>,
     pub options: String,
     pub updated_at: NaiveDateTime,
+    pub query_username: Option<String>,
+    pub query_password_enc: Option<String>,
 }
 
 pub fn insert(

@@ -103,6 +103,12 @@ async fn every_documented_route_exists_and_every_known_route_is_documented() {
         ("delete", "/api/targets/{id}"),
         ("post", "/api/targets/{id}/test"),
         ("get", "/api/audit"),
+        ("post", "/api/queries"),
+        ("get", "/api/queries"),
+        ("get", "/api/queries/{id}"),
+        ("post", "/api/queries/{id}/cancel"),
+        ("get", "/api/queries/{id}/events"),
+        ("get", "/api/queries/{id}/results/{target_id}.csv"),
     ] {
         assert!(
             routes.contains(&(method.to_string(), path.to_string())),
@@ -139,6 +145,13 @@ async fn the_openapi_document_describes_request_and_response_schemas() {
         "ErrorBody",
         "Engine",
         "Role",
+        "QueryInput",
+        "CreatedQuery",
+        "Query",
+        "QueryResult",
+        "ResultColumn",
+        "QueryPage",
+        "QuerySummary",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }

@@ -212,6 +212,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/queries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list"];
+        put?: never;
+        post: operations["submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queries/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queries/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queries/{id}/results/{target_id}.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["export_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sql/split": {
         parameters: {
             query?: never;
@@ -352,6 +432,10 @@ export interface components {
             /** @description The secret, shown this once: send it as `Authorization: Bearer`. */
             token: string;
         };
+        CreatedQuery: {
+            /** Format: int64 */
+            id: number;
+        };
         /**
          * @description A target database's failure, with the database's own code and message (SQLSTATE for PG, the
          *     MySQL error number, ORA-nnnnn, the SQLite result code name). Display = "<code>: <message>",
@@ -476,6 +560,120 @@ export interface components {
         };
         /** @enum {string} */
         OnError: "continue" | "stop";
+        Query: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            results: components["schemas"]["QueryResult"][];
+            /** Format: int32 */
+            row_limit: number;
+            sql: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
+            /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
+            targets: {
+                [key: string]: unknown;
+            };
+            /** Format: int32 */
+            timeout_s: number;
+        };
+        /** @description Body of `POST /api/queries`. */
+        QueryInput: {
+            /**
+             * Format: int32
+             * @description Rows kept per target and statement (default `query.default_row_limit`, at most
+             *     `query.max_row_limit`).
+             */
+            row_limit?: number | null;
+            /**
+             * @description One or more queries (`SELECT`, `WITH … SELECT`, `EXPLAIN`, `SHOW`, …), split as the
+             *     engine's client would. Anything that is not a query is refused (400 on `sql`).
+             */
+            sql: string;
+            /** @description Run on these targets... */
+            target_ids?: number[];
+            /** @description ...or on every target carrying all of these tags. */
+            target_tags?: string[];
+            /**
+             * Format: int32
+             * @description Seconds each statement may run before the database cancels it (default
+             *     `query.default_timeout_s`, at most `query.max_timeout_s`).
+             */
+            timeout_s?: number | null;
+        };
+        QueryPage: {
+            items: components["schemas"]["QuerySummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One statement's outcome on one target. */
+        QueryResult: {
+            columns: components["schemas"]["ResultColumn"][];
+            /** Format: double */
+            duration_ms: number;
+            /** @description The database's message (or AutoDB's, e.g. for an unreachable target). */
+            error?: string | null;
+            /** @description The database's code: SQLSTATE (`25006`), MySQL error number (`1792`), `ORA-…`. */
+            error_code?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /**
+             * Format: int32
+             * @description 1-based line where the statement starts.
+             */
+            line: number;
+            /** Format: int64 */
+            row_count: number;
+            /**
+             * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`,
+             *     `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
+             *     `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`, `{"t": "json", "v": {...}}`…
+             */
+            rows: Record<string, never>[][];
+            /** Format: date-time */
+            started_at?: string | null;
+            /**
+             * Format: int32
+             * @description 0-based index of the statement in the submitted SQL.
+             */
+            statement_index: number;
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
+            /** Format: int64 */
+            target_id: number;
+            target_name: string;
+            /** @description The database had more rows than are kept here. */
+            truncated: boolean;
+            /** @description Which limit cut the page: `row_limit` or `max_result_bytes`. */
+            truncated_by?: string | null;
+        };
+        QuerySummary: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @description The SQL, cut to 500 characters. */
+            sql: string;
+            status: string;
+        };
+        ResultColumn: {
+            name: string;
+            /** @description The database's own type name (`int4`, `numeric`, `DECIMAL`, `NUMBER`, `TEXT`…). */
+            type: string;
+        };
         /** @enum {string} */
         Role: "viewer" | "developer" | "operator" | "admin";
         Run: {
@@ -582,6 +780,8 @@ export interface components {
             engine: components["schemas"]["Engine"];
             /** @description Whether a password is stored; the password itself is never returned. */
             has_password: boolean;
+            /** @description Whether a password is stored for the query account (never returned). */
+            has_query_password: boolean;
             host: string;
             /** Format: int64 */
             id: number;
@@ -591,6 +791,8 @@ export interface components {
             };
             /** Format: int32 */
             port: number;
+            /** @description The separate account read-only queries connect with, when set (least privilege). */
+            query_username?: string | null;
             tags: string[];
             /** Format: date-time */
             updated_at: string;
@@ -613,6 +815,16 @@ export interface components {
             password?: string | null;
             /** Format: int32 */
             port?: number;
+            /**
+             * Format: password
+             * @description Its password. On update, absent or null keeps the stored one; "" removes it.
+             */
+            query_password?: string | null;
+            /**
+             * @description A least-privilege account for read-only queries (e.g. granted SELECT only). Absent, null
+             *     or "" means queries use the main account.
+             */
+            query_username?: string | null;
             tags?: string[];
             username?: string;
         };
@@ -1120,6 +1332,249 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description `waiting` `running` `success` `error` `cancelled` */
+                status?: string | null;
+                /** @description User name of the submitter (admins; others only ever see their own). */
+                owner?: string | null;
+                /** @description Submitted at or after (RFC 3339). */
+                since?: string | null;
+                /** @description Submitted before (RFC 3339). */
+                until?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first: your own queries; admins see everyone's */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryInput"];
+            };
+        };
+        responses: {
+            /** @description Classified, recorded and started; poll `GET /api/queries/{id}?wait_ms=` or follow `/events` */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedQuery"];
+                };
+            };
+            /** @description Bad input; a statement that is not a query is named on field `sql` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Viewers cannot run queries */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: {
+                /** @description Wait up to this many milliseconds (at most 10000) for the query to end before answering. */
+                wait_ms?: number | null;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Query"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Query"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `snapshot`, then `result` per target and statement as it ends, `status`, and `end` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_csv: {
+        parameters: {
+            query?: {
+                /** @description 0-based statement index (default: the last statement). */
+                statement?: number | null;
+                /** @description Write NULL as this marker (default: an empty unquoted field; an empty string is `""`). */
+                null?: string | null;
+            };
+            header?: never;
+            path: {
+                id: number;
+                target_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The result is still running or did not succeed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The target failed before the first row of a re-run */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,6 +17,7 @@ export function target(overrides: Partial<Target> = {}): Target {
     database: 'orders',
     username: 'autodb',
     has_password: true,
+    has_query_password: false,
     tags: ['prod'],
     options: {},
     created_at: AT,

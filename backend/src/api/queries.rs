@@ -1,0 +1,195 @@
+//! Queries: run read-only SQL, read results (optionally long-polling), live events, history,
+//! cancel, and CSV export.
+
+use actix_web::http::header::{
+    ContentDisposition, ContentEncoding, DispositionParam, DispositionType,
+};
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{Auth, Body, Query};
+use crate::services::queries::{self, export, CreatedQuery, QueryInput, QueryPage};
+use crate::services::Ctx;
+use crate::store::queries::QueryFilter;
+
+#[utoipa::path(
+    tag = "queries",
+    request_body = QueryInput,
+    responses(
+        (status = 201, body = CreatedQuery, description = "Classified, recorded and started; poll `GET /api/queries/{id}?wait_ms=` or follow `/events`"),
+        (status = 400, body = ErrorBody, description = "Bad input; a statement that is not a query is named on field `sql`"),
+        (status = 403, body = ErrorBody, description = "Viewers cannot run queries"),
+    )
+)]
+#[post("/queries")]
+pub async fn submit(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<QueryInput>,
+) -> ApiResult<HttpResponse> {
+    let id = queries::submit(&ctx, &auth.0, body.0).await?;
+    Ok(HttpResponse::Created().json(json!({ "id": id })))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueryListParams {
+    /// `waiting` `running` `success` `error` `cancelled`
+    pub status: Option<String>,
+    /// User name of the submitter (admins; others only ever see their own).
+    pub owner: Option<String>,
+    /// Submitted at or after (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Submitted before (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(
+    tag = "queries",
+    params(QueryListParams),
+    responses((status = 200, body = QueryPage, description = "Newest first: your own queries; admins see everyone's"), (status = 400, body = ErrorBody))
+)]
+#[get("/queries")]
+pub async fn list(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    q: Query<QueryListParams>,
+) -> ApiResult<web::Json<QueryPage>> {
+    let q = q.0;
+    let filter = QueryFilter {
+        owner_id: None,
+        owner_name: q.owner,
+        status: q.status,
+        since: q.since.map(|t| t.naive_utc()),
+        until: q.until.map(|t| t.naive_utc()),
+    };
+    let page = queries::list(
+        &ctx,
+        &auth.0,
+        filter,
+        q.page.unwrap_or(1),
+        q.per_page.unwrap_or(50),
+    )
+    .await?;
+    Ok(web::Json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GetParams {
+    /// Wait up to this many milliseconds (at most 10000) for the query to end before answering.
+    pub wait_ms: Option<u64>,
+}
+
+#[utoipa::path(
+    tag = "queries",
+    params(("id" = i64, Path), GetParams),
+    responses((status = 200, body = queries::Query), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/queries/{id}")]
+pub async fn get(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+    q: Query<GetParams>,
+) -> ApiResult<web::Json<queries::Query>> {
+    let wait = q.0.wait_ms.unwrap_or(0);
+    Ok(web::Json(
+        queries::get(&ctx, &auth.0, id.into_inner(), wait).await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "queries",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = queries::Query), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already ended"))
+)]
+#[post("/queries/{id}/cancel")]
+pub async fn cancel(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<queries::Query>> {
+    Ok(web::Json(
+        queries::cancel(&ctx, &auth.0, id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "queries",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `result` per target and statement as it ends, `status`, and `end`"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+#[get("/queries/{id}/events")]
+pub async fn events(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    queries::get(&ctx, &auth.0, id, 0).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        // Compressing an event stream would hold events back until a block fills.
+        .insert_header(ContentEncoding::Identity)
+        .streaming(queries::events::stream(ctx.get_ref().clone(), auth.0, id)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// 0-based statement index (default: the last statement).
+    pub statement: Option<i32>,
+    /// Write NULL as this marker (default: an empty unquoted field; an empty string is `""`).
+    pub null: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "queries",
+    params(("id" = i64, Path), ("target_id" = i64, Path), ExportParams),
+    responses(
+        (status = 200, content_type = "text/csv", description = "RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows)"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The result is still running or did not succeed"),
+        (status = 502, body = ErrorBody, description = "The target failed before the first row of a re-run"),
+    )
+)]
+#[get("/queries/{id}/results/{target_id}.csv")]
+pub async fn export_csv(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    path: web::Path<(i64, i64)>,
+    q: Query<ExportParams>,
+) -> ApiResult<HttpResponse> {
+    let (id, target_id) = path.into_inner();
+    let q = q.0;
+    let export = export::csv(&ctx, &auth.0, id, target_id, q.statement, q.null).await?;
+    let body = futures_util::stream::unfold(export.body, |mut rx| async move {
+        rx.recv().await.map(|chunk| {
+            let item = chunk
+                .map_err(|m| actix_web::error::ErrorBadGateway(format!("export aborted: {m}")));
+            (item, rx)
+        })
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(export.filename)],
+        })
+        .insert_header((
+            "X-AutoDB-Export-Max-Rows",
+            ctx.settings.query.export_max_rows.to_string(),
+        ))
+        .streaming(body))
+}

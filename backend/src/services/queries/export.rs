@@ -1,0 +1,447 @@
+//! CSV export of one result (target × statement), streamed.
+//!
+//! When the stored page holds the whole result it is written from the store (what the user saw).
+//! Otherwise the statement runs again, read-only exactly like the query (same classifier, same
+//! read-only transaction, always rolled back), with the export's own statement timeout
+//! (`query.max_timeout_s`) and at most `query.export_max_rows` rows: a std thread formats rows into
+//! 64 KiB chunks and hands them to the HTTP body through a bounded channel, so a slow client slows
+//! the database read instead of filling memory, and a client that goes away cancels the statement.
+//!
+//! CSV (RFC 4180): a header line of column names, CRLF line ends, fields quoted when they hold a
+//! comma, a quote or a line break. NULL vs '': NULL is an empty unquoted field, an empty string
+//! is `""` (PostgreSQL's `COPY … CSV` convention). With `?null=MARKER` NULL is written as MARKER,
+//! and a value equal to MARKER is quoted. Binary is lower-case hex; JSON is its compact text;
+//! timestamps are ISO-8601 as in the API.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::classify;
+use super::engine::{QueryEngine, TargetRun};
+use super::runner::open_read_only;
+use super::{visible, ResultColumn};
+use crate::connectors::{Canceller, Cell, Column, DbError, RowSink};
+use crate::services::audit::{self, Event};
+use crate::services::error::{Error, Result};
+use crate::services::targets::query_spec;
+use crate::services::{Actor, Ctx, Role};
+use crate::store::queries as rows;
+use crate::store::{targets, write_tx};
+
+const CHUNK: usize = 64 * 1024;
+/// Chunks in flight between the database thread and the HTTP body: the memory bound.
+const IN_FLIGHT: usize = 8;
+
+/// A started export: the file name and the body's chunks (an `Err` mid-stream aborts the
+/// response, so the client sees an incomplete download rather than a short file).
+pub struct Export {
+    pub filename: String,
+    pub body: mpsc::Receiver<std::result::Result<Bytes, String>>,
+}
+
+/// Validates `null=`: short, and nothing that would need quoting itself.
+pub fn check_null_marker(null: &Option<String>) -> Result<()> {
+    if let Some(m) = null {
+        if m.chars().count() > 20 || m.contains([',', '"', '\r', '\n']) {
+            return Err(Error::validation(
+                "null",
+                "must be at most 20 characters without commas, quotes or line breaks",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Appends one field. `None` is NULL.
+fn push_field(buf: &mut String, value: Option<&str>, null: Option<&str>) {
+    let Some(v) = value else {
+        buf.push_str(null.unwrap_or(""));
+        return;
+    };
+    let quote = v.is_empty() || null == Some(v) || v.contains([',', '"', '\r', '\n']);
+    if quote {
+        buf.push('"');
+        for ch in v.chars() {
+            if ch == '"' {
+                buf.push('"');
+            }
+            buf.push(ch);
+        }
+        buf.push('"');
+    } else {
+        buf.push_str(v);
+    }
+}
+
+fn cell_text(c: &Cell) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    Some(match c {
+        Cell::Null => return None,
+        Cell::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Cell::Int(i) => Cow::Owned(i.to_string()),
+        Cell::Float(f) => Cow::Owned(f.to_string()),
+        Cell::Decimal(s)
+        | Cell::Text(s)
+        | Cell::Bytes(s)
+        | Cell::Date(s)
+        | Cell::Time(s)
+        | Cell::Timestamp(s)
+        | Cell::TimestampTz(s) => Cow::Borrowed(s.as_str()),
+        Cell::Json(v) => Cow::Owned(v.to_string()),
+    })
+}
+
+/// A stored cell (`{"t": "int", "v": 1}`) as CSV text; `None` is NULL.
+fn stored_text(v: &Value) -> Option<String> {
+    match (v.get("t").and_then(Value::as_str), v.get("v")) {
+        (Some("null") | None, _) | (_, None) => None,
+        (Some("json"), Some(inner)) => Some(inner.to_string()),
+        (_, Some(Value::String(s))) => Some(s.clone()),
+        (_, Some(other)) => Some(other.to_string()),
+    }
+}
+
+fn push_row<'a>(
+    buf: &mut String,
+    fields: impl Iterator<Item = Option<&'a str>>,
+    null: Option<&str>,
+) {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        push_field(buf, f, null);
+    }
+    buf.push_str("\r\n");
+}
+
+fn header(buf: &mut String, names: &[&str], null: Option<&str>) {
+    push_row(buf, names.iter().map(|n| Some(*n)), null);
+}
+
+pub async fn csv(
+    ctx: &Ctx,
+    actor: &Actor,
+    query_id: i64,
+    target_id: i64,
+    statement: Option<i32>,
+    null: Option<String>,
+) -> Result<Export> {
+    check_null_marker(&null)?;
+    let a = actor.clone();
+    let (query, result) = ctx
+        .store
+        .run(move |c| {
+            let q = visible(c, a.user_id, a.role == Role::Admin, query_id)?;
+            let mine: Vec<rows::ResultRow> = rows::results(c, query_id)?
+                .into_iter()
+                .filter(|r| r.target_id == target_id)
+                .collect();
+            let r = match statement {
+                Some(i) => mine.into_iter().find(|r| r.stmt_idx == i),
+                None => mine.into_iter().max_by_key(|r| r.stmt_idx),
+            }
+            .ok_or(Error::NotFound("result"))?;
+            Ok((q, r))
+        })
+        .await?;
+    match result.status.as_str() {
+        "success" => {}
+        "waiting" | "running" => {
+            return Err(Error::Conflict(
+                "this result is still running; export it once it has ended".into(),
+            ))
+        }
+        other => {
+            return Err(Error::Conflict(format!(
+                "this result ended as {other} ({}); there is nothing to export",
+                result.error.as_deref().unwrap_or("no message")
+            )))
+        }
+    }
+    let rerun = result.truncated;
+    let a = actor.clone();
+    let detail = json!({
+        "target_id": target_id, "target": result.target_name, "statement_index": result.stmt_idx,
+        "format": "csv", "source": if rerun { "re-run" } else { "stored page" },
+        "max_rows": ctx.settings.query.export_max_rows,
+    });
+    ctx.store
+        .run(move |c| {
+            let event = Event::ok("export", "query", query_id).with(detail);
+            write_tx(c, |c| audit::record(c, Some(&a), None, None, event))
+        })
+        .await?;
+    let filename = format!(
+        "query-{query_id}-{}-{}.csv",
+        safe_name(&result.target_name),
+        result.stmt_idx
+    );
+    let (tx, body) = mpsc::channel(IN_FLIGHT);
+    if !rerun {
+        let csv = stored_csv(&result, null.as_deref());
+        // The stored page is bounded by query.max_result_bytes; one send cannot block.
+        let _ = tx.send(Ok(Bytes::from(csv))).await;
+        return Ok(Export { filename, body });
+    }
+    let permit = ctx.queries.permit().await?;
+    let (ready_tx, ready) = oneshot::channel();
+    let engine = ctx.queries.clone();
+    let stmt_idx = result.stmt_idx;
+    std::thread::Builder::new()
+        .name(format!("autodb-export-{query_id}"))
+        .spawn(move || {
+            let job = ExportJob {
+                engine: &engine,
+                query: &query,
+                target_id,
+                stmt_idx,
+                null,
+            };
+            job.run(tx, ready_tx);
+            drop(permit);
+        })
+        .map_err(|e| Error::internal(format!("cannot start an export thread: {e}")))?;
+    match ready.await {
+        Ok(Ok(())) => Ok(Export { filename, body }),
+        Ok(Err(e)) => Err(Error::TargetFailed(e.to_string())),
+        Err(_) => Err(Error::internal("the export thread ended without an answer")),
+    }
+}
+
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn stored_csv(r: &rows::ResultRow, null: Option<&str>) -> String {
+    let columns: Vec<ResultColumn> = serde_json::from_str(&r.columns_json).unwrap_or_default();
+    let rows: Vec<Vec<Value>> = serde_json::from_str(&r.rows_json).unwrap_or_default();
+    let mut buf = String::with_capacity(r.rows_json.len());
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    header(&mut buf, &names, null);
+    for row in &rows {
+        let texts: Vec<Option<String>> = row.iter().map(stored_text).collect();
+        push_row(&mut buf, texts.iter().map(|t| t.as_deref()), null);
+    }
+    buf
+}
+
+struct ExportJob<'a> {
+    engine: &'a Arc<QueryEngine>,
+    query: &'a rows::QueryRow,
+    target_id: i64,
+    stmt_idx: i32,
+    null: Option<String>,
+}
+
+type Ready = oneshot::Sender<std::result::Result<(), DbError>>;
+
+impl ExportJob<'_> {
+    fn run(self, tx: mpsc::Sender<std::result::Result<Bytes, String>>, ready: Ready) {
+        let ready = Arc::new(Mutex::new(Some(ready)));
+        let answer = |r: std::result::Result<(), DbError>| {
+            if let Some(s) = ready.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = s.send(r);
+            }
+        };
+        let prepared = self.prepare();
+        let (spec, sql) = match prepared {
+            Ok(v) => v,
+            Err(e) => return answer(Err(e)),
+        };
+        let run = TargetRun {
+            target_id: self.target_id,
+            cancelled: Default::default(),
+            canceller: Mutex::new(None),
+        };
+        let mut conn = match open_read_only(&spec, &run) {
+            Ok(c) => c,
+            Err(e) => return answer(Err(e)),
+        };
+        let mut sink = CsvSink {
+            tx: tx.clone(),
+            buf: String::with_capacity(CHUNK + 1024),
+            rows: 0,
+            max_rows: self.engine.settings.export_max_rows,
+            null: self.null.clone(),
+            ready: ready.clone(),
+            canceller: conn.canceller(),
+            gone: false,
+        };
+        let result = conn.execute(&sql, &mut sink);
+        let _ = conn.rollback();
+        drop(conn);
+        match result {
+            Ok(_) => {
+                answer(Ok(()));
+                sink.flush();
+            }
+            Err(e) if sink.gone => {
+                log::info!("export of query {}: client left ({e})", self.query.id)
+            }
+            Err(e) => {
+                // Before the first row: a proper error answer; after it: an aborted body.
+                let msg = e.to_string();
+                answer(Err(e));
+                sink.flush();
+                let _ = tx.blocking_send(Err(msg));
+            }
+        }
+    }
+
+    fn prepare(&self) -> std::result::Result<(crate::connectors::ConnectSpec, String), DbError> {
+        let target = self
+            .engine
+            .store
+            .run_blocking(|c| targets::by_id(c, self.target_id))
+            .map_err(|e| DbError::internal(e.to_string()))?
+            .map(|(t, _)| t)
+            .ok_or_else(|| DbError::config("the target no longer exists"))?;
+        let timeout = Duration::from_secs(u64::from(self.engine.settings.max_timeout_s));
+        let spec = query_spec(
+            &self.engine.secrets,
+            &target,
+            self.engine.connect_timeout,
+            timeout,
+        )?;
+        let statements =
+            classify::classify(spec.engine, &self.query.sql_text).map_err(DbError::config)?;
+        let stmt = usize::try_from(self.stmt_idx)
+            .ok()
+            .and_then(|i| statements.into_iter().nth(i))
+            .ok_or_else(|| DbError::config("the statement is no longer in this query"))?;
+        Ok((spec, stmt.sql))
+    }
+}
+
+struct CsvSink {
+    tx: mpsc::Sender<std::result::Result<Bytes, String>>,
+    buf: String,
+    rows: u64,
+    max_rows: u64,
+    null: Option<String>,
+    ready: Arc<Mutex<Option<Ready>>>,
+    canceller: Arc<dyn Canceller>,
+    /// The client went away: stop, and cancel the statement in the database.
+    gone: bool,
+}
+
+impl CsvSink {
+    fn flush(&mut self) {
+        if self.buf.is_empty() || self.gone {
+            return;
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            String::with_capacity(CHUNK + 1024),
+        ));
+        if self.tx.blocking_send(Ok(chunk)).is_err() {
+            self.gone = true;
+            if let Err(e) = self.canceller.cancel() {
+                log::warn!("cancelling an abandoned export: {e}");
+            }
+        }
+    }
+}
+
+impl RowSink for CsvSink {
+    fn columns(&mut self, columns: &[Column]) {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        header(&mut self.buf, &names, self.null.as_deref());
+        if let Some(s) = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = s.send(Ok(()));
+        }
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> bool {
+        if self.gone || self.rows >= self.max_rows {
+            return false;
+        }
+        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = row.iter().map(cell_text).collect();
+        push_row(
+            &mut self.buf,
+            texts.iter().map(|t| t.as_deref()),
+            self.null.as_deref(),
+        );
+        self.rows += 1;
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+        !self.gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(cells: &[Cell], null: Option<&str>) -> String {
+        let mut buf = String::new();
+        let texts: Vec<_> = cells.iter().map(cell_text).collect();
+        push_row(&mut buf, texts.iter().map(|t| t.as_deref()), null);
+        buf
+    }
+
+    #[test]
+    fn null_and_empty_string_differ_and_quoting_follows_rfc_4180() {
+        let cells = [
+            Cell::Null,
+            Cell::Text(String::new()),
+            Cell::Text("a,b".into()),
+            Cell::Text("say \"hi\"".into()),
+            Cell::Text("two\nlines".into()),
+            Cell::Int(-3),
+            Cell::Decimal("12345678901234567890.1234567890".into()),
+            Cell::Bool(true),
+            Cell::Bytes("00ff".into()),
+            Cell::Json(json!({"a": [1, "x"]})),
+        ];
+        assert_eq!(
+            line(&cells, None),
+            ",\"\",\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",-3,\
+             12345678901234567890.1234567890,true,00ff,\"{\"\"a\"\":[1,\"\"x\"\"]}\"\r\n"
+        );
+    }
+
+    #[test]
+    fn a_null_marker_is_written_and_a_value_equal_to_it_is_quoted() {
+        let cells = [
+            Cell::Null,
+            Cell::Text("NULL".into()),
+            Cell::Text(String::new()),
+        ];
+        assert_eq!(line(&cells, Some("NULL")), "NULL,\"NULL\",\"\"\r\n");
+    }
+
+    #[test]
+    fn stored_cells_read_back_as_the_same_text() {
+        for cell in [
+            Cell::Null,
+            Cell::Int(7),
+            Cell::Float(1.5),
+            Cell::Text(String::new()),
+            Cell::TimestampTz("2024-01-02T03:04:05+02:00".into()),
+            Cell::Json(json!([1, 2])),
+            Cell::Bool(false),
+        ] {
+            let stored = serde_json::to_value(&cell).unwrap_or_default();
+            assert_eq!(
+                stored_text(&stored),
+                cell_text(&cell).map(|c| c.into_owned()),
+                "{stored}"
+            );
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Runs one target of a query, on a std thread (drivers block): connect with the target's query
+//! account, open a transaction the database keeps read-only, run each statement keeping the first
+//! page of rows, and ALWAYS roll back. Each statement's result is written as soon as it ends.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::classify;
+use super::engine::{QueryEngine, TargetRun};
+use crate::connectors::{self, Cell, Column, DbError, DbErrorKind, RowSink, TargetConnection};
+use crate::services::error::{Error, Result};
+use crate::services::targets::query_spec;
+use crate::store::jobs::{CANCELLED, ERROR, SUCCESS};
+use crate::store::queries::{self as rows, ResultEnd};
+use crate::store::targets;
+
+/// The first page of a result, kept as the JSON text it is stored as (never as a Vec of rows),
+/// bounded by rows and by bytes.
+pub(super) struct PageSink {
+    pub columns: Vec<Column>,
+    pub json: String,
+    pub rows: i64,
+    limit: i64,
+    max_bytes: usize,
+    pub truncated_by: Option<&'static str>,
+}
+
+impl PageSink {
+    pub fn new(limit: i64, max_bytes: usize) -> Self {
+        Self {
+            columns: vec![],
+            json: String::from("["),
+            rows: 0,
+            limit,
+            max_bytes,
+            truncated_by: None,
+        }
+    }
+
+    pub fn finish(mut self) -> (String, String, i64, Option<&'static str>) {
+        self.json.push(']');
+        let columns = serde_json::to_string(
+            &self
+                .columns
+                .iter()
+                .map(|c| serde_json::json!({"name": c.name, "type": c.type_name}))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into());
+        (columns, self.json, self.rows, self.truncated_by)
+    }
+}
+
+impl RowSink for PageSink {
+    fn columns(&mut self, columns: &[Column]) {
+        self.columns = columns.to_vec();
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> bool {
+        if self.rows >= self.limit {
+            self.truncated_by = Some("row_limit");
+            return false;
+        }
+        let Ok(text) = serde_json::to_string(&row) else {
+            return false;
+        };
+        if self.json.len() + text.len() + 2 > self.max_bytes {
+            self.truncated_by = Some("max_result_bytes");
+            return false;
+        }
+        if self.rows > 0 {
+            self.json.push(',');
+        }
+        self.json.push_str(&text);
+        self.rows += 1;
+        true
+    }
+}
+
+pub(super) fn run_target(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) {
+    if let Err(e) = run_inner(engine, query_id, run) {
+        log::error!("query {query_id}, target {}: {e}", run.target_id);
+        fail_all(
+            engine,
+            query_id,
+            run.target_id,
+            ERROR,
+            format!("AutoDB could not run this: {e}"),
+            None,
+        );
+    }
+}
+
+/// Ends every result of the target that has not ended yet.
+pub(super) fn fail_all(
+    engine: &QueryEngine,
+    query_id: i64,
+    target_id: i64,
+    status: &'static str,
+    message: String,
+    code: Option<String>,
+) {
+    let ended = engine.store.run_blocking(|c| {
+        let open: Vec<i32> = rows::results(c, query_id)?
+            .into_iter()
+            .filter(|r| r.target_id == target_id && r.finished_at.is_none())
+            .map(|r| r.stmt_idx)
+            .collect();
+        for idx in open {
+            let end = ResultEnd::failed(status, message.clone(), code.clone());
+            rows::finish_result(c, query_id, target_id, idx, end)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = ended {
+        log::error!("query {query_id}: cannot record its end: {e}");
+    }
+    engine.changed(query_id);
+}
+
+fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Result<()> {
+    let target_id = run.target_id;
+    let (query, target) = engine.store.run_blocking(|c| {
+        let q = rows::query(c, query_id)?.ok_or(Error::NotFound("query"))?;
+        let t = targets::by_id(c, target_id)?.map(|(t, _)| t);
+        Ok((q, t))
+    })?;
+    let cancelled = || run.cancelled.load(Ordering::SeqCst);
+    if query.cancel_requested || cancelled() {
+        fail_all(
+            engine,
+            query_id,
+            target_id,
+            CANCELLED,
+            "cancelled".into(),
+            None,
+        );
+        return Ok(());
+    }
+    let Some(target) = target else {
+        let msg = "the target no longer exists".to_string();
+        fail_all(engine, query_id, target_id, ERROR, msg, None);
+        return Ok(());
+    };
+    engine
+        .store
+        .run_blocking(|c| rows::start_target(c, query_id, target_id))?;
+    engine.changed(query_id);
+    let timeout = Duration::from_secs(u64::try_from(query.timeout_s).unwrap_or(1));
+    let spec = match query_spec(&engine.secrets, &target, engine.connect_timeout, timeout) {
+        Ok(s) => s,
+        Err(e) => {
+            fail_all(engine, query_id, target_id, ERROR, e.message, e.code);
+            return Ok(());
+        }
+    };
+    // Classified at submission; again here, for exactly the text this engine will be sent.
+    let statements = match classify::classify(spec.engine, &query.sql_text) {
+        Ok(s) => s,
+        Err(why) => {
+            fail_all(engine, query_id, target_id, ERROR, why, None);
+            return Ok(());
+        }
+    };
+    let mut conn = match open_read_only(&spec, run) {
+        Ok(c) => c,
+        Err(e) => {
+            let status = if cancelled() { CANCELLED } else { ERROR };
+            fail_all(engine, query_id, target_id, status, e.message, e.code);
+            return Ok(());
+        }
+    };
+    let limit = i64::from(query.row_limit);
+    let max_bytes = usize::try_from(engine.settings.max_result_bytes).unwrap_or(usize::MAX);
+    let mut failed: Option<usize> = None;
+    for (idx, stmt) in statements.iter().enumerate() {
+        let end = if cancelled() {
+            ResultEnd::failed(CANCELLED, "cancelled".into(), None)
+        } else if let Some(n) = failed {
+            ResultEnd::failed(
+                CANCELLED,
+                format!("not run: statement {} failed on this target", n + 1),
+                None,
+            )
+        } else {
+            let end = execute(conn.as_mut(), &stmt.sql, limit, max_bytes, &cancelled);
+            if end.status != SUCCESS {
+                failed = Some(idx);
+            }
+            end
+        };
+        engine.store.run_blocking(|c| {
+            rows::finish_result(c, query_id, target_id, idx as i32, end).map(|_| ())
+        })?;
+        engine.changed(query_id);
+    }
+    // Always rolled back: nothing a query did survives it, whatever it was.
+    if let Err(e) = conn.rollback() {
+        log::warn!("query {query_id}: rollback on target {target_id} failed: {e}");
+    }
+    run.set_canceller(None);
+    Ok(())
+}
+
+/// Connects and opens the read-only transaction, registering the canceller so a cancel reaches
+/// the statement in the database.
+pub(super) fn open_read_only(
+    spec: &connectors::ConnectSpec,
+    run: &TargetRun,
+) -> std::result::Result<Box<dyn TargetConnection>, DbError> {
+    let mut conn = connectors::connect(spec)?;
+    run.set_canceller(Some(conn.canceller()));
+    if run.cancelled.load(Ordering::SeqCst) {
+        return Err(DbError::new(DbErrorKind::Cancelled, None, "cancelled"));
+    }
+    conn.begin_read_only()?;
+    Ok(conn)
+}
+
+fn execute(
+    conn: &mut dyn TargetConnection,
+    sql: &str,
+    limit: i64,
+    max_bytes: usize,
+    cancelled: &dyn Fn() -> bool,
+) -> ResultEnd {
+    let mut sink = PageSink::new(limit, max_bytes);
+    let clock = Instant::now();
+    let result = conn.execute(sql, &mut sink);
+    let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(out) => {
+            let (columns_json, rows_json, row_count, truncated_by) = sink.finish();
+            ResultEnd {
+                status: SUCCESS,
+                columns_json,
+                rows_json,
+                truncated: out.truncated,
+                truncated_by: truncated_by.filter(|_| out.truncated),
+                row_count,
+                duration_ms,
+                error: None,
+                error_code: None,
+            }
+        }
+        Err(e) => {
+            let status = if e.kind == DbErrorKind::Cancelled || cancelled() {
+                CANCELLED
+            } else {
+                ERROR
+            };
+            ResultEnd {
+                duration_ms,
+                ..ResultEnd::failed(status, e.message, e.code)
+            }
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Queries and their results (one row per target × statement, holding the first page of rows
+//! as JSON text), and the transitions that must be atomic: ending a result and, with the last
+//! one, its query; cancelling; reaping queries whose process stopped.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::jobs::{outcome, CANCELLED, ERROR, RUNNING, WAITING};
+use super::schema::{queries, query_results};
+use super::{now, write_tx, DbConn};
+use crate::services::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = queries)]
+pub struct QueryRow {
+    pub id: i64,
+    pub sql_text: String,
+    pub target_selector: String,
+    pub status: String,
+    pub row_limit: i32,
+    pub timeout_s: i32,
+    pub cancel_requested: bool,
+    pub runner: Option<String>,
+    pub heartbeat_at: Option<NaiveDateTime>,
+    pub created_by: Option<i64>,
+    pub created_by_name: String,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = query_results)]
+pub struct ResultRow {
+    pub id: i64,
+    pub query_id: i64,
+    pub target_id: i64,
+    pub target_name: String,
+    pub stmt_idx: i32,
+    pub line: i32,
+    pub status: String,
+    pub columns_json: String,
+    pub rows_json: String,
+    pub truncated: bool,
+    pub truncated_by: Option<String>,
+    pub row_count: i64,
+    pub duration_ms: f64,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// A target of a new query and the lines of its statements (as split for its engine).
+pub struct NewTarget {
+    pub id: i64,
+    pub name: String,
+    pub lines: Vec<usize>,
+}
+
+pub struct NewQuery {
+    pub sql: String,
+    pub selector: String,
+    pub row_limit: i32,
+    pub timeout_s: i32,
+    pub runner: String,
+    pub created_by: i64,
+    pub created_by_name: String,
+    pub targets: Vec<NewTarget>,
+}
+
+/// Writes the query and one waiting result per target × statement. Call inside `write_tx`
+/// (with the audit entry).
+pub fn insert(c: &mut DbConn, q: &NewQuery) -> Result<i64> {
+    let at = now();
+    let values = (
+        queries::sql_text.eq(&q.sql),
+        queries::target_selector.eq(&q.selector),
+        queries::status.eq(WAITING),
+        queries::row_limit.eq(q.row_limit),
+        queries::timeout_s.eq(q.timeout_s),
+        queries::runner.eq(Some(&q.runner)),
+        queries::heartbeat_at.eq(Some(at)),
+        queries::created_by.eq(Some(q.created_by)),
+        queries::created_by_name.eq(&q.created_by_name),
+        queries::created_at.eq(at),
+    );
+    let id: i64 = match c {
+        DbConn::Postgresql(pg) => diesel::insert_into(queries::table)
+            .values(values)
+            .returning(queries::id)
+            .get_result(pg)?,
+        // SQLite: this is the only writer (BEGIN IMMEDIATE), so the newest row is ours.
+        DbConn::Sqlite(lite) => {
+            diesel::insert_into(queries::table)
+                .values(values)
+                .execute(lite)?;
+            queries::table
+                .select(queries::id)
+                .order(queries::id.desc())
+                .first(lite)?
+        }
+    };
+    for t in &q.targets {
+        for (idx, line) in t.lines.iter().enumerate() {
+            diesel::insert_into(query_results::table)
+                .values((
+                    query_results::query_id.eq(id),
+                    query_results::target_id.eq(t.id),
+                    query_results::target_name.eq(&t.name),
+                    query_results::stmt_idx.eq(idx as i32),
+                    query_results::line.eq(i32::try_from(*line).unwrap_or(i32::MAX)),
+                    query_results::status.eq(WAITING),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(id)
+}
+
+pub fn query(conn: &mut DbConn, id: i64) -> Result<Option<QueryRow>> {
+    Ok(queries::table
+        .find(id)
+        .select(QueryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn results(conn: &mut DbConn, query_id: i64) -> Result<Vec<ResultRow>> {
+    Ok(query_results::table
+        .filter(query_results::query_id.eq(query_id))
+        .order((
+            query_results::target_name.asc(),
+            query_results::target_id.asc(),
+            query_results::stmt_idx.asc(),
+        ))
+        .select(ResultRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct QueryFilter {
+    /// Only this user's queries (everyone but admins).
+    pub owner_id: Option<i64>,
+    pub owner_name: Option<String>,
+    pub status: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+fn filtered(f: &QueryFilter) -> queries::BoxedQuery<'static, Backend> {
+    let mut q = queries::table.into_boxed();
+    if let Some(v) = f.owner_id {
+        q = q.filter(queries::created_by.eq(Some(v)));
+    }
+    if let Some(v) = &f.owner_name {
+        q = q.filter(queries::created_by_name.eq(v.clone()));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(queries::status.eq(v.clone()));
+    }
+    if let Some(v) = f.since {
+        q = q.filter(queries::created_at.ge(v));
+    }
+    if let Some(v) = f.until {
+        q = q.filter(queries::created_at.lt(v));
+    }
+    q
+}
+
+pub fn page(
+    conn: &mut DbConn,
+    f: &QueryFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<QueryRow>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let rows = filtered(f)
+        .order(queries::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(QueryRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// A target's statements start: the query is running from its first one on.
+pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<bool> {
+    write_tx(conn, |c| {
+        let at = now();
+        diesel::update(
+            queries::table
+                .filter(queries::id.eq(query_id))
+                .filter(queries::status.eq(WAITING)),
+        )
+        .set((
+            queries::status.eq(RUNNING),
+            queries::started_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+        let n = diesel::update(
+            query_results::table
+                .filter(query_results::query_id.eq(query_id))
+                .filter(query_results::target_id.eq(target_id))
+                .filter(query_results::status.eq(WAITING)),
+        )
+        .set((
+            query_results::status.eq(RUNNING),
+            query_results::started_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+        Ok(n > 0)
+    })
+}
+
+/// How one statement on one target ended.
+#[derive(Debug, Clone)]
+pub struct ResultEnd {
+    pub status: &'static str,
+    pub columns_json: String,
+    pub rows_json: String,
+    pub truncated: bool,
+    pub truncated_by: Option<&'static str>,
+    pub row_count: i64,
+    pub duration_ms: f64,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+}
+
+impl ResultEnd {
+    pub fn failed(status: &'static str, error: String, code: Option<String>) -> Self {
+        Self {
+            status,
+            columns_json: "[]".into(),
+            rows_json: "[]".into(),
+            truncated: false,
+            truncated_by: None,
+            row_count: 0,
+            duration_ms: 0.0,
+            error: Some(error),
+            error_code: code,
+        }
+    }
+}
+
+/// Ends one result (if it has not ended) and, when it was the query's last, the query.
+/// Returns whether the query has now ended.
+pub fn finish_result(
+    conn: &mut DbConn,
+    query_id: i64,
+    target_id: i64,
+    stmt_idx: i32,
+    end: ResultEnd,
+) -> Result<bool> {
+    write_tx(conn, |c| {
+        diesel::update(
+            query_results::table
+                .filter(query_results::query_id.eq(query_id))
+                .filter(query_results::target_id.eq(target_id))
+                .filter(query_results::stmt_idx.eq(stmt_idx))
+                .filter(query_results::status.eq_any([WAITING, RUNNING])),
+        )
+        .set((
+            query_results::status.eq(end.status),
+            query_results::columns_json.eq(end.columns_json),
+            query_results::rows_json.eq(end.rows_json),
+            query_results::truncated.eq(end.truncated),
+            query_results::truncated_by.eq(end.truncated_by),
+            query_results::row_count.eq(end.row_count),
+            query_results::duration_ms.eq(end.duration_ms),
+            query_results::error.eq(end.error),
+            query_results::error_code.eq(end.error_code),
+            query_results::finished_at.eq(Some(now())),
+        ))
+        .execute(c)?;
+        end_if_done(c, query_id)
+    })
+}
+
+/// Ends the query when none of its results is waiting or running.
+fn end_if_done(c: &mut DbConn, query_id: i64) -> Result<bool> {
+    let statuses: Vec<String> = query_results::table
+        .filter(query_results::query_id.eq(query_id))
+        .select(query_results::status)
+        .load(c)?;
+    if statuses.iter().any(|s| s == WAITING || s == RUNNING) {
+        return Ok(false);
+    }
+    let status = outcome(statuses.iter().map(String::as_str));
+    diesel::update(
+        queries::table
+            .filter(queries::id.eq(query_id))
+            .filter(queries::finished_at.is_null()),
+    )
+    .set((
+        queries::status.eq(status),
+        queries::finished_at.eq(Some(now())),
+    ))
+    .execute(c)?;
+    Ok(true)
+}
+
+/// Cancel: waiting results end cancelled at once; running ones are left to the runner, which
+/// cancels them in their databases. Returns whether the query had not ended. Call inside
+/// `write_tx` (with the audit entry).
+pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
+    let open = diesel::update(
+        queries::table
+            .filter(queries::id.eq(query_id))
+            .filter(queries::finished_at.is_null()),
+    )
+    .set(queries::cancel_requested.eq(true))
+    .execute(c)?
+        == 1;
+    if open {
+        diesel::update(
+            query_results::table
+                .filter(query_results::query_id.eq(query_id))
+                .filter(query_results::status.eq(WAITING)),
+        )
+        .set((
+            query_results::status.eq(CANCELLED),
+            query_results::error.eq(Some("cancelled before it started")),
+            query_results::finished_at.eq(Some(now())),
+        ))
+        .execute(c)?;
+        end_if_done(c, query_id)?;
+    }
+    Ok(open)
+}
+
+/// Renews the heartbeat of this process's open queries; returns those asked to cancel (from
+/// any process).
+pub fn heartbeat(conn: &mut DbConn, runner: &str, open: &[i64]) -> Result<Vec<i64>> {
+    if open.is_empty() {
+        return Ok(vec![]);
+    }
+    write_tx(conn, |c| {
+        diesel::update(
+            queries::table
+                .filter(queries::id.eq_any(open))
+                .filter(queries::runner.eq(runner)),
+        )
+        .set(queries::heartbeat_at.eq(Some(now())))
+        .execute(c)
+        .map_err(Into::into)
+    })?;
+    Ok(queries::table
+        .filter(queries::id.eq_any(open))
+        .filter(queries::cancel_requested.eq(true))
+        .select(queries::id)
+        .load(conn)?)
+}
+
+/// Queries left open by a process that stopped end as errors: with `all_of_others`, every open
+/// query not run by `runner` (SQLite: one process owns the store); otherwise those whose
+/// heartbeat is older than `stale_before`.
+pub fn reap(
+    conn: &mut DbConn,
+    runner: &str,
+    all_of_others: bool,
+    stale_before: NaiveDateTime,
+) -> Result<usize> {
+    let open = queries::table
+        .filter(queries::finished_at.is_null())
+        .filter(queries::runner.ne(runner).or(queries::runner.is_null()));
+    let ids: Vec<i64> = if all_of_others {
+        open.select(queries::id).load(conn)?
+    } else {
+        open.filter(queries::heartbeat_at.lt(stale_before))
+            .select(queries::id)
+            .load(conn)?
+    };
+    for id in &ids {
+        write_tx(conn, |c| {
+            diesel::update(
+                query_results::table
+                    .filter(query_results::query_id.eq(id))
+                    .filter(query_results::status.eq_any([WAITING, RUNNING])),
+            )
+            .set((
+                query_results::status.eq(ERROR),
+                query_results::error.eq(Some(
+                    "interrupted: AutoDB restarted (or its process stopped) during this query",
+                )),
+                query_results::finished_at.eq(Some(now())),
+            ))
+            .execute(c)?;
+            end_if_done(c, *id)
+        })?;
+    }
+    Ok(ids.len())
+}
+
+pub fn result(
+    conn: &mut DbConn,
+    query_id: i64,
+    target_id: i64,
+    stmt_idx: i32,
+) -> Result<Option<ResultRow>> {
+    Ok(query_results::table
+        .filter(query_results::query_id.eq(query_id))
+        .filter(query_results::target_id.eq(target_id))
+        .filter(query_results::stmt_idx.eq(stmt_idx))
+        .select(ResultRow::as_select())
+        .first(conn)
+        .optional()?)
+}

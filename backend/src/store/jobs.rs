@@ -284,6 +284,14 @@ pub fn claim(
     if want == 0 {
         return Ok(vec![]);
     }
+    // Look before taking the write lock: most wake-ups (a run ended) find nothing to claim.
+    let waiting: Vec<Candidate> = match conn {
+        DbConn::Postgresql(pg) => diesel::sql_query(CANDIDATES).load(pg)?,
+        DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
+    };
+    if waiting.is_empty() {
+        return Ok(vec![]);
+    }
     write_tx(conn, |c| {
         let candidates: Vec<Candidate> = match c {
             DbConn::Postgresql(pg) => {
@@ -293,6 +301,7 @@ pub fn claim(
         };
         let at = now();
         let mut claimed = vec![];
+        let mut started: Vec<(i64, i32)> = vec![];
         for cand in candidates {
             if claimed.len() >= want {
                 break;
@@ -317,7 +326,10 @@ pub fn claim(
                     .find(cand.id)
                     .select(RunRow::as_select())
                     .first(c)?;
-                mark_started(c, &row, at)?;
+                if !started.contains(&(row.job_id, row.script_idx)) {
+                    mark_started(c, &row, at)?;
+                    started.push((row.job_id, row.script_idx));
+                }
                 claimed.push(row);
             }
         }
@@ -379,6 +391,8 @@ fn append_statement(c: &mut DbConn, row: &StatementRow, done: i32) -> Result<()>
 
 pub struct RunEnd<'a> {
     pub status: &'a str,
+    /// The number of statements, when the run got as far as splitting its script.
+    pub total: Option<i32>,
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub error_line: Option<i32>,
@@ -418,6 +432,11 @@ pub fn finish_run(
             job_runs::lease_until.eq(None::<NaiveDateTime>),
         ))
         .execute(c)?;
+        if let (1, Some(total)) = (n, end.total) {
+            diesel::update(job_runs::table.find(run_id))
+                .set(job_runs::statements_total.eq(Some(total)))
+                .execute(c)?;
+        }
         if n == 1 {
             advance(c, job_id)?;
         }
@@ -678,6 +697,7 @@ pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<u
             id,
             RunEnd {
                 status: ERROR,
+                total: None,
                 error: Some(
                     "interrupted: AutoDB restarted (or its process stopped) during this run".into(),
                 ),

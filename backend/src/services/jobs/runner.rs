@@ -51,6 +51,8 @@ struct Outcome {
     line: Option<i32>,
     /// The last statement's log line and count, recorded together with the run's end.
     last: Option<(rows::StatementRow, i32)>,
+    /// How many statements the script has for this engine (once split).
+    total: Option<i32>,
 }
 
 impl Outcome {
@@ -61,6 +63,7 @@ impl Outcome {
             code: None,
             line: None,
             last: None,
+            total: None,
         }
     }
     fn cancelled() -> Self {
@@ -70,6 +73,7 @@ impl Outcome {
             code: None,
             line: None,
             last: None,
+            total: None,
         }
     }
     fn failed(error: String, code: Option<String>, line: Option<i32>) -> Self {
@@ -79,6 +83,7 @@ impl Outcome {
             code,
             line,
             last: None,
+            total: None,
         }
     }
     fn from_db(e: &DbError, line: Option<i32>) -> Self {
@@ -128,6 +133,7 @@ fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, o: Outcome) -> Result<()>
                 run_id,
                 rows::RunEnd {
                     status: o.status,
+                    total: o.total,
                     error: o.error.clone(),
                     error_code: o.code.clone(),
                     error_line: o.line,
@@ -197,16 +203,35 @@ fn execute_inner(
     };
     let split = sqlsplit::split(dialect(spec.engine), &script.sql_text);
     let statements = split.statements;
-    engine
-        .store
-        .run_blocking(|c| rows::set_total(c, run.id, statements.len() as i32))?;
-    engine.changed(run.job_id);
-    if cancelled.load(Ordering::SeqCst) {
-        return Ok(Outcome::cancelled());
+    let total = i32::try_from(statements.len()).unwrap_or(i32::MAX);
+    // A one-statement run (the common fleet case) reports its total with its end: one write
+    // fewer per run. Longer scripts show it at once, for the progress bar.
+    if total > 1 {
+        engine
+            .store
+            .run_blocking(|c| rows::set_total(c, run.id, total))?;
+        engine.changed(run.job_id);
     }
-    let mut conn = match connectors::connect(&spec) {
+    let mut outcome = run_statements(engine, run, &job, &spec, &statements, cancelled);
+    outcome.total = Some(total);
+    Ok(outcome)
+}
+
+/// Connects and runs the statements in order; the first failure ends the run.
+fn run_statements(
+    engine: &Arc<JobEngine>,
+    run: &rows::RunRow,
+    job: &rows::JobRow,
+    spec: &connectors::ConnectSpec,
+    statements: &[sqlsplit::Statement],
+    cancelled: &AtomicBool,
+) -> Outcome {
+    if cancelled.load(Ordering::SeqCst) {
+        return Outcome::cancelled();
+    }
+    let mut conn = match connectors::connect(spec) {
         Ok(c) => c,
-        Err(e) => return Ok(Outcome::from_db(&e, None)),
+        Err(e) => return Outcome::from_db(&e, None),
     };
     if let Some(r) = engine.lock_running().get_mut(&run.id) {
         r.canceller = Some(conn.canceller());
@@ -215,7 +240,7 @@ fn execute_inner(
     let in_tx = job.transactional && matches!(spec.engine, Engine::Postgres | Engine::Sqlite);
     if in_tx {
         if let Err(e) = conn.begin() {
-            return Ok(Outcome::from_db(&e, None));
+            return Outcome::from_db(&e, None);
         }
     }
     let mut outcome = Outcome::success();
@@ -229,9 +254,14 @@ fn execute_inner(
         let (result, entry) = run_statement(conn.as_mut(), run.id, i, line, &stmt.sql);
         let done = i as i32 + 1;
         if result.is_ok() && i + 1 < statements.len() {
-            engine
+            let recorded = engine
                 .store
-                .run_blocking(|c| rows::record_statement(c, &entry, done))?;
+                .run_blocking(|c| rows::record_statement(c, &entry, done));
+            if let Err(e) = recorded {
+                outcome =
+                    Outcome::failed(format!("AutoDB could not record progress: {e}"), None, None);
+                break;
+            }
             engine.changed(run.job_id);
         } else {
             last = Some((entry, done));
@@ -254,7 +284,7 @@ fn execute_inner(
         }
     }
     outcome.last = last;
-    Ok(outcome)
+    outcome
 }
 
 fn run_statement(

@@ -65,5 +65,48 @@ export interface ScriptEvent {
 export type JobChangeEvent = Pick<Job, 'id' | 'status' | 'attempt' | 'started_at' | 'finished_at'>
 export type JobEndEvent = Pick<Job, 'id' | 'status'>
 
+// Queries. The document describes result rows only as objects, and a query's
+// target selector as a map: both are typed here from the API contract.
+export type CreatedQuery = Schemas['CreatedQuery']
+export type QueryInput = Schemas['QueryInput']
+export type QueryPage = Schemas['QueryPage']
+export type QuerySummary = Schemas['QuerySummary']
+export type ResultColumn = Schemas['ResultColumn']
+
+/** One typed value of a result row. Decimals, times and bytes (hex) stay strings, as sent. */
+export type Cell =
+  | { t: 'null' }
+  | { t: 'bool'; v: boolean }
+  | { t: 'int'; v: number }
+  | { t: 'float'; v: number }
+  | { t: 'decimal'; v: string }
+  | { t: 'text'; v: string }
+  | { t: 'bytes'; v: string }
+  | { t: 'date'; v: string }
+  | { t: 'time'; v: string }
+  | { t: 'timestamp'; v: string }
+  | { t: 'timestamp_tz'; v: string }
+  | { t: 'json'; v: unknown }
+
+export type QueryResult = Omit<Schemas['QueryResult'], 'rows'> & { rows: Cell[][] }
+/** Where a query runs, as submitted: one of the two lists is empty. */
+export interface QueryTargets {
+  target_ids: number[]
+  target_tags: string[]
+}
+export type Query = Omit<Schemas['Query'], 'results' | 'targets'> & {
+  results: QueryResult[]
+  targets: QueryTargets
+}
+
+// The live events of GET /api/queries/{id}/events.
+export type QuerySnapshotEvent = Query
+export interface QueryResultEvent {
+  query_id: number
+  result: QueryResult
+}
+export type QueryStatusEvent = Pick<Query, 'id' | 'status'>
+export type QueryEndEvent = Pick<Query, 'id' | 'status'>
+
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer']
 export const ENGINES: readonly Engine[] = ['postgres', 'mysql', 'oracle', 'sqlite']

@@ -89,6 +89,20 @@ describe('navigation guard', () => {
     expect(onForbidden).toHaveBeenCalledOnce()
   })
 
+  it('keeps a viewer out of the query console, and lets a developer in', async () => {
+    signedInAs('viewer')
+    const router = makeRouter()
+    await router.push('/queries')
+    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(onForbidden).toHaveBeenCalledOnce()
+
+    setActivePinia(createPinia())
+    signedInAs('developer')
+    const devRouter = makeRouter()
+    await devRouter.push('/queries?id=3')
+    expect(devRouter.currentRoute.value.name).toBe(RouteName.Queries)
+  })
+
   it('lets a developer open the new-job page', async () => {
     signedInAs('developer')
     const router = makeRouter()

@@ -5,6 +5,8 @@ export const RouteName = {
   Jobs: 'jobs',
   JobNew: 'job-new',
   JobDetail: 'job-detail',
+  Queries: 'queries',
+  QueryHistory: 'query-history',
   Users: 'users',
   Audit: 'audit',
   Account: 'account',

@@ -2,6 +2,7 @@
 import type { RouteRecordRaw } from 'vue-router'
 import type { Role } from '@/api/types'
 import { JOB_SUBMIT_ROLES } from '@/utils/jobs'
+import { QUERY_ROLES } from '@/utils/queries'
 import { RouteName } from './names'
 
 declare module 'vue-router' {
@@ -13,6 +14,8 @@ declare module 'vue-router' {
       | 'route.jobs'
       | 'route.jobNew'
       | 'route.jobDetail'
+      | 'route.queries'
+      | 'route.queryHistory'
       | 'route.users'
       | 'route.audit'
       | 'route.account'
@@ -67,22 +70,36 @@ export const routes: RouteRecordRaw[] = [
         meta: { titleKey: 'route.jobDetail', menuParent: RouteName.Jobs },
       },
       {
+        // `?id=` shows that query's results; the console's form stays as the user left it.
+        path: 'queries',
+        name: RouteName.Queries,
+        component: () => import('@/views/QueryConsoleView.vue'),
+        meta: { titleKey: 'route.queries', roles: QUERY_ROLES, menuOrder: 3 },
+      },
+      {
+        // Any user may list their own queries (an account demoted to viewer keeps its history).
+        path: 'queries/history',
+        name: RouteName.QueryHistory,
+        component: () => import('@/views/QueryHistoryView.vue'),
+        meta: { titleKey: 'route.queryHistory', menuParent: RouteName.Queries },
+      },
+      {
         path: 'users',
         name: RouteName.Users,
         component: () => import('@/views/UsersView.vue'),
-        meta: { titleKey: 'route.users', roles: ['admin'], menuOrder: 3 },
+        meta: { titleKey: 'route.users', roles: ['admin'], menuOrder: 4 },
       },
       {
         path: 'audit',
         name: RouteName.Audit,
         component: () => import('@/views/AuditView.vue'),
-        meta: { titleKey: 'route.audit', roles: ['admin'], menuOrder: 4 },
+        meta: { titleKey: 'route.audit', roles: ['admin'], menuOrder: 5 },
       },
       {
         path: 'account',
         name: RouteName.Account,
         component: () => import('@/views/AccountView.vue'),
-        meta: { titleKey: 'route.account', menuOrder: 5 },
+        meta: { titleKey: 'route.account', menuOrder: 6 },
       },
       {
         path: ':pathMatch(.*)*',

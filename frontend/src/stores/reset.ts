@@ -2,6 +2,7 @@
 // user changes, so the next user never sees the previous one's data.
 import { useAuditStore } from './audit'
 import { useJobsStore } from './jobs'
+import { useQueriesStore } from './queries'
 import { useTokensStore } from './tokens'
 import { useTargetsStore } from './targets'
 import { useUsersStore } from './users'
@@ -12,4 +13,5 @@ export function resetResourceStores(): void {
   useAuditStore().reset()
   useTokensStore().reset()
   useJobsStore().reset()
+  useQueriesStore().reset()
 }

@@ -25,8 +25,13 @@ export class FakeEventSource {
 
   /** The server sends `event: <type>` with `data` as JSON; a closed stream delivers nothing. */
   emit(type: string, data: unknown): void {
+    this.emitRaw(type, JSON.stringify(data))
+  }
+
+  /** The server sends `event: <type>` with `data` exactly as given (e.g. not JSON). */
+  emitRaw(type: string, data: string): void {
     if (this.closed) return
-    const event = new MessageEvent(type, { data: JSON.stringify(data) })
+    const event = new MessageEvent(type, { data })
     for (const listener of this.listeners.get(type) ?? []) listener(event)
   }
 

@@ -1,5 +1,17 @@
 // Typed sample data; built from the API types so a schema change breaks the tests.
-import type { ApiToken, AuditEntry, Job, JobSummary, Run, Script, Target, User } from '@/api/types'
+import type {
+  ApiToken,
+  AuditEntry,
+  Job,
+  JobSummary,
+  Query,
+  QueryResult,
+  QuerySummary,
+  Run,
+  Script,
+  Target,
+  User,
+} from '@/api/types'
 
 const AT = '2026-11-27T23:59:00Z'
 
@@ -106,4 +118,46 @@ export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
     finished_at: null,
     ...overrides,
   }
+}
+
+export function queryResult(overrides: Partial<QueryResult> = {}): QueryResult {
+  return {
+    target_id: 1,
+    target_name: 'orders-primary',
+    statement_index: 0,
+    line: 1,
+    status: 'waiting',
+    columns: [],
+    rows: [],
+    truncated: false,
+    truncated_by: null,
+    row_count: 0,
+    duration_ms: 0,
+    error: null,
+    error_code: null,
+    started_at: null,
+    finished_at: null,
+    ...overrides,
+  }
+}
+
+export function query(overrides: Partial<Query> = {}): Query {
+  return {
+    id: 42,
+    status: 'running',
+    sql: 'SELECT 1',
+    targets: { target_ids: [1], target_tags: [] },
+    row_limit: 1000,
+    timeout_s: 30,
+    created_by: 'alice',
+    created_at: AT,
+    started_at: AT,
+    finished_at: null,
+    results: [queryResult()],
+    ...overrides,
+  }
+}
+
+export function querySummary(overrides: Partial<QuerySummary> = {}): QuerySummary {
+  return { id: 42, status: 'success', sql: 'SELECT 1', created_by: 'alice', created_at: AT, finished_at: AT, ...overrides }
 }

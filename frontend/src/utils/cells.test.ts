@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import type { Cell } from '@/api/types'
+import { BYTES_SHOWN, JSON_SHOWN, TEXT_SHOWN, formatCell } from './cells'
+
+describe('formatCell', () => {
+  it('shows NULL as its own kind, never as empty text', () => {
+    expect(formatCell({ t: 'null' })).toEqual({ kind: 'null', text: 'NULL', full: null, align: 'left' })
+  })
+
+  it("shows an empty string as a visible '' marker, distinct from NULL and from the text 'NULL'", () => {
+    const empty = formatCell({ t: 'text', v: '' })
+    expect(empty.kind).toBe('empty')
+    expect(empty.text).toBe("''")
+    const word = formatCell({ t: 'text', v: 'NULL' })
+    expect(word.kind).toBe('text')
+    expect(word.text).toBe('NULL')
+  })
+
+  it('keeps text as it is, and a line break on one line with the whole value in the tooltip', () => {
+    expect(formatCell({ t: 'text', v: ' a  b ' })).toMatchObject({ kind: 'text', text: ' a  b ', full: null })
+    expect(formatCell({ t: 'text', v: 'one\ntwo' })).toMatchObject({ text: 'one↵two', full: 'one\ntwo' })
+  })
+
+  it('cuts long text, keeping the whole value for the tooltip', () => {
+    const long = 'x'.repeat(TEXT_SHOWN + 5)
+    const view = formatCell({ t: 'text', v: long })
+    expect(view.text).toBe(`${'x'.repeat(TEXT_SHOWN)}…`)
+    expect(view.full).toBe(long)
+  })
+
+  it('right-aligns numbers and keeps decimals exactly as sent, never through a JS number', () => {
+    expect(formatCell({ t: 'int', v: -42 })).toEqual({ kind: 'number', text: '-42', full: null, align: 'right' })
+    expect(formatCell({ t: 'float', v: 1.5 })).toMatchObject({ text: '1.5', align: 'right' })
+    // As numbers these would read 12345678901234567000 and 123.45.
+    expect(formatCell({ t: 'decimal', v: '12345678901234567890.0123456789' }).text).toBe('12345678901234567890.0123456789')
+    expect(formatCell({ t: 'decimal', v: '123.4500' })).toMatchObject({ kind: 'number', text: '123.4500', align: 'right' })
+  })
+
+  it('shows bytes as 0x hex, cut when long with the whole value in the tooltip', () => {
+    expect(formatCell({ t: 'bytes', v: 'beef' })).toEqual({ kind: 'bytes', text: '0xbeef', full: null, align: 'left' })
+    expect(formatCell({ t: 'bytes', v: '' }).text).toBe('0x')
+    const hex = 'ab'.repeat(BYTES_SHOWN)
+    const view = formatCell({ t: 'bytes', v: hex })
+    expect(view.text).toBe(`0x${hex.slice(0, BYTES_SHOWN)}…`)
+    expect(view.full).toBe(`0x${hex}`)
+  })
+
+  it('shows JSON compact, with the whole value indented in the tooltip', () => {
+    const view = formatCell({ t: 'json', v: { a: [1, null], b: 'x' } })
+    expect(view.kind).toBe('json')
+    expect(view.text).toBe('{"a":[1,null],"b":"x"}')
+    expect(view.full).toBe(JSON.stringify({ a: [1, null], b: 'x' }, null, 2))
+    expect(formatCell({ t: 'json', v: null }).text).toBe('null')
+    const big = { list: Array.from({ length: 50 }, (_, i) => i) }
+    expect(formatCell({ t: 'json', v: big }).text).toHaveLength(JSON_SHOWN + 1)
+  })
+
+  it('shows booleans as true / false', () => {
+    expect(formatCell({ t: 'bool', v: true }).text).toBe('true')
+    expect(formatCell({ t: 'bool', v: false })).toMatchObject({ kind: 'bool', text: 'false' })
+  })
+
+  it.each<Cell>([
+    { t: 'date', v: '2024-02-29' },
+    { t: 'time', v: '23:59:59.123456' },
+    { t: 'timestamp', v: '2024-01-02T03:04:05.123456' },
+    { t: 'timestamp_tz', v: '2024-01-02T01:04:05+00:00' },
+  ])('shows a $t as the server wrote it, without converting its zone', (cell) => {
+    expect(formatCell(cell)).toEqual({ kind: 'time', text: (cell as { v: string }).v, full: null, align: 'left' })
+  })
+
+  it('shows the value of a type it does not know rather than hiding it', () => {
+    const cell = { t: 'interval', v: '1 day' } as unknown as Cell
+    expect(formatCell(cell)).toMatchObject({ kind: 'text', text: '1 day' })
+  })
+})

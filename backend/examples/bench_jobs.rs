@@ -22,12 +22,15 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
-/// C clients GET `url` back to back until `stop`; returns every latency in ms.
+/// C clients GET `url` until `stop` — back to back, or each at `rate` requests a second (an
+/// open-loop pace that leaves CPU to spare, so latency is measured rather than saturation).
+/// Returns every latency in ms.
 async fn hammer(
     client: reqwest::Client,
     url: String,
     token: String,
     clients: usize,
+    rate: f64,
     stop: Arc<AtomicBool>,
 ) -> Vec<f64> {
     let mut tasks = vec![];
@@ -35,7 +38,12 @@ async fn hammer(
         let (client, url, token, stop) = (client.clone(), url.clone(), token.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = vec![];
+            let mut tick =
+                (rate > 0.0).then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / rate)));
             while !stop.load(Ordering::Relaxed) {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
                 let t = Instant::now();
                 let r = client.get(&url).bearer_auth(&token).send().await;
                 if let Ok(r) = r {
@@ -63,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let password = std::env::var("BENCH_PASSWORD")?;
     let jobs: usize = env("BENCH_JOBS", "20").parse()?;
     let clients: usize = env("BENCH_CLIENTS", "32").parse()?;
+    let rate: f64 = env("BENCH_CLIENT_RATE", "0").parse()?;
     let target_count: usize = env("BENCH_TARGET_COUNT", "10").parse()?;
     let sql = env("BENCH_SQL", "SELECT pg_sleep(1)");
     let client = reqwest::Client::builder()
@@ -122,6 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         url.clone(),
         token.clone(),
         clients,
+        rate,
         stop.clone(),
     ));
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -135,6 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         url,
         token.clone(),
         clients,
+        rate,
         stop.clone(),
     ));
     let started = Instant::now();
@@ -179,6 +190,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ok = statuses.iter().filter(|s| *s == "success").count();
     println!("jobs: {jobs} x {} targets, `{sql}`", targets.len());
+    let pace = if rate > 0.0 {
+        format!("{rate} req/s each")
+    } else {
+        "back to back".into()
+    };
+    println!("readers: {clients} clients, {pace}");
     println!("jobs ended: {ok}/{jobs} success");
     println!(
         "POST /api/jobs       p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms",

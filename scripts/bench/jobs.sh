@@ -33,4 +33,11 @@ target/release/autodb serve >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 wait_for 30 curl -sf "http://127.0.0.1:$port/api/health"
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }
+server_ticks() { awk '{print $14+$15}' "/proc/$server/stat"; }
+sys0=$(cpu_ticks); srv0=$(server_ticks)
 BENCH_URL="http://127.0.0.1:$port" target/release/examples/bench_jobs
+sys1=$(cpu_ticks); srv1=$(server_ticks)
+hz=$(getconf CLK_TCK)
+# Where the machine's CPU went during the whole run (idle phase, load phase and wait).
+echo "CPU busy on all cores: $(( (sys1 - sys0) / hz )) s; of it autodb serve: $(( (srv1 - srv0) / hz )) s (the rest: PostgreSQL, the bench client, others)"

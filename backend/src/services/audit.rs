@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{Error, Result};
+use super::error::Result;
 use super::{Actor, Ctx};
 use crate::store::audit::{self as rows, AuditFilter, NewAuditRow};
 use crate::store::{self, DbConn};
@@ -91,8 +91,6 @@ pub struct AuditPage {
     pub per_page: i64,
 }
 
-pub const MAX_PER_PAGE: i64 = 500;
-
 pub async fn list(
     ctx: &Ctx,
     actor: &Actor,
@@ -101,18 +99,10 @@ pub async fn list(
     per_page: i64,
 ) -> Result<AuditPage> {
     actor.require_admin()?;
-    if page < 1 {
-        return Err(Error::validation("page", "must be 1 or more"));
-    }
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(Error::validation(
-            "per_page",
-            format!("must be between 1 and {MAX_PER_PAGE}"),
-        ));
-    }
+    let offset = super::page_offset(page, per_page)?;
     let (rows, total) = ctx
         .store
-        .run(move |c| rows::page(c, &filter, (page - 1) * per_page, per_page))
+        .run(move |c| rows::page(c, &filter, offset, per_page))
         .await?;
     let items = rows
         .into_iter()

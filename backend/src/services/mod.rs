@@ -99,3 +99,20 @@ impl Actor {
         self.require(&[Role::Admin])
     }
 }
+
+/// Largest page any list answers.
+pub const MAX_PER_PAGE: i64 = 500;
+
+/// Checks `page` (1-based) and `per_page`, and returns the rows to skip.
+pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
+    if page < 1 {
+        return Err(error::Error::validation("page", "must be 1 or more"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(error::Error::validation(
+            "per_page",
+            format!("must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok((page - 1) * per_page)
+}

@@ -350,15 +350,10 @@ pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
 }
 
 pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Result<JobPage> {
-    if page < 1 {
-        return Err(Error::validation("page", "must be 1 or more"));
-    }
-    if !(1..=500).contains(&per_page) {
-        return Err(Error::validation("per_page", "must be between 1 and 500"));
-    }
+    let offset = crate::services::page_offset(page, per_page)?;
     let (rows, total) = ctx
         .store
-        .run(move |c| rows::page(c, &filter, (page - 1) * per_page, per_page))
+        .run(move |c| rows::page(c, &filter, offset, per_page))
         .await?;
     Ok(JobPage {
         items: rows.iter().map(summary).collect(),

@@ -395,18 +395,13 @@ pub async fn list(
     page: i64,
     per_page: i64,
 ) -> Result<QueryPage> {
-    if page < 1 {
-        return Err(Error::validation("page", "must be 1 or more"));
-    }
-    if !(1..=500).contains(&per_page) {
-        return Err(Error::validation("per_page", "must be between 1 and 500"));
-    }
+    let offset = crate::services::page_offset(page, per_page)?;
     if actor.role != Role::Admin {
         filter.owner_id = Some(actor.user_id);
     }
     let (rows, total) = ctx
         .store
-        .run(move |c| rows::page(c, &filter, (page - 1) * per_page, per_page))
+        .run(move |c| rows::page(c, &filter, offset, per_page))
         .await?;
     Ok(QueryPage {
         items: rows

@@ -245,6 +245,21 @@ impl ResultEnd {
     }
 }
 
+/// Takes the query row's lock (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes).
+/// Results of one query end in parallel on several threads: without it, two transactions
+/// each see the other's result still running and neither ends the query.
+fn lock_query(c: &mut DbConn, query_id: i64) -> Result<()> {
+    if let DbConn::Postgresql(pg) = c {
+        queries::table
+            .find(query_id)
+            .select(queries::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Ends one result (if it has not ended) and, when it was the query's last, the query.
 /// Returns whether the query has now ended.
 pub fn finish_result(
@@ -255,6 +270,7 @@ pub fn finish_result(
     end: ResultEnd,
 ) -> Result<bool> {
     write_tx(conn, |c| {
+        lock_query(c, query_id)?;
         diesel::update(
             query_results::table
                 .filter(query_results::query_id.eq(query_id))
@@ -375,6 +391,7 @@ pub fn reap(
     };
     for id in &ids {
         write_tx(conn, |c| {
+            lock_query(c, *id)?;
             diesel::update(
                 query_results::table
                     .filter(query_results::query_id.eq(id))

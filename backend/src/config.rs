@@ -102,6 +102,8 @@ pub struct EngineSettings {
     pub lease_s: u64,
     /// How often the engine looks for work made runnable elsewhere, and renews leases.
     pub poll_ms: u64,
+    /// The nice value (0–19) of run threads: the CPU a job needs yields to the HTTP workers.
+    pub run_nice: u8,
 }
 
 impl Default for EngineSettings {
@@ -113,6 +115,7 @@ impl Default for EngineSettings {
             statement_timeout_s: 0,
             lease_s: 30,
             poll_ms: 1000,
+            run_nice: 10,
         }
     }
 }
@@ -271,6 +274,12 @@ impl Settings {
             return Err(ConfigError::Value {
                 key: "query.default_timeout_s",
                 message: format!("must not exceed query.max_timeout_s ({})", q.max_timeout_s),
+            });
+        }
+        if self.engine.run_nice > 19 {
+            return Err(ConfigError::Value {
+                key: "engine.run_nice",
+                message: "must be between 0 and 19 (a nice value)".into(),
             });
         }
         if q.max_row_limit > 1_000_000 {

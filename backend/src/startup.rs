@@ -85,6 +85,7 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         secrets,
         settings: Arc::new(settings),
         throttle,
+        auth_cache: Arc::default(),
         jobs,
         queries,
     })

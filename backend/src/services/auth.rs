@@ -1,11 +1,11 @@
 //! Logins, sessions, API tokens and the brake on password guessing.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
@@ -13,7 +13,7 @@ use serde_json::json;
 use super::audit::{self, Event};
 use super::error::{Error, Result};
 use super::users::User;
-use super::{Actor, Ctx};
+use super::{Actor, Ctx, Role};
 use crate::crypto;
 use crate::store::{self, tokens, users as user_rows, DbConn};
 
@@ -170,7 +170,7 @@ fn login_blocking(
     let now = store::now();
     let expires = now + ttl;
     let digest = crypto::token_digest(token.expose_secret());
-    conn.transaction(|c| {
+    store::write_tx(conn, |c| {
         tokens::insert_session(
             c,
             &tokens::NewSession {
@@ -207,66 +207,194 @@ fn login_blocking(
 
 pub async fn logout(ctx: &Ctx, actor: &Actor) -> Result<()> {
     let actor = actor.clone();
-    ctx.store
+    let ended = ctx
+        .store
         .run(move |c| {
-            if let Some(digest) = &actor.session_digest {
-                tokens::delete_session(c, digest)?;
-            }
-            audit::record(
-                c,
-                Some(&actor),
-                None,
-                None,
-                Event::ok("logout", "session", actor.user_id),
-            )
+            store::write_tx(c, |c| {
+                if let Some(digest) = &actor.session_digest {
+                    tokens::delete_session(c, digest)?;
+                }
+                audit::record(
+                    c,
+                    Some(&actor),
+                    None,
+                    None,
+                    Event::ok("logout", "session", actor.user_id),
+                )
+            })
         })
-        .await
+        .await;
+    ctx.auth_cache.invalidate();
+    ended
 }
 
-/// Resolves a bearer secret (login token or API token) to the acting user.
+/// Resolves a bearer secret (login token or API token) to the acting user: from the
+/// [`AuthCache`] when this secret was verified moments ago, else from the store.
 pub async fn authenticate(ctx: &Ctx, token: String, client_addr: Option<String>) -> Result<Actor> {
-    if !token.starts_with(SESSION_PREFIX) && !token.starts_with(API_TOKEN_PREFIX) {
+    let session = token.starts_with(SESSION_PREFIX);
+    if !session && !token.starts_with(API_TOKEN_PREFIX) {
         return Err(Error::Unauthenticated);
     }
-    ctx.store
-        .run(move |c| authenticate_blocking(c, &token, client_addr))
-        .await
+    let digest = crypto::token_digest(&token);
+    if let Some(actor) = ctx.auth_cache.get(&digest, client_addr.clone()) {
+        return Ok(actor);
+    }
+    let generation = ctx.auth_cache.generation();
+    let key = digest.clone();
+    let (actor, expires_at) = ctx
+        .store
+        .run(move |c| authenticate_blocking(c, &key, session, client_addr))
+        .await?;
+    ctx.auth_cache.put(digest, &actor, expires_at, generation);
+    Ok(actor)
 }
 
-fn authenticate_blocking(conn: &mut DbConn, token: &str, addr: Option<String>) -> Result<Actor> {
-    let digest = crypto::token_digest(token);
+/// The actor and when the secret expires (None: an API token without expiry).
+fn authenticate_blocking(
+    conn: &mut DbConn,
+    digest: &str,
+    session: bool,
+    addr: Option<String>,
+) -> Result<(Actor, Option<chrono::NaiveDateTime>)> {
     let now = store::now();
-    let (user, session_digest) = if token.starts_with(SESSION_PREFIX) {
+    let (user, session_digest, expires_at) = if session {
         let (session, user) =
-            tokens::session_with_user(conn, &digest)?.ok_or(Error::Unauthenticated)?;
+            tokens::session_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
         if session.expires_at <= now {
             return Err(Error::Unauthenticated);
         }
         if now - session.last_seen_at > TOUCH_EVERY {
-            tokens::touch_session(conn, session.id, now)?;
+            store::write_tx(conn, |c| tokens::touch_session(c, session.id, now))?;
         }
-        (user, Some(digest))
+        (user, Some(digest.to_string()), Some(session.expires_at))
     } else {
         let (tok, user) =
-            tokens::api_token_with_user(conn, &digest)?.ok_or(Error::Unauthenticated)?;
+            tokens::api_token_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
         if tok.revoked_at.is_some() || tok.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthenticated);
         }
         if tok.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
-            tokens::touch_api_token(conn, tok.id, now)?;
+            store::write_tx(conn, |c| tokens::touch_api_token(c, tok.id, now))?;
         }
-        (user, None)
+        (user, None, tok.expires_at)
     };
     if user.disabled {
         return Err(Error::Unauthenticated);
     }
-    Ok(Actor {
+    let actor = Actor {
         user_id: user.id,
         role: user.role.parse().map_err(Error::internal)?,
         username: user.username,
         client_addr: addr,
         session_digest,
-    })
+    };
+    Ok((actor, expires_at))
+}
+
+/// How long a verified secret is trusted without asking the store again. Changes made in this
+/// process (logout, password change, disabling, role change, token revocation) clear the cache
+/// at once; changes made elsewhere (the CLI, another AutoDB process on a shared store) reach
+/// this process within this time.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Entries kept at most; past it the cache starts over.
+const AUTH_CACHE_MAX: usize = 10_000;
+
+/// Secrets verified in the last few seconds, by digest (never the secret itself). Most API
+/// requests then authenticate without a store round trip.
+#[derive(Debug)]
+pub struct AuthCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Verified>>,
+    /// Bumped by every invalidation: a lookup that began before it must not be cached after it.
+    generation: AtomicU64,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        Self::new(AUTH_CACHE_TTL)
+    }
+}
+
+#[derive(Debug)]
+struct Verified {
+    user_id: i64,
+    username: String,
+    role: Role,
+    session: bool,
+    expires_at: Option<chrono::NaiveDateTime>,
+    at: Instant,
+}
+
+impl AuthCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::default(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Verified>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn get(&self, digest: &str, client_addr: Option<String>) -> Option<Actor> {
+        let entries = self.lock();
+        let v = entries.get(digest)?;
+        if v.at.elapsed() >= self.ttl || v.expires_at.is_some_and(|e| e <= store::now()) {
+            return None;
+        }
+        Some(Actor {
+            user_id: v.user_id,
+            username: v.username.clone(),
+            role: v.role,
+            client_addr,
+            session_digest: v.session.then(|| digest.to_string()),
+        })
+    }
+
+    /// Remembers a verification that began at `generation`, unless an invalidation came since.
+    fn put(
+        &self,
+        digest: String,
+        actor: &Actor,
+        expires_at: Option<chrono::NaiveDateTime>,
+        generation: u64,
+    ) {
+        let mut entries = self.lock();
+        if self.generation() != generation {
+            return;
+        }
+        if entries.len() >= AUTH_CACHE_MAX {
+            entries.retain(|_, v| v.at.elapsed() < self.ttl);
+            if entries.len() >= AUTH_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            digest,
+            Verified {
+                user_id: actor.user_id,
+                username: actor.username.clone(),
+                role: actor.role,
+                session: actor.session_digest.is_some(),
+                expires_at,
+                at: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets every verified secret. Call it after a change to sessions, tokens or users has
+    /// been committed.
+    pub fn invalidate(&self) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -314,7 +442,7 @@ pub async fn create_api_token(
     let row = ctx
         .store
         .run(move |c| {
-            c.transaction(|c| {
+            store::write_tx(c, |c| {
                 let now = store::now();
                 let row = tokens::insert_api_token(
                     c,
@@ -346,9 +474,10 @@ pub async fn list_api_tokens(ctx: &Ctx, actor: &Actor) -> Result<Vec<ApiToken>> 
 
 pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     let actor = actor.clone();
-    ctx.store
+    let revoked = ctx
+        .store
         .run(move |c| {
-            c.transaction(|c| {
+            store::write_tx(c, |c| {
                 if !tokens::revoke_api_token(c, actor.user_id, id, store::now())? {
                     return Err(Error::NotFound("api token"));
                 }
@@ -361,12 +490,65 @@ pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
                 )
             })
         })
-        .await
+        .await;
+    ctx.auth_cache.invalidate();
+    revoked
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn actor(session: bool) -> Actor {
+        Actor {
+            user_id: 7,
+            username: "op".into(),
+            role: Role::Operator,
+            client_addr: None,
+            session_digest: session.then(|| "d1".to_string()),
+        }
+    }
+
+    #[test]
+    fn the_auth_cache_answers_until_invalidated() {
+        let cache = AuthCache::default();
+        let g = cache.generation();
+        cache.put("d1".into(), &actor(true), None, g);
+        let hit = cache.get("d1", Some("10.0.0.9".into())).expect("cached");
+        assert_eq!((hit.user_id, hit.role), (7, Role::Operator));
+        // The request's own address, not the one of the request that filled the cache.
+        assert_eq!(hit.client_addr.as_deref(), Some("10.0.0.9"));
+        assert_eq!(hit.session_digest.as_deref(), Some("d1"));
+        assert!(cache.get("d2", None).is_none());
+        cache.invalidate();
+        assert!(cache.get("d1", None).is_none());
+    }
+
+    #[test]
+    fn a_lookup_that_began_before_an_invalidation_is_not_cached() {
+        let cache = AuthCache::default();
+        let before = cache.generation();
+        cache.invalidate(); // e.g. a logout committed while the lookup ran
+        cache.put("d1".into(), &actor(true), None, before);
+        assert!(cache.get("d1", None).is_none());
+    }
+
+    #[test]
+    fn cached_secrets_lapse_with_the_ttl_and_their_own_expiry() {
+        let cache = AuthCache::new(Duration::ZERO);
+        cache.put("d1".into(), &actor(false), None, cache.generation());
+        assert!(cache.get("d1", None).is_none());
+        let cache = AuthCache::default();
+        let past = store::now() - chrono::Duration::seconds(1);
+        cache.put("d1".into(), &actor(false), Some(past), cache.generation());
+        assert!(cache.get("d1", None).is_none());
+        cache.put("d2".into(), &actor(false), None, cache.generation());
+        assert!(cache
+            .get("d2", None)
+            .expect("cached")
+            .session_digest
+            .is_none());
+    }
 
     #[test]
     fn the_dummy_hash_is_a_valid_argon2_hash() {

@@ -26,6 +26,7 @@ pub struct Ctx {
     pub secrets: SecretBox,
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
+    pub auth_cache: Arc<auth::AuthCache>,
     pub jobs: Arc<jobs::engine::JobEngine>,
     pub queries: Arc<queries::engine::QueryEngine>,
 }

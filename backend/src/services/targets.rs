@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -210,7 +209,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: TargetInput) -> Result<Targ
     let actor = actor.clone();
     ctx.store
         .run(move |c| {
-            c.transaction(|c| {
+            store::write_tx(c, |c| {
                 let id = rows::insert(c, &f, &tags, actor.user_id).map_err(|e| match e {
                     Error::Conflict(_) => {
                         Error::Conflict(format!("a target named `{}` already exists", input.name))
@@ -238,7 +237,7 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: TargetInput) -> Re
     let mut f = fields(ctx, &input, sealed_new);
     ctx.store
         .run(move |c| {
-            c.transaction(|c| {
+            store::write_tx(c, |c| {
                 let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
                 if input.password.is_none() {
                     f.password_enc = before.password_enc;
@@ -267,7 +266,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     let actor = actor.clone();
     ctx.store
         .run(move |c| {
-            c.transaction(|c| {
+            store::write_tx(c, |c| {
                 let (row, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
                 rows::delete(c, id)?;
                 let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));

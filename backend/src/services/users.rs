@@ -1,7 +1,6 @@
 //! User accounts: creation, role changes, disabling, password changes.
 
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
@@ -75,7 +74,7 @@ pub fn create_blocking(
     validate_username(username)?;
     validate_password(password)?;
     let hash = crypto::hash_password(password);
-    conn.transaction(|c| {
+    store::write_tx(conn, |c| {
         if rows::by_name(c, username)?.is_some() {
             return Err(Error::Conflict(format!("user `{username}` already exists")));
         }
@@ -139,9 +138,13 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, changes: Changes) -> Resu
         validate_password(p)?;
     }
     let actor = actor.clone();
-    ctx.store
+    let updated = ctx
+        .store
         .run(move |c| update_blocking(c, Some(&actor), id, changes))
-        .await
+        .await;
+    // A role, a password or the disabled flag may have changed: verified secrets are re-read.
+    ctx.auth_cache.invalidate();
+    updated
 }
 
 pub fn update_blocking(
@@ -151,7 +154,7 @@ pub fn update_blocking(
     changes: Changes,
 ) -> Result<User> {
     let hash = changes.password.as_ref().map(crypto::hash_password);
-    conn.transaction(|c| {
+    store::write_tx(conn, |c| {
         let before = rows::by_id(c, id)?.ok_or(Error::NotFound("user"))?;
         let loses_admin = before.role == "admin"
             && !before.disabled

@@ -162,12 +162,15 @@ pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
                 )
             })
             .collect();
-        // One by one: diesel's MultiConnection has no batch insert for SQLite.
-        for row in rows {
-            diesel::insert_into(job_runs::table)
-                .values(row)
-                .execute(c)?;
-        }
+        // One statement: a round trip per run would add up on a fleet (PostgreSQL store).
+        match c {
+            DbConn::Postgresql(pg) => diesel::insert_into(job_runs::table)
+                .values(rows)
+                .execute(pg)?,
+            DbConn::Sqlite(lite) => diesel::insert_into(job_runs::table)
+                .values(rows)
+                .execute(lite)?,
+        };
     }
     Ok(id)
 }

@@ -218,8 +218,12 @@ impl Store {
         connect_timeout_s: u64,
     ) -> Result<Pool<Manager>, OpenError> {
         let backend = manager.url.backend();
+        // A SQLite file cannot drop a connection: no `SELECT 1` before every use. A PostgreSQL
+        // connection is checked, so a store restart costs no failed request.
+        let check = !matches!(manager.url, StoreUrl::Sqlite(_));
         Pool::builder()
             .max_size(size)
+            .test_on_check_out(check)
             .connection_timeout(Duration::from_secs(connect_timeout_s))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
@@ -270,12 +274,12 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, gate) = (self.pool.clone(), self.write_gate.clone());
         tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| Error::StoreUnavailable(e.to_string()))?;
-            f(&mut conn)
+            with_gate(&gate, || f(&mut conn))
         })
         .await
         .map_err(|e| Error::internal(format!("store task failed: {e}")))?

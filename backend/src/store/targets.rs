@@ -45,39 +45,37 @@ pub struct TargetFields {
     pub query_password_enc: Option<String>,
 }
 
+/// Inside a [`write_tx`](crate::store::write_tx), as every write of several statements.
 pub fn insert(
     conn: &mut DbConn,
     fields: &TargetFields,
     tags: &[String],
     created_by: i64,
 ) -> Result<i64> {
-    conn.transaction(|conn| {
-        diesel::insert_into(targets::table)
-            .values((
-                fields,
-                targets::created_by.eq(Some(created_by)),
-                targets::created_at.eq(fields.updated_at),
-            ))
-            .execute(conn)?;
-        let id: i64 = targets::table
-            .filter(targets::name.eq(&fields.name))
-            .select(targets::id)
-            .first(conn)?;
-        set_tags(conn, id, tags)?;
-        Ok(id)
-    })
+    diesel::insert_into(targets::table)
+        .values((
+            fields,
+            targets::created_by.eq(Some(created_by)),
+            targets::created_at.eq(fields.updated_at),
+        ))
+        .execute(conn)?;
+    let id: i64 = targets::table
+        .filter(targets::name.eq(&fields.name))
+        .select(targets::id)
+        .first(conn)?;
+    set_tags(conn, id, tags)?;
+    Ok(id)
 }
 
+/// Inside a [`write_tx`](crate::store::write_tx).
 pub fn update(conn: &mut DbConn, id: i64, fields: &TargetFields, tags: &[String]) -> Result<()> {
-    conn.transaction(|conn| {
-        let n = diesel::update(targets::table.find(id))
-            .set(fields)
-            .execute(conn)?;
-        if n == 0 {
-            return Err(Error::NotFound("target"));
-        }
-        set_tags(conn, id, tags)
-    })
+    let n = diesel::update(targets::table.find(id))
+        .set(fields)
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("target"));
+    }
+    set_tags(conn, id, tags)
 }
 
 fn set_tags(conn: &mut DbConn, id: i64, tags: &[String]) -> Result<()> {
@@ -90,11 +88,10 @@ fn set_tags(conn: &mut DbConn, id: i64, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Inside a [`write_tx`](crate::store::write_tx).
 pub fn delete(conn: &mut DbConn, id: i64) -> Result<bool> {
-    conn.transaction(|conn| {
-        diesel::delete(target_tags::table.filter(target_tags::target_id.eq(id))).execute(conn)?;
-        Ok(diesel::delete(targets::table.find(id)).execute(conn)? == 1)
-    })
+    diesel::delete(target_tags::table.filter(target_tags::target_id.eq(id))).execute(conn)?;
+    Ok(diesel::delete(targets::table.find(id)).execute(conn)? == 1)
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Option<(TargetRow, Vec<String>)>> {

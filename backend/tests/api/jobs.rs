@@ -121,6 +121,68 @@ async fn creating_a_job_returns_before_any_script_runs() {
     assert_eq!(done["status"], "success", "{done}");
 }
 
+/// The nice value in a `/proc/.../stat` file.
+#[cfg(target_os = "linux")]
+fn nice_in(stat_file: &std::path::Path) -> Option<i64> {
+    let stat = std::fs::read_to_string(stat_file).ok()?;
+    // Fields after "(comm)": state is field 3, nice field 19.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(16)?.parse().ok()
+}
+
+/// The nice value of this process's thread named `name`, if it exists now.
+#[cfg(target_os = "linux")]
+fn thread_nice(name: &str) -> Option<i64> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .and_then(|task| nice_in(&task.path().join("stat")))
+}
+
+#[cfg(target_os = "linux")]
+#[actix_web::test]
+async fn run_threads_take_the_configured_lower_priority() {
+    let app = spawn_app_with(&store_backend(), |s| s.engine.run_nice = 7).await;
+    let t = app.admin_token().await;
+    let db = PgDb::new("nice");
+    let target = pg_target(&app, &t, &db).await;
+    let job = submit(&app, &t, json!({"name": "nice", "scripts": [{"sql": "SELECT pg_sleep(60)", "target_ids": [target]}]})).await;
+    let id = job["id"].as_i64().expect("id");
+    let run_id = job["scripts"][0]["runs"][0]["id"].as_i64().expect("run id");
+    let thread = format!("autodb-run-{run_id}");
+    let running = wait_job(&app, &t, id, 20, |j| {
+        j["scripts"][0]["runs"][0]["status"] == "running"
+    })
+    .await;
+    assert!(running["finished_at"].is_null());
+    // The thread sets its priority first thing; give it until its statement is in the database.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let nice = loop {
+        match thread_nice(&thread) {
+            Some(n) if n != 0 => break n,
+            _ => {
+                assert!(Instant::now() < deadline, "no lowered thread {thread}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(nice, 7);
+    // Only the run thread: this thread (the test's runtime, serving the app) keeps the
+    // process's priority.
+    let own = nice_in("/proc/thread-self/stat".as_ref());
+    assert!(own.is_some());
+    assert_eq!(own, nice_in("/proc/self/stat".as_ref()));
+    let r = app
+        .post_json(&format!("/api/jobs/{id}/cancel"), Some(&t), json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = wait_job(&app, &t, id, 10, ended).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+}
+
 #[actix_web::test]
 async fn scripts_run_in_order_and_targets_in_parallel() {
     let app = spawn_app().await;

@@ -80,6 +80,11 @@ async fn disabling_a_user_or_changing_their_password_ends_their_sessions() {
         .expect("json");
     let id = created["id"].as_i64().expect("id");
     let op = app.login("op", "op-password-1").await;
+    // Used first, so the server has verified (and may remember) this session.
+    assert_eq!(
+        app.get("/api/auth/me", Some(&op)).await.status(),
+        StatusCode::OK
+    );
     let r = app
         .put_json(
             &format!("/api/users/{id}"),
@@ -93,6 +98,21 @@ async fn disabling_a_user_or_changing_their_password_ends_their_sessions() {
         StatusCode::UNAUTHORIZED
     );
     let op = app.login("op", "op-password-2").await;
+    // An operator may submit jobs (this one names no real target: 400, not 403)...
+    let job = json!({"name": "j", "scripts": [{"sql": "SELECT 1", "target_ids": [999999]}]});
+    let r = app.post_json("/api/jobs", Some(&op), job.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // ...and a role change applies to the very next request of an open session.
+    let r = app
+        .put_json(
+            &format!("/api/users/{id}"),
+            Some(&admin),
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.post_json("/api/jobs", Some(&op), job).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = app
         .put_json(
             &format!("/api/users/{id}"),

@@ -43,6 +43,21 @@ pub(super) fn spawn(engine: Arc<JobEngine>, run: rows::RunRow) {
     }
 }
 
+/// A run mostly waits on its database; what CPU it does need yields to the HTTP workers, so a
+/// fleet of runs starting or ending at once does not slow the API (Linux: the nice value is
+/// per thread).
+fn lower_priority(nice: u8) {
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), i32::from(nice)) {
+            log::debug!("cannot lower the priority of a run thread: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
 /// How a run ended.
 struct Outcome {
     status: &'static str,
@@ -100,6 +115,7 @@ impl Outcome {
 }
 
 fn execute(engine: &Arc<JobEngine>, run: &rows::RunRow, cancelled: &AtomicBool) {
+    lower_priority(engine.settings.run_nice);
     let outcome = match execute_inner(engine, run, cancelled) {
         Ok(o) => o,
         Err(e) => Outcome::failed(format!("AutoDB could not run this: {e}"), None, None),

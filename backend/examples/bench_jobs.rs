@@ -34,12 +34,16 @@ async fn hammer(
     stop: Arc<AtomicBool>,
 ) -> Vec<f64> {
     let mut tasks = vec![];
-    for _ in 0..clients {
+    for i in 0..clients {
         let (client, url, token, stop) = (client.clone(), url.clone(), token.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = vec![];
-            let mut tick =
-                (rate > 0.0).then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / rate)));
+            // Paced readers start spread over one period, not all on the same tick.
+            let period = Duration::from_secs_f64(1.0 / rate.max(f64::MIN_POSITIVE));
+            let mut tick = (rate > 0.0).then(|| {
+                let first = tokio::time::Instant::now() + period.mul_f64(i as f64 / clients as f64);
+                tokio::time::interval_at(first, period)
+            });
             while !stop.load(Ordering::Relaxed) {
                 if let Some(t) = tick.as_mut() {
                     t.tick().await;

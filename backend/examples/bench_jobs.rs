@@ -39,8 +39,8 @@ async fn hammer(
         tasks.push(tokio::spawn(async move {
             let mut lat = vec![];
             // Paced readers start spread over one period, not all on the same tick.
-            let period = Duration::from_secs_f64(1.0 / rate.max(f64::MIN_POSITIVE));
             let mut tick = (rate > 0.0).then(|| {
+                let period = Duration::from_secs_f64(1.0 / rate);
                 let first = tokio::time::Instant::now() + period.mul_f64(i as f64 / clients as f64);
                 tokio::time::interval_at(first, period)
             });
@@ -63,7 +63,7 @@ async fn hammer(
     }
     let mut all = vec![];
     for t in tasks {
-        all.extend(t.await.unwrap_or_default());
+        all.extend(t.await.expect("a reader task failed"));
     }
     all
 }

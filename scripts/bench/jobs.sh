@@ -18,9 +18,34 @@ fi
 
 cargo build --release --locked -p autodb --bin autodb --example bench_jobs
 work=$(mktemp -d)
+server=""
+store_dir=""
+cleanup() {
+  [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }
+  [ -z "${all_cpus:-}" ] || pg_affinity "$all_cpus"
+  if [ -n "$store_dir" ]; then
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$store_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$store_dir"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 port=${BENCH_PORT:-5077}
+store=${BENCH_STORE:-sqlite://$work/autodb.db}
+# BENCH_STORE=separate: a PostgreSQL metadata store of its own (a throw-away cluster on port
+# 5433, on AutoDB's cores), as in production, where the store is not one of the targets.
+if [ "$store" = separate ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  store_dir=$(mktemp -d /tmp/autodb-bench-store.XXXXXX)
+  chown postgres "$store_dir"
+  runuser -u postgres -- "$pgbin/initdb" -D "$store_dir/data" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$store_dir/data" -l "$store_dir/log" -w \
+    -o "-p 5433 -k $store_dir -c listen_addresses=127.0.0.1" start >/dev/null
+  psql -X -q -h 127.0.0.1 -p 5433 -U postgres -c 'CREATE DATABASE autodb'
+  store=postgres://postgres@127.0.0.1:5433/autodb
+fi
 export AUTODB__SERVER__BIND="127.0.0.1:$port"
-export AUTODB__DATABASE__URL="${BENCH_STORE:-sqlite://$work/autodb.db}"
+export AUTODB__DATABASE__URL="$store"
 export AUTODB__DATABASE__POOL_SIZE=32
 export AUTODB__SECURITY__SECRET_KEY_FILE="$work/secret.key"
 export AUTODB__ENGINE__MAX_PARALLEL_RUNS=200
@@ -52,6 +77,10 @@ api=()
 if [ "$pin" = 1 ]; then
   pg_affinity "$((ncpu - 1))"
   api=(taskset -c "0-$((ncpu - 2))")
+  if [ -n "$store_dir" ]; then # the store cluster goes with AutoDB
+    store_pid=$(head -1 "$store_dir/data/postmaster.pid")
+    for p in "$store_pid" $(pgrep -P "$store_pid"); do taskset -a -p -c "0-$((ncpu - 2))" "$p" >/dev/null; done
+  fi
   echo "CPUs: target PostgreSQL on CPU $((ncpu - 1)); AutoDB and the bench client on CPU 0-$((ncpu - 2))"
 else
   echo "CPUs: all $ncpu shared by the target PostgreSQL, AutoDB and the bench client"
@@ -59,7 +88,6 @@ fi
 
 "${api[@]}" target/release/autodb serve >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; pg_affinity "$all_cpus"; rm -rf "$work"' EXIT
 wait_for 30 curl -sf "http://127.0.0.1:$port/api/health"
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }
 server_ticks() { awk '{print $14+$15}' "/proc/$server/stat"; }
@@ -70,4 +98,4 @@ hz=$(getconf CLK_TCK)
 secs() { awk -v t="$1" -v hz="$hz" 'BEGIN {printf "%.1f", t / hz}'; }
 # Where the machine's CPU went during the whole run (idle phase, load phase and wait).
 echo "CPU busy on all cores: $(secs $((sys1 - sys0))) s; autodb serve $(secs $((srv1 - srv0))) s," \
-  "PostgreSQL $(secs $((pg1 - pg0))) s (the rest: the bench client, others)"
+  "target PostgreSQL $(secs $((pg1 - pg0))) s (the rest: the bench client, a separate store, others)"

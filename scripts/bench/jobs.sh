@@ -35,13 +35,16 @@ store=${BENCH_STORE:-sqlite://$work/autodb.db}
 # BENCH_STORE=separate: a PostgreSQL metadata store of its own (a throw-away cluster on port
 # 5433, on AutoDB's cores), as in production, where the store is not one of the targets.
 if [ "$store" = separate ]; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  bins=(/usr/lib/postgresql/*/bin)
+  pgbin=$(printf '%s\n' "${bins[@]}" | sort -V | tail -1)
   store_dir=$(mktemp -d /tmp/autodb-bench-store.XXXXXX)
   chown postgres "$store_dir"
   runuser -u postgres -- "$pgbin/initdb" -D "$store_dir/data" -A trust -U postgres >/dev/null
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$store_dir/data" -l "$store_dir/log" -w \
-    -o "-p 5433 -k $store_dir -c listen_addresses=127.0.0.1" start >/dev/null
+    -o "-p 5433 -k $store_dir -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements" \
+    start >/dev/null
   psql -X -q -h 127.0.0.1 -p 5433 -U postgres -c 'CREATE DATABASE autodb'
+  psql -X -q -h 127.0.0.1 -p 5433 -U postgres -d autodb -c 'CREATE EXTENSION pg_stat_statements'
   store=postgres://postgres@127.0.0.1:5433/autodb
 fi
 export AUTODB__SERVER__BIND="127.0.0.1:$port"
@@ -99,3 +102,9 @@ secs() { awk -v t="$1" -v hz="$hz" 'BEGIN {printf "%.1f", t / hz}'; }
 # Where the machine's CPU went during the whole run (idle phase, load phase and wait).
 echo "CPU busy on all cores: $(secs $((sys1 - sys0))) s; autodb serve $(secs $((srv1 - srv0))) s," \
   "target PostgreSQL $(secs $((pg1 - pg0))) s (the rest: the bench client, a separate store, others)"
+if [ -n "$store_dir" ]; then
+  echo "the store's busiest statements (pg_stat_statements, whole run):"
+  psql -X -h 127.0.0.1 -p 5433 -U postgres -d autodb -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, \
+    round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query \
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi

@@ -191,6 +191,15 @@ pub fn scripts(conn: &mut DbConn, job_id: i64) -> Result<Vec<ScriptRow>> {
         .load(conn)?)
 }
 
+pub fn script(conn: &mut DbConn, job_id: i64, idx: i32) -> Result<Option<ScriptRow>> {
+    Ok(job_scripts::table
+        .filter(job_scripts::job_id.eq(job_id))
+        .filter(job_scripts::idx.eq(idx))
+        .select(ScriptRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
     Ok(job_runs::table
         .filter(job_runs::job_id.eq(job_id))
@@ -302,38 +311,46 @@ pub fn claim(
             }
             DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
         };
-        let at = now();
-        let mut claimed = vec![];
-        let mut started: Vec<(i64, i32)> = vec![];
+        let mut chosen = vec![];
         for cand in candidates {
-            if claimed.len() >= want {
+            if chosen.len() >= want {
                 break;
             }
-            if target_full(cand.target_id) {
-                continue;
+            if !target_full(cand.target_id) {
+                chosen.push(cand.id);
             }
-            let n = diesel::update(
-                job_runs::table
-                    .filter(job_runs::id.eq(cand.id))
-                    .filter(job_runs::status.eq(WAITING)),
-            )
-            .set((
-                job_runs::status.eq(RUNNING),
-                job_runs::claimed_by.eq(Some(engine_id)),
-                job_runs::lease_until.eq(Some(lease_until)),
-                job_runs::started_at.eq(Some(at)),
-            ))
-            .execute(c)?;
-            if n == 1 {
-                let row = job_runs::table
-                    .find(cand.id)
-                    .select(RunRow::as_select())
-                    .first(c)?;
-                if !started.contains(&(row.job_id, row.script_idx)) {
-                    mark_started(c, &row, at)?;
-                    started.push((row.job_id, row.script_idx));
-                }
-                claimed.push(row);
+        }
+        if chosen.is_empty() {
+            return Ok(vec![]);
+        }
+        // Two statements for the whole batch, not two per run: the candidates are ours to
+        // take (locked on PostgreSQL, the one writer on SQLite); the status test stays as the
+        // compare-and-set.
+        let at = now();
+        diesel::update(
+            job_runs::table
+                .filter(job_runs::id.eq_any(&chosen))
+                .filter(job_runs::status.eq(WAITING)),
+        )
+        .set((
+            job_runs::status.eq(RUNNING),
+            job_runs::claimed_by.eq(Some(engine_id)),
+            job_runs::lease_until.eq(Some(lease_until)),
+            job_runs::started_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+        let claimed: Vec<RunRow> = job_runs::table
+            .filter(job_runs::id.eq_any(&chosen))
+            .filter(job_runs::status.eq(RUNNING))
+            .filter(job_runs::claimed_by.eq(engine_id))
+            .order(job_runs::id)
+            .select(RunRow::as_select())
+            .load(c)?;
+        let mut started: Vec<(i64, i32)> = vec![];
+        for row in &claimed {
+            if !started.contains(&(row.job_id, row.script_idx)) {
+                mark_started(c, row, at)?;
+                started.push((row.job_id, row.script_idx));
             }
         }
         Ok(claimed)
@@ -417,7 +434,7 @@ pub fn finish_run(
             .find(run_id)
             .select(job_runs::job_id)
             .first(c)?;
-        lock_job(c, job_id)?;
+        let job = lock_job(c, job_id)?;
         if let Some((row, done)) = last {
             append_statement(c, row, done)?;
         }
@@ -441,7 +458,7 @@ pub fn finish_run(
                 .execute(c)?;
         }
         if n == 1 {
-            advance(c, job_id)?;
+            advance(c, job)?;
         }
         Ok(n == 1)
     })
@@ -490,9 +507,10 @@ pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str 
 }
 
 /// Moves the job past scripts whose runs have all ended, applying `on_error: stop`, and ends
-/// the job after its last script. Call inside a write transaction.
-fn advance(c: &mut DbConn, job_id: i64) -> Result<()> {
-    let mut job = lock_job(c, job_id)?;
+/// the job after its last script. Call inside a write transaction, with the job row locked
+/// ([`lock_job`]) and given as read then.
+fn advance(c: &mut DbConn, mut job: JobRow) -> Result<()> {
+    let job_id = job.id;
     let scripts = scripts(c, job_id)?;
     let at = now();
     loop {
@@ -574,7 +592,7 @@ pub fn request_cancel(conn: &mut DbConn, job_id: i64) -> Result<Vec<i64>> {
             .set(jobs::cancel_requested.eq(true))
             .execute(c)?;
         cancel_waiting(c, job_id)?;
-        advance(c, job_id)?;
+        advance(c, job)?;
         Ok(job_runs::table
             .filter(job_runs::job_id.eq(job_id))
             .filter(job_runs::status.eq(RUNNING))

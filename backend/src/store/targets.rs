@@ -94,13 +94,17 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<bool> {
     Ok(diesel::delete(targets::table.find(id)).execute(conn)? == 1)
 }
 
-pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Option<(TargetRow, Vec<String>)>> {
-    let Some(row) = targets::table
+/// The target's row alone (what connecting needs), without its tags.
+pub fn row(conn: &mut DbConn, id: i64) -> Result<Option<TargetRow>> {
+    Ok(targets::table
         .find(id)
         .select(TargetRow::as_select())
         .first(conn)
-        .optional()?
-    else {
+        .optional()?)
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Option<(TargetRow, Vec<String>)>> {
+    let Some(row) = row(conn, id)? else {
         return Ok(None);
     };
     let tags = target_tags::table

@@ -193,11 +193,9 @@ fn execute_inner(
 ) -> Result<Outcome> {
     let (job, script, target) = engine.store.run_blocking(|c| {
         let job = rows::job(c, run.job_id)?.ok_or(Error::NotFound("job"))?;
-        let script = rows::scripts(c, run.job_id)?
-            .into_iter()
-            .find(|s| s.idx == run.script_idx)
-            .ok_or(Error::NotFound("script"))?;
-        let target = targets::by_id(c, run.target_id)?.map(|(t, _)| t);
+        let script =
+            rows::script(c, run.job_id, run.script_idx)?.ok_or(Error::NotFound("script"))?;
+        let target = targets::row(c, run.target_id)?;
         Ok((job, script, target))
     })?;
     let Some(target) = target else {

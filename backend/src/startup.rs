@@ -73,7 +73,8 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         store.with_own_pool(engine_pool)?,
         secrets.clone(),
         settings.engine.clone(),
-    );
+    )
+    .map_err(StartError::Engine)?;
     let queries = QueryEngine::new(
         store.with_own_pool(engine_pool)?,
         secrets.clone(),

@@ -428,40 +428,63 @@ pub fn finish_run(
     end: RunEnd<'_>,
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
+    write_tx(conn, |c| end_run(c, run_id, end, last))
+}
+
+/// A run's end as [`finish_runs`] takes it: the run, its end and its last statement's log.
+pub type Ended<'a> = (i64, RunEnd<'a>, Option<(&'a StatementRow, i32)>);
+
+/// Ends several runs in one transaction: a fleet's runs end within moments of each other, and
+/// one write transaction for all of them holds the store's writer far less than one each.
+/// Give them sorted by job: job rows are locked in that order, as every other writer takes at
+/// most one.
+pub fn finish_runs<'a>(conn: &mut DbConn, ends: Vec<Ended<'a>>) -> Result<()> {
     write_tx(conn, |c| {
-        // The job row first, as cancel and retry take it: one order for the locks they share.
-        let job_id = job_runs::table
-            .find(run_id)
-            .select(job_runs::job_id)
-            .first(c)?;
-        let job = lock_job(c, job_id)?;
-        if let Some((row, done)) = last {
-            append_statement(c, row, done)?;
+        for (run_id, end, last) in ends {
+            end_run(c, run_id, end, last)?;
         }
-        let n = diesel::update(
-            job_runs::table
-                .filter(job_runs::id.eq(run_id))
-                .filter(job_runs::status.eq(RUNNING)),
-        )
-        .set((
-            job_runs::status.eq(end.status),
-            job_runs::error.eq(end.error),
-            job_runs::error_code.eq(end.error_code),
-            job_runs::error_line.eq(end.error_line),
-            job_runs::finished_at.eq(Some(now())),
-            job_runs::lease_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(c)?;
-        if let (1, Some(total)) = (n, end.total) {
-            diesel::update(job_runs::table.find(run_id))
-                .set(job_runs::statements_total.eq(Some(total)))
-                .execute(c)?;
-        }
-        if n == 1 {
-            advance(c, job)?;
-        }
-        Ok(n == 1)
+        Ok(())
     })
+}
+
+fn end_run(
+    c: &mut DbConn,
+    run_id: i64,
+    end: RunEnd<'_>,
+    last: Option<(&StatementRow, i32)>,
+) -> Result<bool> {
+    // The job row first, as cancel and retry take it: one order for the locks they share.
+    let job_id = job_runs::table
+        .find(run_id)
+        .select(job_runs::job_id)
+        .first(c)?;
+    let job = lock_job(c, job_id)?;
+    if let Some((row, done)) = last {
+        append_statement(c, row, done)?;
+    }
+    let n = diesel::update(
+        job_runs::table
+            .filter(job_runs::id.eq(run_id))
+            .filter(job_runs::status.eq(RUNNING)),
+    )
+    .set((
+        job_runs::status.eq(end.status),
+        job_runs::error.eq(end.error),
+        job_runs::error_code.eq(end.error_code),
+        job_runs::error_line.eq(end.error_line),
+        job_runs::finished_at.eq(Some(now())),
+        job_runs::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(c)?;
+    if let (1, Some(total)) = (n, end.total) {
+        diesel::update(job_runs::table.find(run_id))
+            .set(job_runs::statements_total.eq(Some(total)))
+            .execute(c)?;
+    }
+    if n == 1 {
+        advance(c, job)?;
+    }
+    Ok(n == 1)
 }
 
 fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
@@ -730,4 +753,115 @@ pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<u
         n += usize::from(ended);
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{targets, users, Store, StoreUrl};
+
+    /// A SQLite store with one job of two runs, both claimed.
+    fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {
+        let url = StoreUrl::Sqlite(dir.join("t.db"));
+        let store = Store::open(&url, 2, 5).expect("open");
+        store.migrate().expect("migrate");
+        let (job_id, runs) = store
+            .run_blocking(|c| {
+                let at = now();
+                let user = users::insert(
+                    c,
+                    &users::NewUserRow {
+                        username: "op",
+                        password_hash: "x",
+                        role: "operator",
+                        disabled: false,
+                        created_at: at,
+                        updated_at: at,
+                    },
+                )?;
+                let mut ids = vec![];
+                for name in ["a", "b"] {
+                    let fields = targets::TargetFields {
+                        name: name.into(),
+                        engine: "sqlite".into(),
+                        host: String::new(),
+                        port: 0,
+                        database_name: format!("/tmp/{name}.db"),
+                        username: String::new(),
+                        password_enc: None,
+                        options: "{}".into(),
+                        updated_at: at,
+                        query_username: None,
+                        query_password_enc: None,
+                    };
+                    ids.push((
+                        write_tx(c, |c| targets::insert(c, &fields, &[], user.id))?,
+                        name.to_string(),
+                    ));
+                }
+                let job = NewJob {
+                    name: "j".into(),
+                    on_error: "continue".into(),
+                    transactional: false,
+                    created_by: user.id,
+                    created_by_name: "op".into(),
+                    scripts: vec![NewScript {
+                        sql: "SELECT 1".into(),
+                        selector: "{}".into(),
+                        targets: ids,
+                    }],
+                };
+                let job_id = write_tx(c, |c| insert(c, &job))?;
+                let runs = claim(c, "engine-1", now(), 10, |_| false)?;
+                Ok((job_id, runs))
+            })
+            .expect("setup");
+        assert_eq!(runs.len(), 2);
+        (store, job_id, runs)
+    }
+
+    fn success<'a>() -> RunEnd<'a> {
+        RunEnd {
+            status: SUCCESS,
+            total: Some(1),
+            error: None,
+            error_code: None,
+            error_line: None,
+        }
+    }
+
+    #[test]
+    fn run_ends_recorded_together_are_all_or_nothing_and_end_the_job() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, job_id, runs) = two_running_runs(dir.path());
+        // A batch with a run that does not exist fails as a whole: the good end is not kept.
+        let failed = store.run_blocking(|c| {
+            finish_runs(
+                c,
+                vec![(runs[0].id, success(), None), (i64::MAX, success(), None)],
+            )
+        });
+        assert!(failed.is_err());
+        let statuses: Vec<String> = store
+            .run_blocking(|c| {
+                Ok(super::runs(c, job_id)?
+                    .into_iter()
+                    .map(|r| r.status)
+                    .collect())
+            })
+            .expect("runs");
+        assert_eq!(statuses, [RUNNING, RUNNING]);
+        // Both ends together: the runs end, and the job with them.
+        store
+            .run_blocking(|c| {
+                finish_runs(c, runs.iter().map(|r| (r.id, success(), None)).collect())
+            })
+            .expect("finish");
+        let job = store
+            .run_blocking(|c| job(c, job_id))
+            .expect("job")
+            .expect("exists");
+        assert_eq!(job.status, SUCCESS);
+        assert!(job.finished_at.is_some());
+    }
 }

@@ -16,7 +16,7 @@ use super::runner;
 use crate::config::EngineSettings;
 use crate::connectors::Canceller;
 use crate::crypto::SecretBox;
-use crate::services::error::Result;
+use crate::services::error::{Error, Result};
 use crate::store::{self, jobs as rows, Store};
 
 /// A run executing in this process.
@@ -35,6 +35,8 @@ pub struct JobEngine {
     pub(super) running: Mutex<HashMap<i64, Running>>,
     /// Job ids whose state changed, for live event streams.
     pub(super) changes: broadcast::Sender<i64>,
+    /// Ended runs, to the thread that records them in batches (`runner::record_ends`).
+    pub(super) ends: std::sync::mpsc::Sender<runner::RunEnded>,
 }
 
 impl std::fmt::Debug for JobEngine {
@@ -44,8 +46,11 @@ impl std::fmt::Debug for JobEngine {
 }
 
 impl JobEngine {
-    pub fn new(store: Store, secrets: SecretBox, settings: EngineSettings) -> Arc<Self> {
-        Arc::new(Self {
+    /// The engine, with the thread that records run ends (it holds only a weak reference and
+    /// ends with the engine, when its channel closes). Call `start` to begin dispatching.
+    pub fn new(store: Store, secrets: SecretBox, settings: EngineSettings) -> Result<Arc<Self>> {
+        let (ends, received) = std::sync::mpsc::channel();
+        let engine = Arc::new(Self {
             id: uuid::Uuid::new_v4().to_string(),
             store,
             secrets,
@@ -53,7 +58,14 @@ impl JobEngine {
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
             changes: broadcast::channel(1024).0,
-        })
+            ends,
+        });
+        let me = Arc::downgrade(&engine);
+        std::thread::Builder::new()
+            .name("autodb-run-ends".into())
+            .spawn(move || runner::record_ends(&me, &received))
+            .map_err(|e| Error::internal(format!("cannot start the run-end thread: {e}")))?;
+        Ok(engine)
     }
 
     fn lease(&self) -> chrono::Duration {

@@ -35,7 +35,7 @@ pub(super) fn spawn(engine: Arc<JobEngine>, run: rows::RunRow) {
         });
     if let Err(e) = spawned {
         log::error!("cannot start a thread for run {}: {e}", run.id);
-        let _ = finish(
+        finish(
             &engine,
             &run,
             Outcome::failed(format!("cannot start a run thread: {e}"), None, None),
@@ -129,34 +129,105 @@ fn execute(engine: &Arc<JobEngine>, run: &rows::RunRow, cancelled: &AtomicBool) 
     } else {
         outcome
     };
-    if let Err(e) = finish(engine, run, outcome) {
-        log::error!("run {}: cannot record its end: {e}", run.id);
+    finish(engine, run, outcome);
+}
+
+/// A run that has ended, on its way to the store.
+pub(super) struct RunEnded {
+    run: rows::RunRow,
+    outcome: Outcome,
+}
+
+/// Hands the run's end to the thread that records ends; the run stays registered (its lease
+/// renewed) until it is recorded.
+fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, outcome: Outcome) {
+    let ended = RunEnded {
+        run: run.clone(),
+        outcome,
+    };
+    if let Err(std::sync::mpsc::SendError(ended)) = engine.ends.send(ended) {
+        // The recording thread is gone (it cannot be while the engine lives): record it here.
+        if let Err(e) = record_alone(engine, &ended) {
+            log::error!("run {}: cannot record its end: {e}", ended.run.id);
+        }
+        settle(engine, std::slice::from_ref(&ended));
     }
 }
 
-/// Records the run's end. A failed attempt (the store briefly away, a PostgreSQL deadlock
+/// Most ends written in one transaction: a SQLite writer holds the store this long at most.
+const MAX_BATCH: usize = 32;
+
+/// The run-end thread: takes every end that is waiting (up to [`MAX_BATCH`]) and writes them
+/// in one transaction, so a fleet of runs ending together costs a few store writes instead of
+/// one each, and a few hundred run threads do not queue on the store's writer. Runs at normal
+/// priority: it holds the SQLite write gate, which the API's writes wait on too.
+pub(super) fn record_ends(
+    engine: &std::sync::Weak<JobEngine>,
+    received: &std::sync::mpsc::Receiver<RunEnded>,
+) {
+    while let Ok(first) = received.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match received.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        // Job rows are locked in job order; every other writer locks one job at most.
+        batch.sort_by_key(|e| (e.run.job_id, e.run.id));
+        let together = engine
+            .store
+            .run_blocking(|c| rows::finish_runs(c, batch.iter().map(|e| store_end(e)).collect()));
+        match together {
+            Ok(()) => settle(&engine, &batch),
+            Err(e) => {
+                // One bad end must not hold back the others: each alone, with retries.
+                log::warn!(
+                    "recording {} run ends together failed, one by one: {e}",
+                    batch.len()
+                );
+                for ended in &batch {
+                    if let Err(e) = record_alone(&engine, ended) {
+                        log::error!("run {}: cannot record its end: {e}", ended.run.id);
+                    }
+                    settle(&engine, std::slice::from_ref(ended));
+                }
+            }
+        }
+    }
+}
+
+fn store_end(e: &RunEnded) -> rows::Ended<'_> {
+    let o = &e.outcome;
+    (
+        e.run.id,
+        rows::RunEnd {
+            status: o.status,
+            total: o.total,
+            error: o.error.clone(),
+            error_code: o.code.clone(),
+            error_line: o.line,
+        },
+        o.last.as_ref().map(|(row, done)| (row, *done)),
+    )
+}
+
+/// Records one run's end. A failed attempt (the store briefly away, a PostgreSQL deadlock
 /// victim) is tried again while the run stays registered, so its lease keeps being renewed;
 /// if it never succeeds the lease lapses and the run is reaped as interrupted.
-fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, o: Outcome) -> Result<()> {
-    let run_id = run.id;
+fn record_alone(engine: &JobEngine, ended: &RunEnded) -> Result<()> {
+    let run_id = ended.run.id;
     let mut delay = Duration::from_millis(50);
     let mut attempt = 0;
-    let result = loop {
+    loop {
         attempt += 1;
-        let result = engine.store.run_blocking(|c| {
-            rows::finish_run(
-                c,
-                run_id,
-                rows::RunEnd {
-                    status: o.status,
-                    total: o.total,
-                    error: o.error.clone(),
-                    error_code: o.code.clone(),
-                    error_line: o.line,
-                },
-                o.last.as_ref().map(|(row, done)| (row, *done)),
-            )
-        });
+        let (id, end, last) = store_end(ended);
+        let result = engine
+            .store
+            .run_blocking(|c| rows::finish_run(c, id, end, last));
         match result {
             Err(e) if attempt < FINISH_ATTEMPTS => {
                 log::warn!(
@@ -165,13 +236,24 @@ fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, o: Outcome) -> Result<()>
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
-            other => break other,
+            other => return other.map(|_| ()),
         }
-    };
-    engine.lock_running().remove(&run_id);
-    engine.changed(run.job_id);
+    }
+}
+
+/// The runs are no longer this process's; their jobs changed; there may be room for more.
+/// A run whose end could not be recorded is let go too: its lease lapses and it is reaped.
+fn settle(engine: &JobEngine, ended: &[RunEnded]) {
+    {
+        let mut running = engine.lock_running();
+        for e in ended {
+            running.remove(&e.run.id);
+        }
+    }
+    for e in ended {
+        engine.changed(e.run.job_id);
+    }
     engine.wake();
-    result.map(|_| ())
 }
 
 /// About 30 s of retries with the backoff above.

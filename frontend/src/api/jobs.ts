@@ -1,19 +1,10 @@
 // Jobs: /api/jobs/*. Live progress comes from `openJobEvents` (jobEvents.ts).
 import { http, type RequestOptions } from './http'
+import type { SubmittedListQuery } from './lists'
 import type { Job, JobInput, JobPage, RunLog } from './types'
 
-/** Query parameters of GET /api/jobs; empty values are left out of the URL. */
-export interface JobQuery {
-  status?: string
-  /** User name of the submitter. */
-  owner?: string
-  /** RFC 3339, submitted at or after. */
-  since?: string
-  /** RFC 3339, submitted before. */
-  until?: string
-  page?: number
-  per_page?: number
-}
+/** Query parameters of GET /api/jobs. */
+export type JobQuery = SubmittedListQuery
 
 export const jobsApi = {
   list: (query: JobQuery, opts?: RequestOptions) => http.get<JobPage>('/jobs', { ...opts, query: { ...query } }),

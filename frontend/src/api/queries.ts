@@ -1,23 +1,14 @@
 // Read-only queries: /api/queries/*. Live progress comes from `openQueryEvents`
 // (queryEvents.ts); CSV exports are plain links, so the browser streams them.
 import { buildUrl, http, type RequestOptions } from './http'
+import type { SubmittedListQuery } from './lists'
 import type { CreatedQuery, Query, QueryInput, QueryPage } from './types'
 
 /** The longest `wait_ms` the server accepts. */
 export const MAX_WAIT_MS = 10_000
 
-/** Query parameters of GET /api/queries; empty values are left out of the URL. */
-export interface QueryListQuery {
-  status?: string
-  /** User name of the submitter (admins only; others always see their own). */
-  owner?: string
-  /** RFC 3339, submitted at or after. */
-  since?: string
-  /** RFC 3339, submitted before. */
-  until?: string
-  page?: number
-  per_page?: number
-}
+/** Query parameters of GET /api/queries. */
+export type QueryListQuery = SubmittedListQuery
 
 export const queriesApi = {
   list: (query: QueryListQuery, opts?: RequestOptions) =>

@@ -1,9 +1,8 @@
 // One page of the audit log and the filters that produced it.
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
 import { auditApi, type AuditQuery } from '@/api/audit'
-import type { AuditEntry } from '@/api/types'
 import { toRfc3339 } from '@/utils/format'
+import { usePagedList } from './pagedList'
 
 export interface AuditFilters {
   actor: string
@@ -33,42 +32,8 @@ export function toQuery(filters: AuditFilters, page: number, perPage: number): A
 }
 
 export const useAuditStore = defineStore('audit', () => {
-  const filters = ref<AuditFilters>(emptyFilters())
-  const items = ref<AuditEntry[]>([])
-  const total = ref(0)
-  const page = ref(1)
-  const perPage = ref(DEFAULT_PER_PAGE)
-  const loading = ref(false)
-  // Answers can arrive out of order when filters change quickly; only the
-  // latest request may write the page.
-  let latest = 0
+  const list = usePagedList(emptyFilters, (f, page, perPage) => auditApi.list(toQuery(f, page, perPage)), DEFAULT_PER_PAGE)
+  const { filters, items, total, page, perPage, loading, load, resetFilters } = list
 
-  async function load(nextPage = page.value, nextPerPage = perPage.value): Promise<void> {
-    const ticket = ++latest
-    loading.value = true
-    try {
-      const res = await auditApi.list(toQuery(filters.value, nextPage, nextPerPage))
-      if (ticket !== latest) return
-      items.value = res.items
-      total.value = res.total
-      page.value = res.page
-      perPage.value = res.per_page
-    } finally {
-      if (ticket === latest) loading.value = false
-    }
-  }
-
-  function resetFilters(): void {
-    filters.value = emptyFilters()
-  }
-
-  function reset(): void {
-    resetFilters()
-    items.value = []
-    total.value = 0
-    page.value = 1
-    perPage.value = DEFAULT_PER_PAGE
-  }
-
-  return { filters, items, total, page, perPage, loading, load, resetFilters, reset }
+  return { filters, items, total, page, perPage, loading, load, resetFilters, reset: list.resetList }
 })

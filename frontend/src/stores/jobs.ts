@@ -5,17 +5,11 @@ import { ref } from 'vue'
 import { isApiError, type RequestOptions } from '@/api/http'
 import { openJobEvents } from '@/api/jobEvents'
 import { jobsApi, type JobQuery } from '@/api/jobs'
-import type { Job, JobInput, JobStatus, JobSummary, RunLog } from '@/api/types'
-import { toRfc3339 } from '@/utils/format'
+import type { Job, JobInput, RunLog } from '@/api/types'
 import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils/jobs'
+import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
 
-export interface JobFilters {
-  status: JobStatus | null
-  owner: string
-  /** Epoch milliseconds, as date pickers give them; null for an open end. */
-  since: number | null
-  until: number | null
-}
+export type JobFilters = SubmittedFilters
 
 export const DEFAULT_PER_PAGE = 20
 /** How often the detail page asks for the job when the event stream is unavailable. */
@@ -24,29 +18,15 @@ export const POLL_INTERVAL_MS = 2000
 /** How the open job is kept current. */
 export type LiveMode = 'off' | 'events' | 'polling'
 
-function emptyFilters(): JobFilters {
-  return { status: null, owner: '', since: null, until: null }
-}
-
-export function toQuery(filters: JobFilters, page: number, perPage: number): JobQuery {
-  return {
-    status: filters.status ?? undefined,
-    owner: filters.owner.trim() || undefined,
-    since: filters.since === null ? undefined : toRfc3339(filters.since),
-    until: filters.until === null ? undefined : toRfc3339(filters.until),
-    page,
-    per_page: perPage,
-  }
-}
+export const toQuery: (filters: JobFilters, page: number, perPage: number) => JobQuery = toSubmittedQuery
 
 export const useJobsStore = defineStore('jobs', () => {
-  const filters = ref<JobFilters>(emptyFilters())
-  const items = ref<JobSummary[]>([])
-  const total = ref(0)
-  const page = ref(1)
-  const perPage = ref(DEFAULT_PER_PAGE)
-  const loading = ref(false)
-  let latest = 0
+  const list = usePagedList(
+    emptySubmittedFilters,
+    (f, page, perPage) => jobsApi.list(toQuery(f, page, perPage)),
+    DEFAULT_PER_PAGE,
+  )
+  const { filters, items, total, page, perPage, loading, load, resetFilters } = list
 
   /** The job on the detail page. */
   const current = ref<Job | null>(null)
@@ -56,25 +36,6 @@ export const useJobsStore = defineStore('jobs', () => {
   let pollTimer: ReturnType<typeof setTimeout> | null = null
   // Bumped whenever live updates stop, so a poll answer already in flight is dropped.
   let generation = 0
-
-  async function load(nextPage = page.value, nextPerPage = perPage.value): Promise<void> {
-    const ticket = ++latest
-    loading.value = true
-    try {
-      const res = await jobsApi.list(toQuery(filters.value, nextPage, nextPerPage))
-      if (ticket !== latest) return
-      items.value = res.items
-      total.value = res.total
-      page.value = res.page
-      perPage.value = res.per_page
-    } finally {
-      if (ticket === latest) loading.value = false
-    }
-  }
-
-  function resetFilters(): void {
-    filters.value = emptyFilters()
-  }
 
   /** The new job becomes the current one, so its page can follow it without asking for it again. */
   async function submit(input: JobInput, opts?: RequestOptions): Promise<Job> {
@@ -175,11 +136,7 @@ export const useJobsStore = defineStore('jobs', () => {
 
   function reset(): void {
     close()
-    resetFilters()
-    items.value = []
-    total.value = 0
-    page.value = 1
-    perPage.value = DEFAULT_PER_PAGE
+    list.resetList()
     current.value = null
   }
 

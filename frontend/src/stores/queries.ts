@@ -12,18 +12,12 @@ import { ref } from 'vue'
 import { isApiError, type RequestOptions } from '@/api/http'
 import { MAX_WAIT_MS, queriesApi, type QueryListQuery } from '@/api/queries'
 import { openQueryEvents } from '@/api/queryEvents'
-import type { JobStatus, Query, QueryInput, QuerySummary } from '@/api/types'
-import { toRfc3339 } from '@/utils/format'
+import type { Query, QueryInput } from '@/api/types'
 import { draftFromQuery, emptyQueryDraft, type QueryDraft } from '@/utils/queryForm'
 import { applyEndEvent, applyResultEvent, applyStatusEvent, isQueryEnded } from '@/utils/queries'
+import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
 
-export interface QueryFilters {
-  status: JobStatus | null
-  owner: string
-  /** Epoch milliseconds, as date pickers give them; null for an open end. */
-  since: number | null
-  until: number | null
-}
+export type QueryFilters = SubmittedFilters
 
 export const DEFAULT_PER_PAGE = 20
 /** The first wait for a single-target query (the most the server allows). */
@@ -34,20 +28,8 @@ export const POLL_INTERVAL_MS = 2000
 /** How the shown query is kept current. */
 export type QueryLive = 'off' | 'waiting' | 'events' | 'polling'
 
-function emptyFilters(): QueryFilters {
-  return { status: null, owner: '', since: null, until: null }
-}
-
-export function toListQuery(filters: QueryFilters, page: number, perPage: number): QueryListQuery {
-  return {
-    status: filters.status ?? undefined,
-    owner: filters.owner.trim() || undefined,
-    since: filters.since === null ? undefined : toRfc3339(filters.since),
-    until: filters.until === null ? undefined : toRfc3339(filters.until),
-    page,
-    per_page: perPage,
-  }
-}
+export const toListQuery: (filters: QueryFilters, page: number, perPage: number) => QueryListQuery =
+  toSubmittedQuery
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError'
@@ -61,13 +43,12 @@ export const useQueriesStore = defineStore('queries', () => {
   const current = ref<Query | null>(null)
   const live = ref<QueryLive>('off')
 
-  const filters = ref<QueryFilters>(emptyFilters())
-  const items = ref<QuerySummary[]>([])
-  const total = ref(0)
-  const page = ref(1)
-  const perPage = ref(DEFAULT_PER_PAGE)
-  const loading = ref(false)
-  let latest = 0
+  const list = usePagedList(
+    emptySubmittedFilters,
+    (f, page, perPage) => queriesApi.list(toListQuery(f, page, perPage)),
+    DEFAULT_PER_PAGE,
+  )
+  const { filters, items, total, page, perPage, loading, load, resetFilters } = list
 
   let closeEvents: (() => void) | null = null
   let pollTimer: ReturnType<typeof setTimeout> | null = null
@@ -220,33 +201,10 @@ export const useQueriesStore = defineStore('queries', () => {
     draft.value = draftFromQuery(query)
   }
 
-  async function load(nextPage = page.value, nextPerPage = perPage.value): Promise<void> {
-    const ticket = ++latest
-    loading.value = true
-    try {
-      const res = await queriesApi.list(toListQuery(filters.value, nextPage, nextPerPage))
-      if (ticket !== latest) return
-      items.value = res.items
-      total.value = res.total
-      page.value = res.page
-      perPage.value = res.per_page
-    } finally {
-      if (ticket === latest) loading.value = false
-    }
-  }
-
-  function resetFilters(): void {
-    filters.value = emptyFilters()
-  }
-
   function reset(): void {
     clearCurrent()
     draft.value = emptyQueryDraft()
-    resetFilters()
-    items.value = []
-    total.value = 0
-    page.value = 1
-    perPage.value = DEFAULT_PER_PAGE
+    list.resetList()
   }
 
   return {

@@ -1,0 +1,79 @@
+// One page of a list and the filters that produced it: the state and loading
+// that the audit, jobs and queries stores share.
+import { ref, type Ref } from 'vue'
+import type { Page, SubmittedListQuery } from '@/api/lists'
+import type { JobStatus } from '@/api/types'
+import { toRfc3339 } from '@/utils/format'
+
+/** Filters of the lists of things users submit (jobs, queries). */
+export interface SubmittedFilters {
+  status: JobStatus | null
+  owner: string
+  /** Epoch milliseconds, as date pickers give them; null for an open end. */
+  since: number | null
+  until: number | null
+}
+
+export function emptySubmittedFilters(): SubmittedFilters {
+  return { status: null, owner: '', since: null, until: null }
+}
+
+export function toSubmittedQuery(filters: SubmittedFilters, page: number, perPage: number): SubmittedListQuery {
+  return {
+    status: filters.status ?? undefined,
+    owner: filters.owner.trim() || undefined,
+    since: filters.since === null ? undefined : toRfc3339(filters.since),
+    until: filters.until === null ? undefined : toRfc3339(filters.until),
+    page,
+    per_page: perPage,
+  }
+}
+
+/**
+ * The filters, the page shown and `load`, for use inside a setup store. Answers
+ * can arrive out of order when filters change quickly; only the latest request
+ * may write the page.
+ */
+export function usePagedList<F, T>(
+  emptyFilters: () => F,
+  fetchPage: (filters: F, page: number, perPage: number) => Promise<Page<T>>,
+  defaultPerPage: number,
+) {
+  const filters = ref(emptyFilters()) as Ref<F>
+  const items = ref([]) as Ref<T[]>
+  const total = ref(0)
+  const page = ref(1)
+  const perPage = ref(defaultPerPage)
+  const loading = ref(false)
+  let latest = 0
+
+  async function load(nextPage = page.value, nextPerPage = perPage.value): Promise<void> {
+    const ticket = ++latest
+    loading.value = true
+    try {
+      const res = await fetchPage(filters.value, nextPage, nextPerPage)
+      if (ticket !== latest) return
+      items.value = res.items
+      total.value = res.total
+      page.value = res.page
+      perPage.value = res.per_page
+    } finally {
+      if (ticket === latest) loading.value = false
+    }
+  }
+
+  function resetFilters(): void {
+    filters.value = emptyFilters()
+  }
+
+  /** Back to no filters and an empty first page (on logout). */
+  function resetList(): void {
+    resetFilters()
+    items.value = []
+    total.value = 0
+    page.value = 1
+    perPage.value = defaultPerPage
+  }
+
+  return { filters, items, total, page, perPage, loading, load, resetFilters, resetList }
+}

@@ -3,25 +3,10 @@
 // without a reload, read a run's log; then a failing job, its database error,
 // and a retry that fails again as attempt 2. Every wait is on a condition.
 import { expect, test, type Locator, type Page } from '@playwright/test'
+import { openMenu, password, sqlitePath, stamp, username } from './support'
 
-function requiredEnv(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set (see e2e/run-e2e.sh)`)
-  return value
-}
-
-const username = requiredEnv('AUTODB_E2E_USER')
-const password = requiredEnv('AUTODB_E2E_PASSWORD')
-const sqlitePath = requiredEnv('AUTODB_E2E_SQLITE_PATH')
-
-// Unique per run, so the journey also passes against a server and a database file with older data.
-const stamp = Date.now().toString(36)
 const targetName = `e2e-jobs-sqlite-${stamp}`
 const table = `e2e_t_${stamp}`
-
-async function openMenu(page: Page, label: string): Promise<void> {
-  await page.getByTestId('main-menu').getByRole('link', { name: label, exact: true }).click()
-}
 
 function scriptEditor(page: Page, index: number): Locator {
   return page.locator(`[data-testid="script-editor"][data-index="${index}"]`)

@@ -2,28 +2,13 @@
 // sign in, add a SQLite target, test it, reload a deep link, create an API
 // token, find it all in the audit log, sign out. Every wait is on a condition.
 import { expect, test, type Locator, type Page } from '@playwright/test'
+import { openMenu, password, sqlitePath, stamp, username } from './support'
 
-function requiredEnv(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set (see e2e/run-e2e.sh)`)
-  return value
-}
-
-const username = requiredEnv('AUTODB_E2E_USER')
-const password = requiredEnv('AUTODB_E2E_PASSWORD')
-const sqlitePath = requiredEnv('AUTODB_E2E_SQLITE_PATH')
-
-// Unique per run, so the journey also passes against a server with older data.
-const stamp = Date.now().toString(36)
 const targetName = `e2e-sqlite-${stamp}`
 const tokenName = `e2e-token-${stamp}`
 
 function targetRow(page: Page): Locator {
   return page.getByTestId('targets-table').locator('tbody tr', { hasText: targetName })
-}
-
-async function openMenu(page: Page, label: string): Promise<void> {
-  await page.getByTestId('main-menu').getByRole('link', { name: label, exact: true }).click()
 }
 
 test('an admin adds and tests a SQLite target, creates a token, and finds both in the audit log', async ({

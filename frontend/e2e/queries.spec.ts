@@ -4,26 +4,11 @@
 // and find the query in the history. Every wait is on a condition.
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Locator, type Page } from '@playwright/test'
+import { openMenu, password, sqlitePath, stamp, username } from './support'
 
-function requiredEnv(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set (see e2e/run-e2e.sh)`)
-  return value
-}
-
-const username = requiredEnv('AUTODB_E2E_USER')
-const password = requiredEnv('AUTODB_E2E_PASSWORD')
-const sqlitePath = requiredEnv('AUTODB_E2E_SQLITE_PATH')
-
-// Unique per run, so the journey also passes against a server and a database file with older data.
-const stamp = Date.now().toString(36)
 const targetName = `e2e-queries-sqlite-${stamp}`
 const table = `q_${stamp}`
 const select = `SELECT * FROM ${table} ORDER BY id`
-
-async function openMenu(page: Page, label: string): Promise<void> {
-  await page.getByTestId('main-menu').getByRole('link', { name: label, exact: true }).click()
-}
 
 function sqlInput(page: Page): Locator {
   return page.getByTestId('query-form').locator('textarea[name="sql"]')

@@ -115,19 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .json()
         .await?;
     let warm_id = warm["id"].as_i64().ok_or("warm-up job not created")?;
-    loop {
-        let j: Value = client
-            .get(format!("{base}/api/jobs/{warm_id}"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if j["finished_at"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ended(&client, &base, &token, warm_id).await?;
     let url = format!("{base}/api/jobs/{warm_id}");
     let fleet = Fleet {
         client: client.clone(),
@@ -254,26 +242,40 @@ impl Fleet {
         }
         let mut ok = 0;
         for id in &ids {
-            loop {
-                let j: Value = self
-                    .client
-                    .get(format!("{base}/api/jobs/{id}"))
-                    .bearer_auth(token)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if j["finished_at"].is_string() {
-                    ok += usize::from(j["status"] == "success");
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            let j = ended(&self.client, base, token, *id).await?;
+            ok += usize::from(j["status"] == "success");
         }
         Ok(Round {
             post_ms,
             all_done: started.elapsed(),
             ok,
         })
+    }
+}
+
+/// The job once it has ended, asked for every 20 ms; an error after 120 s (a bench that never
+/// ends measures nothing).
+async fn ended(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: i64,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let j: Value = client
+            .get(format!("{base}/api/jobs/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if j["finished_at"].is_string() {
+            return Ok(j);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("job {id} has not ended after 120 s: {j}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

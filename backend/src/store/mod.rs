@@ -274,15 +274,11 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
-        let (pool, gate) = (self.pool.clone(), self.write_gate.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| Error::StoreUnavailable(e.to_string()))?;
-            with_gate(&gate, || f(&mut conn))
-        })
-        .await
-        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+        // The same door as blocking code, so both get a connection and the write gate alike.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.run_blocking(f))
+            .await
+            .map_err(|e| Error::internal(format!("store task failed: {e}")))?
     }
 
     /// The same, for code that is already on a blocking thread (CLI, engine threads).

@@ -179,7 +179,7 @@ async fn testing_the_real_mariadb_reports_its_version() {
 async fn testing_a_sqlite_file_reports_its_version() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
-    let path = app.dir.path().join("demo.db");
+    let path = app.sqlite_path("demo.db");
     let target = create(
         &app,
         &t,

@@ -301,7 +301,12 @@ impl Settings {
                 message: "at most 1000000: the first page is kept in the metadata store".into(),
             });
         }
-        if let Some(d) = self.targets.sqlite_dirs.iter().find(|d| d.as_os_str().is_empty()) {
+        if let Some(d) = self
+            .targets
+            .sqlite_dirs
+            .iter()
+            .find(|d| d.as_os_str().is_empty())
+        {
             return Err(ConfigError::Value {
                 key: "targets.sqlite_dirs",
                 message: format!("{d:?}: an entry must name a folder"),

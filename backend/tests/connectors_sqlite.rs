@@ -280,7 +280,10 @@ fn attach_and_detach_are_refused_by_the_connection_and_create_no_file() {
     c.rollback().unwrap();
     assert!(!other.exists());
     let names = query(c, "SELECT name FROM pragma_database_list").rows;
-    assert!(names.iter().all(|r| r[0] != Cell::Text("x".into())), "{names:?}");
+    assert!(
+        names.iter().all(|r| r[0] != Cell::Text("x".into())),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -291,7 +294,10 @@ fn vacuum_into_another_file_is_refused_and_writes_nothing() {
     exec(c, "INSERT INTO t VALUES (1)");
     let copy = dir.path().join("copy.db");
     let message = refused(c, &format!("VACUUM INTO '{}'", copy.display()));
-    assert!(message.contains("ATTACH") || message.contains("VACUUM"), "{message}");
+    assert!(
+        message.contains("ATTACH") || message.contains("VACUUM"),
+        "{message}"
+    );
     assert!(!copy.exists(), "no copy was written");
     assert_eq!(query(c, "SELECT x FROM t").rows, [[Cell::Int(1)]]);
 }
@@ -335,7 +341,10 @@ fn pragmas_that_reach_files_or_loosen_safety_are_refused() {
     exec(c, "PRAGMA journal_mode = WAL");
     exec(c, "PRAGMA user_version = 7");
     assert_eq!(query(c, "PRAGMA user_version").rows, [[Cell::Int(7)]]);
-    assert_eq!(query(c, "SELECT count(*) FROM pragma_table_info('t')").rows, [[Cell::Int(1)]]);
+    assert_eq!(
+        query(c, "SELECT count(*) FROM pragma_table_info('t')").rows,
+        [[Cell::Int(1)]]
+    );
 }
 
 #[test]

@@ -111,6 +111,8 @@ pub async fn spawn_second(first: &TestApp, tweak: impl FnOnce(&mut Settings)) ->
         None => format!("sqlite://{}", first.dir.path().join("autodb.db").display()),
     };
     settings.security.secret_key_file = first.dir.path().join("secret.key").display().to_string();
+    settings.targets.sqlite_dirs =
+        vec![first.sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
     let ctx = startup::context(settings, false).expect("context");
     let app = Application::build(ctx).await.expect("build");

@@ -105,13 +105,15 @@ async fn a_developer_cannot_reach_the_metadata_store_through_a_sqlite_target_job
     let audit_after = app.audit("per_page=500").await;
     assert!(audit_after.len() >= audit_before, "{done}");
     assert!(
-        audit_after.iter().any(|e| e["action"] == "create" && e["object_type"] == "target"),
+        audit_after
+            .iter()
+            .any(|e| e["action"] == "create" && e["object_type"] == "target"),
         "the target's creation is still on record"
     );
     assert_eq!(done["status"], "error", "{done}");
     let run = &done["scripts"][0]["runs"][0];
     assert_eq!(run["status"], "error", "{run}");
-    assert_eq!(run["statements_done"], 0, "the ATTACH itself fails: {run}");
+    assert_eq!(run["error_line"], 1, "the ATTACH itself fails: {run}");
     let error = run["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("ATTACH") && error.contains("own file"),
@@ -169,10 +171,19 @@ fn forbidden_paths(app: &TestApp) -> Vec<(PathBuf, &'static str)> {
         (app.dir.path().join("other.db"), "the data folder"),
         (link, "a symlink to the store"),
         (dir_link.join("autodb.db"), "a symlinked folder"),
-        (dir_link.join("new.db"), "a new file through a symlinked folder"),
-        (allowed.join("..").join(store.file_name().expect("name")), "`..`"),
         (
-            allowed.join("sub/../../").join(app.dir.path().file_name().expect("n")).join("x.db"),
+            dir_link.join("new.db"),
+            "a new file through a symlinked folder",
+        ),
+        (
+            allowed.join("..").join(store.file_name().expect("name")),
+            "`..`",
+        ),
+        (
+            allowed
+                .join("sub/../../")
+                .join(app.dir.path().file_name().expect("n"))
+                .join("x.db"),
             "`..` into the data folder",
         ),
         (outside, "outside targets.sqlite_dirs"),
@@ -269,13 +280,19 @@ async fn a_sqlite_target_file_swapped_for_a_symlink_to_the_store_is_refused_when
     assert_eq!(test(&app).await["ok"], true);
     // Someone with a shell swaps the file (or its folder) after the check.
     std::fs::remove_file(&path).expect("rm");
-    std::os::unix::fs::symlink(store_file(&app), &path).expect("symlink");
+    // The store's file, or on a PostgreSQL store the key file.
+    let own = match app.pg_database() {
+        None => store_file(&app),
+        Some(_) => app.dir.path().join("secret.key"),
+    };
+    std::os::unix::fs::symlink(own, &path).expect("symlink");
     let got = test(&app).await;
     assert_eq!(got["ok"], false, "{got}");
+    assert_eq!(got["error"]["kind"], "config", "{got}");
     assert!(
         got["error"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("targets.sqlite_dirs") || m.contains("symbolic link")),
+            .is_some_and(|m| m.contains("swap.db") && m.contains("is AutoDB's")),
         "{got}"
     );
     std::fs::remove_file(&path).expect("rm");

@@ -102,7 +102,11 @@ async fn each_field_that_decides_where_the_password_goes_requires_it_again() {
     ];
     for (change, field) in cases {
         let r = app
-            .put_json(&format!("/api/targets/{id}"), Some(&t), with(change.clone()))
+            .put_json(
+                &format!("/api/targets/{id}"),
+                Some(&t),
+                with(change.clone()),
+            )
             .await;
         let err = expect_error(r, StatusCode::BAD_REQUEST, "password_required").await;
         assert_eq!(err["field"], field, "{change}: {err}");
@@ -137,7 +141,11 @@ async fn each_field_that_decides_where_the_password_goes_requires_it_again() {
             with(json!({"name": "hr-2", "host": "db3.example"})),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::OK, "no stored password, nothing to capture");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "no stored password, nothing to capture"
+    );
 }
 
 #[actix_web::test]
@@ -152,16 +160,25 @@ async fn a_stored_query_password_is_not_sent_to_a_new_account_or_host_without_be
     let before = target(&app, &t, id).await;
     let cases = [
         (json!({"query_username": "reader2"}), "query_username"),
-        (json!({"query_username": "reader", "host": "db.example"}), "host"),
+        (
+            json!({"query_username": "reader", "host": "db.example"}),
+            "host",
+        ),
     ];
     for (change, field) in cases {
         let r = app
-            .put_json(&format!("/api/targets/{id}"), Some(&t), with(change.clone()))
+            .put_json(
+                &format!("/api/targets/{id}"),
+                Some(&t),
+                with(change.clone()),
+            )
             .await;
         let err = expect_error(r, StatusCode::BAD_REQUEST, "password_required").await;
         assert_eq!(err["field"], field, "{change}: {err}");
         assert!(
-            err["message"].as_str().is_some_and(|m| m.contains("query_password")),
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("query_password")),
             "{err}"
         );
     }

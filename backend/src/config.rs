@@ -17,6 +17,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub engine: EngineSettings,
     pub query: QuerySettings,
+    pub targets: TargetSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +154,16 @@ impl Default for QuerySettings {
     }
 }
 
+/// Where targets may be.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetSettings {
+    /// Folders SQLite target files must lie in (after resolving symlinks and `..`). Empty: no
+    /// SQLite targets. AutoDB's own data folders (the store's and the key file's) are never
+    /// allowed, whatever this says.
+    pub sqlite_dirs: Vec<PathBuf>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {path}: {message}")]
@@ -201,6 +212,8 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("targets.sqlite_dirs")
                 .source(Some(env)),
         );
         let layered = builder.build().map_err(|e| describe(e, file.as_deref()))?;
@@ -286,6 +299,17 @@ impl Settings {
             return Err(ConfigError::Value {
                 key: "query.max_row_limit",
                 message: "at most 1000000: the first page is kept in the metadata store".into(),
+            });
+        }
+        if let Some(d) = self
+            .targets
+            .sqlite_dirs
+            .iter()
+            .find(|d| d.as_os_str().is_empty())
+        {
+            return Err(ConfigError::Value {
+                key: "targets.sqlite_dirs",
+                message: format!("{d:?}: an entry must name a folder"),
             });
         }
         if self.security.secret_key_file.trim().is_empty() {
@@ -387,6 +411,29 @@ mod tests {
             .expect("load");
         assert_eq!(s.query.max_timeout_s, 600);
         assert_eq!(s.query.export_max_rows, 1_000_000);
+    }
+
+    #[test]
+    fn sqlite_dirs_default_to_none_and_come_from_the_file_or_a_comma_list() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert!(s.targets.sqlite_dirs.is_empty());
+        let s = Settings::load_from(
+            None,
+            env(&[("AUTODB__TARGETS__SQLITE_DIRS", "/srv/a,/srv/b")]),
+        )
+        .expect("load");
+        assert_eq!(
+            s.targets.sqlite_dirs,
+            [PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("autodb.toml");
+        std::fs::write(&path, "[targets]\nsqlite_dirs = [\"/srv/lite\"]\n").expect("write");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("load");
+        assert_eq!(s.targets.sqlite_dirs, [PathBuf::from("/srv/lite")]);
+        std::fs::write(&path, "[targets]\nsqlite_dirs = [\"\"]\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
+        assert!(err.to_string().contains("targets.sqlite_dirs"), "{err}");
     }
 
     #[test]

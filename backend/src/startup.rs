@@ -14,8 +14,10 @@ use utoipa_actix_web::AppExt;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
+use crate::services::confine::Confinement;
 use crate::services::jobs::engine::JobEngine;
 use crate::services::queries::engine::QueryEngine;
+use crate::services::targets::TargetAccess;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
 
@@ -59,6 +61,11 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
     }
     let secrets =
         SecretBox::load_or_create(std::path::Path::new(&settings.security.secret_key_file))?;
+    let confinement = Arc::new(Confinement::new(&settings)?);
+    let access = TargetAccess {
+        secrets: secrets.clone(),
+        confinement: confinement.clone(),
+    };
     let throttle = Arc::new(LoginThrottle::new(
         settings.security.login_max_failures,
         Duration::from_secs(settings.security.login_lockout_s),
@@ -71,19 +78,20 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
     };
     let jobs = JobEngine::new(
         store.with_own_pool(engine_pool)?,
-        secrets.clone(),
+        access.clone(),
         settings.engine.clone(),
     )
     .map_err(StartError::Engine)?;
     let queries = QueryEngine::new(
         store.with_own_pool(engine_pool)?,
-        secrets.clone(),
+        access,
         settings.query.clone(),
         Duration::from_secs(settings.engine.connect_timeout_s),
     );
     Ok(Ctx {
         store,
         secrets,
+        confinement,
         settings: Arc::new(settings),
         throttle,
         auth_cache: Arc::default(),

@@ -247,3 +247,141 @@ fn a_missing_file_in_read_write_mode_is_a_connect_error_and_a_bad_mode_a_config_
         DbErrorKind::Config
     );
 }
+
+// Issue 8, finding 1: the connection itself refuses to reach any file but its own.
+
+/// The error of a statement that must be refused, and proof it did not run.
+fn refused(conn: &mut dyn TargetConnection, sql: &str) -> String {
+    match conn.execute(sql, &mut VecSink::new(10)) {
+        Ok(out) => panic!("{sql} ran: {out:?}"),
+        Err(e) => e.message,
+    }
+}
+
+#[test]
+fn attach_and_detach_are_refused_by_the_connection_and_create_no_file() {
+    let (dir, mut conn) = open();
+    let other = dir.path().join("other.db");
+    let c = conn.as_mut();
+    for sql in [
+        format!("ATTACH DATABASE '{}' AS other", other.display()),
+        format!("ATTACH 'file:{}?mode=rwc' AS other", other.display()),
+        "ATTACH ':memory:' AS mem".to_string(),
+        "ATTACH '' AS tmp".to_string(),
+        "DETACH DATABASE temp".to_string(),
+    ] {
+        let message = refused(c, &sql);
+        assert!(message.contains("own file"), "{sql}: {message}");
+    }
+    assert!(!other.exists(), "no file was created");
+    // ATTACH as an expression, inside a transaction, is refused the same way.
+    c.begin().unwrap();
+    refused(c, &format!("ATTACH '{}' || '' AS x", other.display()));
+    c.rollback().unwrap();
+    assert!(!other.exists());
+    let names = query(c, "SELECT name FROM pragma_database_list").rows;
+    assert!(
+        names.iter().all(|r| r[0] != Cell::Text("x".into())),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn vacuum_into_another_file_is_refused_and_writes_nothing() {
+    let (dir, mut conn) = open();
+    let c = conn.as_mut();
+    exec(c, "CREATE TABLE t (x)");
+    exec(c, "INSERT INTO t VALUES (1)");
+    let copy = dir.path().join("copy.db");
+    let message = refused(c, &format!("VACUUM INTO '{}'", copy.display()));
+    assert!(
+        message.contains("ATTACH") || message.contains("VACUUM"),
+        "{message}"
+    );
+    assert!(!copy.exists(), "no copy was written");
+    assert_eq!(query(c, "SELECT x FROM t").rows, [[Cell::Int(1)]]);
+    // SQLite vacuums through an ATTACH of its own: a plain VACUUM is refused too.
+    assert!(refused(c, "VACUUM").contains("VACUUM"));
+}
+
+#[test]
+fn extension_loading_and_file_reaching_functions_are_refused() {
+    let (_dir, mut conn) = open();
+    let c = conn.as_mut();
+    for sql in [
+        "SELECT load_extension('/usr/lib/x86_64-linux-gnu/libc.so.6')",
+        "SELECT load_extension('/tmp/evil', 'init')",
+        "SELECT fts3_tokenizer('simple')",
+        "SELECT readfile('/etc/passwd')",
+        "SELECT writefile('/tmp/autodb-pwned', 'x')",
+    ] {
+        let message = refused(c, sql);
+        assert!(!message.is_empty(), "{sql}");
+    }
+    assert!(!std::path::Path::new("/tmp/autodb-pwned").exists());
+}
+
+#[test]
+fn pragmas_that_reach_files_or_loosen_safety_are_refused() {
+    let (_dir, mut conn) = open();
+    let c = conn.as_mut();
+    exec(c, "CREATE TABLE t (x)");
+    for sql in [
+        "PRAGMA temp_store_directory = '/tmp'",
+        "PRAGMA data_store_directory = '/tmp'",
+        "PRAGMA writable_schema = ON",
+        "PRAGMA trusted_schema = ON",
+        "PRAGMA hard_heap_limit = 1",
+        "PRAGMA soft_heap_limit = 1",
+    ] {
+        refused(c, sql);
+    }
+    // The defensive flag holds even where a pragma would get through.
+    assert_eq!(query(c, "PRAGMA trusted_schema").rows, [[Cell::Int(0)]]);
+    refused(c, "UPDATE sqlite_master SET sql = 'CREATE TABLE t (y)'");
+    // Ordinary pragmas of the target's own file still work.
+    exec(c, "PRAGMA journal_mode = WAL");
+    exec(c, "PRAGMA user_version = 7");
+    assert_eq!(query(c, "PRAGMA user_version").rows, [[Cell::Int(7)]]);
+    assert_eq!(
+        query(c, "SELECT count(*) FROM pragma_table_info('t')").rows,
+        [[Cell::Int(1)]]
+    );
+}
+
+#[test]
+fn a_read_only_transaction_cannot_be_made_writable_from_inside() {
+    let (_dir, mut conn) = open();
+    let c = conn.as_mut();
+    exec(c, "CREATE TABLE t (x)");
+    c.begin_read_only().unwrap();
+    refused(c, "PRAGMA query_only = OFF");
+    refused(c, "INSERT INTO t VALUES (1)");
+    c.rollback().unwrap();
+    exec(c, "INSERT INTO t VALUES (1)");
+}
+
+#[test]
+fn only_an_absolute_path_without_symbolic_links_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.db");
+    connectors::connect(&spec(&real)).unwrap();
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let folder = dir.path().join("folder");
+    std::os::unix::fs::symlink(dir.path(), &folder).unwrap();
+    for path in [
+        link.clone(),
+        folder.join("real.db"),
+        folder.join("new.db"),
+        dir.path().join("sub/../real.db"),
+        std::path::PathBuf::from("relative.db"),
+        std::path::PathBuf::from(format!("file:{}", real.display())),
+    ] {
+        let err = connectors::connect(&spec(&path)).err().unwrap_or_else(|| {
+            panic!("{} opened", path.display());
+        });
+        assert_eq!(err.kind, DbErrorKind::Config, "{}: {err:?}", path.display());
+    }
+    assert!(!dir.path().join("new.db").exists());
+}

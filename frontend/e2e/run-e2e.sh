@@ -62,9 +62,12 @@ export AUTODB__SECURITY__SECRET_KEY_FILE="$TMP/secret.key"
 
 export AUTODB_E2E_USER=admin
 export AUTODB_E2E_PASSWORD=${AUTODB_E2E_PASSWORD:-$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')}
-# The target database of the journey: an empty file is a valid empty SQLite database.
-export AUTODB_E2E_SQLITE_PATH=${AUTODB_E2E_SQLITE_PATH:-$TMP/target.db}
+# The target database of the journey: an empty file is a valid empty SQLite database. SQLite
+# targets must lie in targets.sqlite_dirs, outside AutoDB's data folder ($TMP here).
+mkdir -p "$TMP/targets"
+export AUTODB_E2E_SQLITE_PATH=${AUTODB_E2E_SQLITE_PATH:-$TMP/targets/target.db}
 [[ -e "$AUTODB_E2E_SQLITE_PATH" ]] || : >"$AUTODB_E2E_SQLITE_PATH"
+export AUTODB__TARGETS__SQLITE_DIRS=${AUTODB__TARGETS__SQLITE_DIRS:-$(dirname "$AUTODB_E2E_SQLITE_PATH")}
 export AUTODB_E2E_URL="$BASE_URL"
 
 printf '%s\n' "$AUTODB_E2E_PASSWORD" | "$AUTODB_BIN" user create "$AUTODB_E2E_USER" --role admin --password-stdin

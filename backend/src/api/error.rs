@@ -47,6 +47,7 @@ impl ApiError {
         match self {
             ApiError::Domain(e) => match e {
                 Error::Validation { .. } => "invalid_input",
+                Error::PasswordRequired { .. } => "password_required",
                 Error::Unauthenticated => "unauthenticated",
                 Error::InvalidCredentials => "invalid_credentials",
                 Error::TooManyAttempts { .. } => "too_many_attempts",
@@ -70,7 +71,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Domain(e) => match e {
-                Error::Validation { .. } => StatusCode::BAD_REQUEST,
+                Error::Validation { .. } | Error::PasswordRequired { .. } => {
+                    StatusCode::BAD_REQUEST
+                }
                 Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                 Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -90,9 +93,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let (message, field) = match self {
-            ApiError::Domain(Error::Validation { field, message }) => {
-                (message.clone(), Some(field.clone()))
-            }
+            ApiError::Domain(
+                Error::Validation { field, message } | Error::PasswordRequired { field, message },
+            ) => (message.clone(), Some(field.clone())),
             ApiError::Domain(Error::Internal(cause)) => {
                 let id = uuid::Uuid::new_v4();
                 log::error!("internal error {id}: {cause}");

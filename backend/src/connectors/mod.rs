@@ -24,6 +24,7 @@ mod pg_values;
 mod postgres;
 mod sink;
 mod sqlite;
+mod sqlite_guard;
 mod sqlite_values;
 mod support;
 

@@ -1,6 +1,10 @@
 //! The SQLite connector (`rusqlite`, bundled SQLite). `database` is a file path; host, port,
 //! username and password mean nothing to SQLite and are ignored.
 //!
+//! Confinement (`sqlite_guard`): the connection opens the absolute, symlink-free path it is
+//! given and no other file — no ATTACH, VACUUM INTO, extensions or file-reaching pragmas —
+//! and keeps SQLite's defensive checks on. Which folders a target may use is decided above.
+//!
 //! Opening: option `mode` = `read_write_create` (default: a missing file is created, handy for
 //! demos), `read_write` (the file must exist) or `read_only`. The connect timeout becomes the
 //! busy timeout (how long a statement waits for another writer's lock).
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, InterruptHandle, OpenFlags};
 
+use super::sqlite_guard::{self, Guard};
 use super::sqlite_values::{cell, classify, columns};
 use super::support::{check_known_options, offer_row, string_option};
 use super::{Canceller, ConnectSpec, DbError, DbErrorKind, Engine};
@@ -33,6 +38,7 @@ pub(crate) struct SqliteConnection {
     deadline: Arc<Mutex<Option<Instant>>>,
     timed_out: Arc<AtomicBool>,
     canceller: Arc<SqliteCanceller>,
+    guard: Arc<Guard>,
 }
 
 impl SqliteConnection {
@@ -54,13 +60,17 @@ impl SqliteConnection {
                     "SQLite mode {other:?} is not one of read_write_create, read_write, read_only"
                 )))
             }
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&spec.database, flags).map_err(|e| {
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let path = sqlite_guard::plain_path(&spec.database)?;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| {
             let mut err = classify(&e, false);
             err.kind = DbErrorKind::Connect;
             err.message = format!("cannot open {}: {}", spec.database, err.message);
             err
         })?;
+        sqlite_guard::same_file(&conn, &path)?;
+        let guard = sqlite_guard::confine(&conn).map_err(|e| classify(&e, false))?;
         conn.busy_timeout(spec.connect_timeout)
             .map_err(|e| classify(&e, false))?;
         let deadline: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -88,6 +98,7 @@ impl SqliteConnection {
             statement_timeout: spec.statement_timeout,
             deadline,
             timed_out,
+            guard,
         })
     }
 
@@ -97,10 +108,23 @@ impl SqliteConnection {
         }
     }
 
+    /// The connector's own statements (transactions, `query_only`).
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn
-            .execute_batch(sql)
+        let conn = &self.conn;
+        self.guard
+            .internal(|| conn.execute_batch(sql))
             .map_err(|e| classify(&e, false))
+    }
+
+    /// A statement's error; a refusal of the guard's says why.
+    fn error(&self, e: &rusqlite::Error) -> DbError {
+        let mut err = classify(e, self.timed_out.load(Ordering::SeqCst));
+        let refusal = self.guard.take_refusal();
+        if let (DbErrorKind::Auth, Some(why)) = (err.kind, refusal) {
+            err.kind = DbErrorKind::Statement;
+            err.message = why;
+        }
+        err
     }
 
     fn run(&mut self, sql: &str, sink: &mut dyn RowSink) -> rusqlite::Result<ExecOutcome> {
@@ -159,9 +183,10 @@ impl TargetConnection for SqliteConnection {
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError> {
         self.timed_out.store(false, Ordering::SeqCst);
         self.set_deadline(self.statement_timeout.map(|t| Instant::now() + t));
+        self.guard.take_refusal();
         let result = self.run(sql, sink);
         self.set_deadline(None);
-        result.map_err(|e| classify(&e, self.timed_out.load(Ordering::SeqCst)))
+        result.map_err(|e| self.error(&e))
     }
 
     fn canceller(&self) -> Arc<dyn Canceller> {

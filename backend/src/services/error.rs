@@ -7,6 +7,9 @@ pub enum Error {
     /// Bad input; `field` names it (dotted path for nested fields).
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// A change would send a stored password somewhere new; `field` names the change.
+    #[error("{field}: {message}")]
+    PasswordRequired { field: String, message: String },
     #[error("authentication required")]
     Unauthenticated,
     /// Deliberately does not say whether the name or the password was wrong.

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod confine;
 pub mod error;
 pub mod jobs;
 pub mod queries;
@@ -24,6 +25,8 @@ use crate::store::Store;
 pub struct Ctx {
     pub store: Store,
     pub secrets: SecretBox,
+    /// Where targets may point (SQLite folders, never the store).
+    pub confinement: Arc<confine::Confinement>,
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
     pub auth_cache: Arc<auth::AuthCache>,

@@ -1,6 +1,7 @@
 //! Targets: the databases AutoDB manages. Validation, credential sealing, tags, and the
 //! connection test (run on its own thread, never on an HTTP worker).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, Event};
+use super::confine::Confinement;
 use super::error::{Error, Result};
 use super::{Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
@@ -69,6 +71,23 @@ pub struct TargetInput {
     #[serde(default)]
     #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
+}
+
+/// What reaching a stored target takes: the key that opens its passwords, and where targets
+/// may point (checked again each time one is opened).
+#[derive(Debug, Clone)]
+pub struct TargetAccess {
+    pub secrets: SecretBox,
+    pub confinement: Arc<Confinement>,
+}
+
+impl TargetAccess {
+    pub fn of(ctx: &Ctx) -> Self {
+        Self {
+            secrets: ctx.secrets.clone(),
+            confinement: ctx.confinement.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -159,6 +178,77 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
     Ok(tags)
 }
 
+/// Where the target points: a SQLite file must be allowed (and is kept as its real path); no
+/// target may be the metadata store.
+async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
+    if input.engine == Engine::Sqlite {
+        let real = ctx
+            .confinement
+            .sqlite_file(&input.database)
+            .map_err(|why| Error::validation("database", why))?;
+        input.database = real
+            .to_str()
+            .ok_or_else(|| Error::validation("database", "must be a UTF-8 path"))?
+            .to_string();
+        return Ok(());
+    }
+    let (c, host, port) = (
+        ctx.confinement.clone(),
+        input.host.trim().to_string(),
+        input.port,
+    );
+    let database = input.database.clone();
+    if on_thread(move || c.is_store(&host, port, &database)).await? {
+        return Err(Error::validation(
+            "database",
+            "is AutoDB's own metadata store: no target may be it",
+        ));
+    }
+    Ok(())
+}
+
+/// A change that would send a stored password somewhere new needs it given again (issue 8,
+/// finding 11: else an admin could point a target at a host of theirs and test it).
+fn check_password_moves(
+    before: &rows::TargetRow,
+    input: &TargetInput,
+    f: &rows::TargetFields,
+) -> Result<()> {
+    let place = [
+        ("engine", before.engine != f.engine),
+        ("host", before.host != f.host),
+        ("port", before.port != f.port),
+        ("database", before.database_name != f.database_name),
+    ];
+    let first = |last: (&'static str, bool)| {
+        place
+            .into_iter()
+            .chain([last])
+            .find_map(|(field, changed)| changed.then_some(field))
+    };
+    let required = |field: &str, password: &str| {
+        Error::PasswordRequired {
+        field: field.to_string(),
+        message: format!(
+            "changing `{field}` would send the stored password somewhere new: give `{password}` again"
+        ),
+    }
+    };
+    if before.password_enc.is_some() && input.password.is_none() {
+        if let Some(field) = first(("username", before.username != f.username)) {
+            return Err(required(field, "password"));
+        }
+    }
+    let query_kept = input.query_password.is_none() && f.query_username.is_some();
+    if before.query_password_enc.is_some() && query_kept {
+        let account = ("query_username", before.query_username != f.query_username);
+        if let Some(field) = first(account) {
+            return Err(required(field, "query_password"));
+        }
+    }
+    Ok(())
+}
+
 fn fields(ctx: &Ctx, input: &TargetInput, password_enc: Option<String>) -> rows::TargetFields {
     rows::TargetFields {
         name: input.name.clone(),
@@ -202,9 +292,10 @@ fn audit_detail(input: &TargetInput, tags: &[String]) -> Value {
     })
 }
 
-pub async fn create(ctx: &Ctx, actor: &Actor, input: TargetInput) -> Result<Target> {
+pub async fn create(ctx: &Ctx, actor: &Actor, mut input: TargetInput) -> Result<Target> {
     actor.require_admin()?;
     let tags = validate(&input)?;
+    check_place(ctx, &mut input).await?;
     let f = fields(ctx, &input, None);
     let actor = actor.clone();
     ctx.store
@@ -225,9 +316,10 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: TargetInput) -> Result<Targ
         .await
 }
 
-pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: TargetInput) -> Result<Target> {
+pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, mut input: TargetInput) -> Result<Target> {
     actor.require_admin()?;
     let tags = validate(&input)?;
+    check_place(ctx, &mut input).await?;
     let actor = actor.clone();
     let sealed_new = input
         .password
@@ -239,6 +331,7 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: TargetInput) -> Re
         .run(move |c| {
             store::write_tx(c, |c| {
                 let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+                check_password_moves(&before, &input, &f)?;
                 if input.password.is_none() {
                     f.password_enc = before.password_enc;
                 }
@@ -291,15 +384,29 @@ pub async fn list(ctx: &Ctx, tags: Vec<String>) -> Result<Vec<Target>> {
 }
 
 /// How to reach a stored target, its password unsealed (for connectors only). A password the
-/// configured key cannot open is a target error (`config`), like any other bad setting.
+/// configured key cannot open is a target error (`config`), like any other bad setting; so is
+/// a SQLite file that is not (or no longer) allowed: the connector gets its real path.
 pub fn spec_from_row(
     row: &rows::TargetRow,
-    secrets: &SecretBox,
+    access: &TargetAccess,
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
 ) -> std::result::Result<ConnectSpec, DbError> {
+    let engine: Engine = row.engine.parse()?;
+    let database = match engine {
+        Engine::Sqlite => access
+            .confinement
+            .sqlite_file(&row.database_name)
+            .map_err(|why| {
+                DbError::config(format!("SQLite target file {}: {why}", row.database_name))
+            })?
+            .to_str()
+            .ok_or_else(|| DbError::config("the SQLite target file's path is not UTF-8"))?
+            .to_string(),
+        _ => row.database_name.clone(),
+    };
     let password = match &row.password_enc {
-        Some(sealed) => secrets.open(sealed).map_err(|message| DbError {
+        Some(sealed) => access.secrets.open(sealed).map_err(|message| DbError {
             kind: DbErrorKind::Config,
             code: None,
             message,
@@ -307,10 +414,10 @@ pub fn spec_from_row(
         None => SecretString::from(""),
     };
     Ok(ConnectSpec {
-        engine: row.engine.parse()?,
+        engine,
         host: row.host.clone(),
         port: u16::try_from(row.port).unwrap_or(0),
-        database: row.database_name.clone(),
+        database,
         username: row.username.clone(),
         password,
         options: serde_json::from_str(&row.options).unwrap_or_default(),
@@ -329,13 +436,18 @@ pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<Conn
     let connect = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
     // A test runs one trivial query: it never needs long.
     let statement = Some(connect.max(Duration::from_secs(5)));
-    Ok(spec_from_row(&row, &ctx.secrets, connect, statement))
+    Ok(spec_from_row(
+        &row,
+        &TargetAccess::of(ctx),
+        connect,
+        statement,
+    ))
 }
 
 /// The connection details read-only queries use: the target's query account when it has one
 /// (least privilege), else its main account; the statement timeout is the query's own.
 pub fn query_spec(
-    secrets: &SecretBox,
+    access: &TargetAccess,
     row: &rows::TargetRow,
     connect_timeout: Duration,
     statement_timeout: Duration,
@@ -345,7 +457,7 @@ pub fn query_spec(
         as_query.username = user.clone();
         as_query.password_enc = row.query_password_enc.clone();
     }
-    spec_from_row(&as_query, secrets, connect_timeout, Some(statement_timeout))
+    spec_from_row(&as_query, access, connect_timeout, Some(statement_timeout))
 }
 
 /// Connects, runs a trivial query, and reports the server's version and the round trip — or

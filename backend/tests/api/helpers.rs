@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: Client,
     pub store: String,
     pub dir: tempfile::TempDir,
+    /// The folder SQLite targets go in (`targets.sqlite_dirs`), apart from the store's folder.
+    pub sqlite_dir: tempfile::TempDir,
     pg_database: Option<String>,
 }
 
@@ -53,6 +55,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite_dir = tempfile::tempdir().expect("tempdir");
     let (url, pg_database) = match backend {
         "postgres" => {
             let db = unique("autodb_store");
@@ -70,6 +73,8 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
     settings.database.url = url;
     settings.database.connect_timeout_s = 2;
     settings.security.secret_key_file = dir.path().join("secret.key").display().to_string();
+    // SQLite targets: their own folder, and the temporary folder (never the store's).
+    settings.targets.sqlite_dirs = vec![sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
     let ctx = startup::context(settings, true).expect("context");
     ctx.store
@@ -91,6 +96,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
         client: client(),
         store: backend.to_string(),
         dir,
+        sqlite_dir,
         pg_database,
     }
 }
@@ -105,6 +111,8 @@ pub async fn spawn_second(first: &TestApp, tweak: impl FnOnce(&mut Settings)) ->
         None => format!("sqlite://{}", first.dir.path().join("autodb.db").display()),
     };
     settings.security.secret_key_file = first.dir.path().join("secret.key").display().to_string();
+    settings.targets.sqlite_dirs =
+        vec![first.sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
     let ctx = startup::context(settings, false).expect("context");
     let app = Application::build(ctx).await.expect("build");
@@ -131,6 +139,11 @@ impl Drop for TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// A path for a SQLite target file, inside the allowed folder.
+    pub fn sqlite_path(&self, name: &str) -> std::path::PathBuf {
+        self.sqlite_dir.path().join(name)
     }
 
     pub fn pg_database(&self) -> Option<&str> {

@@ -498,7 +498,7 @@ fn maria_running(needle: &str) -> bool {
 async fn live_events_stream_progress_until_the_job_ends() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
-    let path = app.dir.path().join("events.db");
+    let path = app.sqlite_path("events.db");
     let target = create_target(
         &app,
         &t,
@@ -540,7 +540,7 @@ async fn live_events_stream_progress_until_the_job_ends() {
 async fn job_input_is_checked_and_viewers_cannot_submit() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
-    let path = app.dir.path().join("v.db");
+    let path = app.sqlite_path("v.db");
     let target = create_target(
         &app,
         &t,

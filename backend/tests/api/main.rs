@@ -12,5 +12,7 @@ mod queries_attacks;
 mod queries_types;
 mod routes;
 mod sakila;
+mod sqlite_confine;
+mod target_rebind;
 mod targets;
 mod users;

@@ -85,7 +85,7 @@ pub async fn maria_target(app: &TestApp, token: &str, db: &MariaDb) -> i64 {
 }
 
 pub async fn sqlite_target(app: &TestApp, token: &str, name: &str) -> (i64, std::path::PathBuf) {
-    let path = app.dir.path().join(format!("{name}.db"));
+    let path = app.sqlite_path(&format!("{name}.db"));
     let id = create_target(
         app,
         token,

@@ -208,7 +208,7 @@ async fn the_sqlite_sakila_schema_loads_through_a_job_like_sqlite3_loads_it() {
         "sqlite-sakila-schema.sql",
     );
     let t = app.admin_token().await;
-    let path = app.dir.path().join("job.db");
+    let path = app.sqlite_path("job.db");
     let target = create_target(
         &app,
         &t,

@@ -15,8 +15,8 @@ use tokio::sync::{broadcast, Notify};
 use super::runner;
 use crate::config::EngineSettings;
 use crate::connectors::Canceller;
-use crate::crypto::SecretBox;
 use crate::services::error::{Error, Result};
+use crate::services::targets::TargetAccess;
 use crate::store::{self, jobs as rows, Store};
 
 /// A run executing in this process.
@@ -29,7 +29,7 @@ pub(super) struct Running {
 pub struct JobEngine {
     pub(super) id: String,
     pub(super) store: Store,
-    pub(super) secrets: SecretBox,
+    pub(super) access: TargetAccess,
     pub(super) settings: EngineSettings,
     wake: Notify,
     pub(super) running: Mutex<HashMap<i64, Running>>,
@@ -48,12 +48,12 @@ impl std::fmt::Debug for JobEngine {
 impl JobEngine {
     /// The engine, with the thread that records run ends (it holds only a weak reference and
     /// ends with the engine, when its channel closes). Call `start` to begin dispatching.
-    pub fn new(store: Store, secrets: SecretBox, settings: EngineSettings) -> Result<Arc<Self>> {
+    pub fn new(store: Store, access: TargetAccess, settings: EngineSettings) -> Result<Arc<Self>> {
         let (ends, received) = std::sync::mpsc::channel();
         let engine = Arc::new(Self {
             id: uuid::Uuid::new_v4().to_string(),
             store,
-            secrets,
+            access,
             settings,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),

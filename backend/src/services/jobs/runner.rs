@@ -290,7 +290,7 @@ fn execute_inner(
     let timeout = engine.settings.statement_timeout_s;
     let spec = match targets_service::spec_from_row(
         &target,
-        &engine.secrets,
+        &engine.access,
         Duration::from_secs(engine.settings.connect_timeout_s),
         (timeout > 0).then(|| Duration::from_secs(timeout)),
     ) {

@@ -16,8 +16,8 @@ use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use super::runner;
 use crate::config::QuerySettings;
 use crate::connectors::Canceller;
-use crate::crypto::SecretBox;
 use crate::services::error::{Error, Result};
+use crate::services::targets::TargetAccess;
 use crate::store::jobs::ERROR;
 use crate::store::{self, queries as rows, Store};
 
@@ -60,7 +60,7 @@ impl TargetRun {
 pub struct QueryEngine {
     pub(super) id: String,
     pub(super) store: Store,
-    pub(super) secrets: SecretBox,
+    pub(super) access: TargetAccess,
     pub(super) settings: QuerySettings,
     pub(super) connect_timeout: Duration,
     permits: Arc<Semaphore>,
@@ -77,14 +77,14 @@ impl std::fmt::Debug for QueryEngine {
 impl QueryEngine {
     pub fn new(
         store: Store,
-        secrets: SecretBox,
+        access: TargetAccess,
         settings: QuerySettings,
         connect_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             id: uuid::Uuid::new_v4().to_string(),
             store,
-            secrets,
+            access,
             permits: Arc::new(Semaphore::new(settings.max_parallel)),
             settings,
             connect_timeout,

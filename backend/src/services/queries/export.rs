@@ -311,7 +311,7 @@ impl ExportJob<'_> {
             .ok_or_else(|| DbError::config("the target no longer exists"))?;
         let timeout = Duration::from_secs(u64::from(self.engine.settings.max_timeout_s));
         let spec = query_spec(
-            &self.engine.secrets,
+            &self.engine.access,
             &target,
             self.engine.connect_timeout,
             timeout,

@@ -148,7 +148,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
         .run_blocking(|c| rows::start_target(c, query_id, target_id))?;
     engine.changed(query_id);
     let timeout = Duration::from_secs(u64::try_from(query.timeout_s).unwrap_or(1));
-    let spec = match query_spec(&engine.secrets, &target, engine.connect_timeout, timeout) {
+    let spec = match query_spec(&engine.access, &target, engine.connect_timeout, timeout) {
         Ok(s) => s,
         Err(e) => {
             fail_all(engine, query_id, target_id, ERROR, e.message, e.code);

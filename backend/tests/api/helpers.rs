@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: Client,
     pub store: String,
     pub dir: tempfile::TempDir,
+    /// The app's own context: its login brake's counters are read by the attack tests.
+    pub ctx: autodb::services::Ctx,
     pg_database: Option<String>,
 }
 
@@ -83,7 +85,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
             )
         })
         .expect("admin user");
-    let app = Application::build(ctx).await.expect("build");
+    let app = Application::build(ctx.clone()).await.expect("build");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -91,6 +93,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
         client: client(),
         store: backend.to_string(),
         dir,
+        ctx,
         pg_database,
     }
 }

@@ -26,7 +26,8 @@ pub struct ServerSettings {
     pub bind: String,
     /// Serve the built UI from this folder (embedded mode); empty when nginx serves it.
     pub static_dir: String,
-    /// Take the client address from `X-Forwarded-For` / `X-Forwarded-Proto` (behind nginx).
+    /// Take the client address from `X-Forwarded-For` / `X-Forwarded-Proto` (behind nginx),
+    /// when the peer is one of `security.trusted_proxies`.
     pub trust_proxy: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
@@ -76,7 +77,7 @@ pub struct SecuritySettings {
     /// name from that address are refused.
     pub login_max_failures: u32,
     /// Failed logins for one user name from all addresses together before the name is refused
-    /// everywhere (guessing spread over many addresses).
+    /// everywhere (guessing spread over many addresses); 0 = 4 × `login_max_failures`.
     pub login_max_failures_per_account: u32,
     /// First lock-out after too many failures; doubles with each further failure.
     pub login_lockout_s: u64,
@@ -98,7 +99,7 @@ impl Default for SecuritySettings {
             secret_key_file: "data/secret.key".into(),
             session_ttl_hours: 12,
             login_max_failures: 5,
-            login_max_failures_per_account: 20,
+            login_max_failures_per_account: 0,
             login_lockout_s: 30,
             max_concurrent_password_checks: 0,
             trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
@@ -108,6 +109,14 @@ impl Default for SecuritySettings {
 }
 
 impl SecuritySettings {
+    /// `login_max_failures_per_account`, with 0 resolved.
+    pub fn max_failures_per_account(&self) -> u32 {
+        match self.login_max_failures_per_account {
+            0 => self.login_max_failures.saturating_mul(4),
+            n => n,
+        }
+    }
+
     /// Whether `ip` is one of `trusted_proxies` (entries were checked at load).
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies
@@ -117,7 +126,8 @@ impl SecuritySettings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.login_max_failures_per_account < self.login_max_failures {
+        let per_account = self.login_max_failures_per_account;
+        if per_account != 0 && per_account < self.login_max_failures {
             return Err(ConfigError::Value {
                 key: "security.login_max_failures_per_account",
                 message: format!(

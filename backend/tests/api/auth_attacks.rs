@@ -371,3 +371,49 @@ async fn bearer_tokens_need_no_origin_and_a_cross_site_login_is_refused() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_forwarded_origin_counts_and_allowed_origins_are_added() {
+    let proxied = [
+        ("origin", "https://autodb.example"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "autodb.example"),
+    ];
+    let untrusted = spawn_app_with(&store_backend(), |s| {
+        s.server.trust_proxy = true;
+        s.security.trusted_proxies = vec!["10.9.8.7".into()];
+    })
+    .await;
+    let c = cookie_client(&untrusted).await;
+    let r = send(
+        &c,
+        Method::POST,
+        untrusted.url("/api/auth/logout"),
+        &proxied,
+    )
+    .await;
+    expect_error(r, StatusCode::FORBIDDEN, "cross_origin").await;
+
+    let app = spawn_app_with(&store_backend(), |s| {
+        s.server.trust_proxy = true;
+        s.security.allowed_origins = vec!["https://autodb.example:8443".into()];
+    })
+    .await;
+    let c = cookie_client(&app).await;
+    // nginx's $host has no port: the page's origin on a non-default port is listed instead.
+    let r = send(
+        &c,
+        Method::POST,
+        app.url("/api/auth/logout"),
+        &[("origin", "https://autodb.example:8443")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let c = cookie_client(&app).await;
+    let mut wrong_scheme = proxied;
+    wrong_scheme[0] = ("origin", "http://autodb.example");
+    let r = send(&c, Method::POST, app.url("/api/auth/logout"), &wrong_scheme).await;
+    expect_error(r, StatusCode::FORBIDDEN, "cross_origin").await;
+    let r = send(&c, Method::POST, app.url("/api/auth/logout"), &proxied).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}

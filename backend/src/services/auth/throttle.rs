@@ -176,7 +176,7 @@ impl LoginThrottle {
     pub fn from_settings(s: &SecuritySettings) -> Self {
         let mut t = Self::new(
             s.login_max_failures,
-            s.login_max_failures_per_account,
+            s.max_failures_per_account(),
             Duration::from_secs(s.login_lockout_s),
         );
         if s.max_concurrent_password_checks > 0 {

@@ -83,11 +83,13 @@ pub async fn login(
     let slot = match ctx.throttle.reserve(&username, client_addr.as_deref()) {
         Ok(slot) => slot,
         Err(r) => {
-            record_reports(ctx, ctx.throttle.take_reports()).await?;
+            // The refusal stands even if the store cannot take the summaries right now.
+            if let Err(e) = record_reports(ctx, ctx.throttle.take_reports()).await {
+                log::warn!("login brake: summaries of refused logins not recorded: {e}");
+            }
             return Err(refused(r));
         }
     };
-    let reports = ctx.throttle.take_reports();
     let name = username.clone();
     let user = ctx.store.run(move |c| user_rows::by_name(c, &name)).await?;
     let hash = user
@@ -95,6 +97,8 @@ pub async fn login(
         .map_or(DUMMY_HASH, |u| u.password_hash.as_str())
         .to_string();
     let password_ok = ctx.throttle.verify(password, hash).await.map_err(refused)?;
+    // Taken now, to be written with this attempt's own entry.
+    let reports = ctx.throttle.take_reports();
     let addr = client_addr;
     let user = match user {
         Some(u) if password_ok && !u.disabled => {

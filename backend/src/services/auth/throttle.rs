@@ -492,7 +492,7 @@ impl Slot<'_> {
             match key {
                 Key::AccountAt(..) => {
                     if let Some(e) = state.entries.remove(&key) {
-                        LoginThrottle::report(state, &key, e.throttled, e.known);
+                        LoginThrottle::report(state, &key, e.throttled, true);
                     }
                 }
                 Key::Account(_) => {

@@ -1,7 +1,7 @@
 //! Settings: built-in defaults, then a TOML file, then `AUTODB__SECTION__KEY` environment
 //! variables. Unknown keys and bad values stop start-up with a message naming the key.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,8 @@ pub struct ServerSettings {
     pub bind: String,
     /// Serve the built UI from this folder (embedded mode); empty when nginx serves it.
     pub static_dir: String,
-    /// Take the client address from `X-Forwarded-For` / `X-Forwarded-Proto` (behind nginx).
+    /// Take the client address from `X-Forwarded-For` / `X-Forwarded-Proto` (behind nginx),
+    /// when the peer is one of `security.trusted_proxies`.
     pub trust_proxy: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
@@ -73,10 +74,24 @@ pub struct SecuritySettings {
     /// AES-256 key that encrypts target credentials; created (0600) on first start.
     pub secret_key_file: String,
     pub session_ttl_hours: u64,
-    /// Failed logins (per user name and per client address) before further tries are refused.
+    /// Failed logins for one user name from one client address before further tries of that
+    /// name from that address are refused.
     pub login_max_failures: u32,
+    /// Failed logins for one user name from all addresses together before the name is refused
+    /// everywhere (guessing spread over many addresses); 0 = 4 × `login_max_failures`.
+    pub login_max_failures_per_account: u32,
     /// First lock-out after too many failures; doubles with each further failure.
     pub login_lockout_s: u64,
+    /// argon2 password checks running at once; 0 = one per CPU core. Further logins wait a
+    /// few seconds for a turn, then get 429.
+    pub max_concurrent_password_checks: usize,
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For`, `-Proto` and `-Host` are
+    /// believed, when `server.trust_proxy` is on.
+    pub trusted_proxies: Vec<String>,
+    /// Origins, besides the one a request was addressed to, whose pages may send
+    /// cookie-authenticated changes (e.g. `https://autodb.example:8443` when a proxy drops
+    /// the port from `Host`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for SecuritySettings {
@@ -85,8 +100,109 @@ impl Default for SecuritySettings {
             secret_key_file: "data/secret.key".into(),
             session_ttl_hours: 12,
             login_max_failures: 5,
+            login_max_failures_per_account: 0,
             login_lockout_s: 30,
+            max_concurrent_password_checks: 0,
+            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
         }
+    }
+}
+
+impl SecuritySettings {
+    /// `login_max_failures_per_account`, with 0 resolved.
+    pub fn max_failures_per_account(&self) -> u32 {
+        match self.login_max_failures_per_account {
+            0 => self.login_max_failures.saturating_mul(4),
+            n => n,
+        }
+    }
+
+    /// Whether `ip` is one of `trusted_proxies` (entries were checked at load).
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|b| IpBlock::parse(b).ok())
+            .any(|b| b.contains(ip))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let per_account = self.login_max_failures_per_account;
+        if per_account != 0 && per_account < self.login_max_failures {
+            return Err(ConfigError::Value {
+                key: "security.login_max_failures_per_account",
+                message: format!(
+                    "must be at least security.login_max_failures ({})",
+                    self.login_max_failures
+                ),
+            });
+        }
+        if let Some(Err(m)) = self
+            .trusted_proxies
+            .iter()
+            .map(|b| IpBlock::parse(b))
+            .find(Result::is_err)
+        {
+            return Err(ConfigError::Value {
+                key: "security.trusted_proxies",
+                message: m,
+            });
+        }
+        if let Some(bad) = self.allowed_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Value {
+                key: "security.allowed_origins",
+                message: format!(
+                    "`{bad}` is not an origin like https://autodb.example or http://host:8080"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://host[:port]` and nothing more, as browsers send it in `Origin`.
+fn is_origin(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some()
+            && u.path() == "/"
+            && !s.ends_with('/')
+            && u.query().is_none()
+            && u.username().is_empty()
+    })
+}
+
+/// An address or a CIDR block (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpBlock {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpBlock {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not an IP address or CIDR block");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Self { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (a, b, bits) = match (self.addr.to_canonical(), ip.to_canonical()) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let shift = bits - u32::from(self.prefix);
+        shift >= bits || (a >> shift) == (b >> shift)
     }
 }
 
@@ -289,6 +405,7 @@ impl Settings {
                 message: format!("must not exceed query.max_timeout_s ({})", q.max_timeout_s),
             });
         }
+        self.security.validate()?;
         if self.engine.run_nice > 19 {
             return Err(ConfigError::Value {
                 key: "engine.run_nice",
@@ -434,6 +551,66 @@ mod tests {
         std::fs::write(&path, "[targets]\nsqlite_dirs = [\"\"]\n").expect("write");
         let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
         assert!(err.to_string().contains("targets.sqlite_dirs"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let s = Settings::default();
+        assert!(s
+            .security
+            .is_trusted_proxy("127.0.0.1".parse().expect("ip")));
+        assert!(s.security.is_trusted_proxy("::1".parse().expect("ip")));
+        assert!(s
+            .security
+            .is_trusted_proxy("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(!s
+            .security
+            .is_trusted_proxy("127.0.0.2".parse().expect("ip")));
+        let b = IpBlock::parse("10.0.0.0/8").expect("block");
+        assert!(b.contains("10.200.3.4".parse().expect("ip")));
+        assert!(!b.contains("11.0.0.1".parse().expect("ip")));
+        assert!(IpBlock::parse("0.0.0.0/0")
+            .expect("all")
+            .contains("8.8.8.8".parse().expect("ip")));
+        assert!(IpBlock::parse("fd00::/8")
+            .expect("v6")
+            .contains("fd12::1".parse().expect("ip")));
+        for bad in ["10.0.0.0/33", "nginx", "10.0.0.1/x"] {
+            assert!(IpBlock::parse(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("autodb.toml");
+        std::fs::write(&path, "[security]\ntrusted_proxies = [\"10.0.0.0/40\"]\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
+        assert!(
+            err.to_string().contains("security.trusted_proxies"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[security]\nallowed_origins = [\"https://a.example/x\"]\n",
+        )
+        .expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
+        assert!(
+            err.to_string().contains("security.allowed_origins"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[security]\nallowed_origins = [\"https://a.example:8443\"]\n",
+        )
+        .expect("write");
+        assert!(Settings::load_from(Some(&path), env(&[])).is_ok());
+        let err = Settings::load_from(
+            None,
+            env(&[("AUTODB__SECURITY__LOGIN_MAX_FAILURES_PER_ACCOUNT", "2")]),
+        )
+        .expect_err("must fail");
+        assert!(
+            err.to_string().contains("login_max_failures_per_account"),
+            "{err}"
+        );
     }
 
     #[test]

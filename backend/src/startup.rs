@@ -66,10 +66,7 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         secrets: secrets.clone(),
         confinement: confinement.clone(),
     };
-    let throttle = Arc::new(LoginThrottle::new(
-        settings.security.login_max_failures,
-        Duration::from_secs(settings.security.login_lockout_s),
-    ));
+    let throttle = Arc::new(LoginThrottle::from_settings(&settings.security));
     // SQLite writes one at a time: a few connections serve the engine; PostgreSQL gets as many
     // as the API.
     let engine_pool = match url {

@@ -7,7 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{client_addr, is_tls, Auth, Body, SESSION_COOKIE};
+use super::extract::{
+    check_login_origin, client_addr, is_tls, Auth, Body, SmallBody, SESSION_COOKIE,
+};
 use crate::services::auth::{self, ApiToken};
 use crate::services::users::{self, User};
 use crate::services::Ctx;
@@ -34,16 +36,20 @@ pub struct LoginResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; the session cookie is set"),
+        (status = 400, body = ErrorBody, description = "User name longer than 64 bytes or password longer than 1024 characters (`field` names it)"),
         (status = 401, body = ErrorBody, description = "Wrong user name or password (never says which)"),
-        (status = 429, body = ErrorBody, description = "Too many failed attempts; see Retry-After"),
+        (status = 403, body = ErrorBody, description = "`cross_origin`: sent from another site's page"),
+        (status = 413, body = ErrorBody, description = "Body larger than 16 KiB"),
+        (status = 429, body = ErrorBody, description = "Too many failed attempts, or every password check busy; see Retry-After"),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     ctx: web::Data<Ctx>,
     req: HttpRequest,
-    body: Body<LoginRequest>,
+    body: SmallBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
+    check_login_origin(&req)?;
     let LoginRequest { username, password } = body.0;
     let out = auth::login(&ctx, username, password, client_addr(&req)).await?;
     let ttl = (out.expires_at - Utc::now()).num_seconds().max(0);

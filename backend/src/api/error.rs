@@ -33,6 +33,9 @@ pub enum ApiError {
     },
     #[error("no route for this method and path")]
     NoRoute,
+    /// A cookie-authenticated change that did not come from AutoDB's own pages.
+    #[error("this change must come from AutoDB's own pages (same Origin), or use an Authorization: Bearer token")]
+    CrossOrigin,
 }
 
 impl ApiError {
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::BadInput { .. } => "invalid_input",
             ApiError::NoRoute => "not_found",
+            ApiError::CrossOrigin => "cross_origin",
         }
     }
 }
@@ -87,6 +91,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MalformedJson(_) | ApiError::BadInput { .. } => StatusCode::BAD_REQUEST,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::CrossOrigin => StatusCode::FORBIDDEN,
         }
     }
 

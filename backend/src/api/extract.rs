@@ -1,5 +1,7 @@
-//! Request extractors: the JSON body (with the failing field named), the acting user, and the
-//! client address.
+//! Request extractors: the JSON body (with the failing field named), the acting user (with the
+//! same-origin rule for the session cookie), and the client address.
+
+use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -22,34 +24,64 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = ctx(req).map_or(1 << 20, |c| c.settings.server.max_body_bytes);
-        let is_json = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == mime_json() || m.suffix() == Some(mime_json()));
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if declared.is_some_and(|n| n > limit) {
+        let body = json_body(req, payload, limit);
+        Box::pin(async move { body.await.map(Body) })
+    }
+}
+
+/// Largest body of [`SmallBody`]: a login (a name of 64 bytes, a password of 1024 characters,
+/// even fully `\u`-escaped) fits many times over.
+pub const SMALL_BODY_BYTES: usize = 16 * 1024;
+
+/// A JSON body of a few short fields, read up to [`SMALL_BODY_BYTES`] whatever
+/// `server.max_body_bytes` says: for the routes anyone may call without an account.
+pub struct SmallBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for SmallBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = ctx(req).map_or(SMALL_BODY_BYTES, |c| {
+            c.settings.server.max_body_bytes.min(SMALL_BODY_BYTES)
+        });
+        let body = json_body(req, payload, limit);
+        Box::pin(async move { body.await.map(SmallBody) })
+    }
+}
+
+fn json_body<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let is_json = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.subtype() == mime_json() || m.suffix() == Some(mime_json()));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(Body)
-        })
-    }
+            body.extend_from_slice(&chunk);
+        }
+        parse_json(&body)
+    })
 }
 
 fn mime_json() -> actix_web::mime::Name<'static> {
@@ -119,21 +151,139 @@ fn ctx(req: &HttpRequest) -> Option<&Ctx> {
     req.app_data::<web::Data<Ctx>>().map(|d| d.get_ref())
 }
 
-/// The caller's address: the socket peer, or nginx's `X-Forwarded-For` when trusted.
+/// The socket peer, when `server.trust_proxy` is on and the peer is one of
+/// `security.trusted_proxies`: only then are forwarding headers believed.
+fn trusted_peer(req: &HttpRequest) -> Option<IpAddr> {
+    let c = ctx(req)?;
+    let peer = req.peer_addr()?.ip().to_canonical();
+    (c.settings.server.trust_proxy && c.settings.security.is_trusted_proxy(peer)).then_some(peer)
+}
+
+/// Hops of `X-Forwarded-For` looked at, from the right: more proxies than this are not a chain.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
+}
+
+/// The caller's address: the socket peer; behind a trusted proxy, the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy (what a client wrote further left is
+/// its own claim, never believed).
 pub fn client_addr(req: &HttpRequest) -> Option<String> {
-    let trust = ctx(req).is_some_and(|c| c.settings.server.trust_proxy);
-    if trust {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return Some(ip.to_string());
+    let peer = req.peer_addr().map(|a| a.ip().to_canonical());
+    let (Some(_), Some(c)) = (trusted_peer(req), ctx(req)) else {
+        return peer.map(|ip| ip.to_string());
+    };
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev().take(MAX_FORWARDED_HOPS) {
+        // A hop that is not an address ends the chain at the last proxy that wrote one.
+        let Some(ip) = parse_hop(hop) else { break };
+        client = Some(ip);
+        if !c.settings.security.is_trusted_proxy(ip) {
+            break;
         }
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    client.map(|ip| ip.to_string())
+}
+
+/// The right-most value of a forwarding header set by a trusted proxy.
+fn forwarded(req: &HttpRequest, name: &str) -> Option<String> {
+    trusted_peer(req)?;
+    let last = req
+        .headers()
+        .get_all(name)
+        .filter_map(|v| v.to_str().ok())
+        .next_back()?;
+    let value = last.rsplit(',').next()?.trim();
+    (!value.is_empty()).then(|| value.to_string())
 }
 
 /// Whether the browser reached us over TLS (directly, or via a trusted proxy).
 pub fn is_tls(req: &HttpRequest) -> bool {
-    let trust = ctx(req).is_some_and(|c| c.settings.server.trust_proxy);
-    req.app_config().secure() || (trust && req.connection_info().scheme() == "https")
+    req.app_config().secure()
+        || forwarded(req, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// scheme, host and port of an origin, as browsers compare them.
+fn origin_parts(u: &url::Url) -> Option<(String, String, u16)> {
+    matches!(u.scheme(), "http" | "https").then_some(())?;
+    Some((
+        u.scheme().to_string(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?,
+    ))
+}
+
+/// Whether `origin` (an `Origin` header) is the origin this request was addressed to —
+/// the scheme we were reached by and `Host` (or a trusted proxy's `X-Forwarded-Host`) — or one
+/// of `security.allowed_origins`.
+fn is_own_origin(req: &HttpRequest, origin: &str) -> bool {
+    let Some(theirs) = url::Url::parse(origin).ok().as_ref().and_then(origin_parts) else {
+        return false; // "null", or not http(s)
+    };
+    let scheme = if is_tls(req) { "https" } else { "http" };
+    let host = forwarded(req, "x-forwarded-host").or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
+    });
+    let ours = host
+        .and_then(|h| url::Url::parse(&format!("{scheme}://{h}")).ok())
+        .as_ref()
+        .and_then(origin_parts);
+    if ours.as_ref() == Some(&theirs) {
+        return true;
+    }
+    ctx(req).is_some_and(|c| {
+        c.settings.security.allowed_origins.iter().any(|o| {
+            url::Url::parse(o).ok().as_ref().and_then(origin_parts) == Some(theirs.clone())
+        })
+    })
+}
+
+fn sec_fetch_site(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+}
+
+/// A change carried by the session cookie must come from AutoDB's own pages: a browser sends
+/// the cookie along with another site's request too, and names that site in `Origin` (or says
+/// `Sec-Fetch-Site: cross-site`). Without either header the request is refused: every browser
+/// that AutoDB supports sends one of them on such requests; scripts use a bearer token.
+fn require_own_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    let ok = match req.headers().get(header::ORIGIN) {
+        Some(o) => o.to_str().is_ok_and(|o| is_own_origin(req, o)),
+        None => sec_fetch_site(req) == Some("same-origin"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::CrossOrigin)
+    }
+}
+
+/// Login CSRF: another site must not log the browser in to an account of its choosing. A
+/// login naming another origin (or marked cross-site or same-site) is refused; one with
+/// neither header (curl, scripts) is not, as it carries no cookie to abuse.
+pub fn check_login_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    match (req.headers().get(header::ORIGIN), sec_fetch_site(req)) {
+        (Some(_), _) => require_own_origin(req),
+        (None, Some("cross-site" | "same-site")) => Err(ApiError::CrossOrigin),
+        (None, _) => Ok(()),
+    }
 }
 
 /// The authenticated caller: session cookie, or `Authorization: Bearer` (login or API token).
@@ -150,7 +300,20 @@ impl FromRequest for Auth {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_string());
-        let token = bearer.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()));
+        let token = match bearer {
+            Some(t) => Some(t),
+            None => match req.cookie(SESSION_COOKIE) {
+                Some(c) => {
+                    if !req.method().is_safe() {
+                        if let Err(e) = require_own_origin(req) {
+                            return Box::pin(std::future::ready(Err(e)));
+                        }
+                    }
+                    Some(c.value().to_string())
+                }
+                None => None,
+            },
+        };
         let ctx = ctx(req).cloned();
         let addr = client_addr(req);
         Box::pin(async move {

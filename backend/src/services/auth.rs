@@ -1,4 +1,7 @@
-//! Logins, sessions, API tokens and the brake on password guessing.
+//! Logins, sessions, API tokens and the brake on password guessing (`throttle`).
+
+mod throttle;
+pub use throttle::{LoginThrottle, Refused, ThrottleReport};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,90 +24,9 @@ const SESSION_PREFIX: &str = "ads_";
 const API_TOKEN_PREFIX: &str = "adt_";
 /// `last_seen_at` / `last_used_at` are refreshed at most this often, not on every request.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
-const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// A valid argon2id hash of nothing anyone knows: unknown users cost the same time as known ones.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0mE3TmnQzY8WwNfaQmQm1lI6k3sXbOjCcT8vY3mR0pE";
-
-/// Counts failed logins per user name and per client address; past the limit each further
-/// failure doubles the wait. In memory: a restart forgives, which is acceptable for a brake.
-#[derive(Debug)]
-pub struct LoginThrottle {
-    max_failures: u32,
-    first_lockout: Duration,
-    entries: Mutex<HashMap<String, Failures>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    locked_until: Option<Instant>,
-}
-
-impl LoginThrottle {
-    pub fn new(max_failures: u32, first_lockout: Duration) -> Self {
-        Self {
-            max_failures,
-            first_lockout,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn keys(username: &str, addr: Option<&str>) -> Vec<String> {
-        let mut keys = vec![format!("user:{}", username.to_lowercase())];
-        if let Some(a) = addr {
-            keys.push(format!("addr:{a}"));
-        }
-        keys
-    }
-
-    /// `Err(seconds)` while any key is locked.
-    pub fn check(&self, username: &str, addr: Option<&str>) -> std::result::Result<(), u64> {
-        let now = Instant::now();
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let wait = Self::keys(username, addr)
-            .iter()
-            .filter_map(|k| entries.get(k)?.locked_until)
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-            .max();
-        match wait {
-            Some(w) => Err(w.as_secs().max(1)),
-            None => Ok(()),
-        }
-    }
-
-    pub fn failed(&self, username: &str, addr: Option<&str>) {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() > 100_000 {
-            entries.retain(|_, f| now.duration_since(f.last) < MAX_LOCKOUT);
-        }
-        for key in Self::keys(username, addr) {
-            let f = entries.entry(key).or_insert(Failures {
-                count: 0,
-                last: now,
-                locked_until: None,
-            });
-            if now.duration_since(f.last) > MAX_LOCKOUT {
-                f.count = 0;
-            }
-            f.count += 1;
-            f.last = now;
-            if f.count >= self.max_failures {
-                let doublings = (f.count - self.max_failures).min(16);
-                let wait = (self.first_lockout * 2u32.pow(doublings)).min(MAX_LOCKOUT);
-                f.locked_until = Some(now + wait);
-            }
-        }
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(&format!("user:{}", username.to_lowercase()));
-    }
-}
 
 pub struct LoginOutcome {
     pub token: SecretString,
@@ -112,65 +34,157 @@ pub struct LoginOutcome {
     pub user: User,
 }
 
+/// The longest user name that can exist (`users::validate_username`): anything longer is
+/// refused before it reaches the brake, the store or the audit log.
+pub const MAX_LOGIN_NAME_BYTES: usize = 64;
+/// The longest password that can be set (`users::validate_password`); argon2 never sees more.
+pub const MAX_LOGIN_PASSWORD_CHARS: usize = 1024;
+
+fn check_login_input(username: &str, password: &SecretString) -> Result<()> {
+    if username.is_empty() || username.len() > MAX_LOGIN_NAME_BYTES {
+        return Err(Error::validation(
+            "username",
+            format!("must be 1 to {MAX_LOGIN_NAME_BYTES} characters"),
+        ));
+    }
+    // Counting stops at the limit: a huge password costs no more than a long one.
+    if password
+        .expose_secret()
+        .chars()
+        .nth(MAX_LOGIN_PASSWORD_CHARS)
+        .is_some()
+    {
+        return Err(Error::validation(
+            "password",
+            format!("must be at most {MAX_LOGIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn refused(r: Refused) -> Error {
+    match r {
+        Refused::Locked { retry_after_s } => Error::TooManyAttempts { retry_after_s },
+        Refused::Busy => Error::TooManyAttempts { retry_after_s: 1 },
+    }
+}
+
+/// Checks a user name and password and opens a session. The order keeps an anonymous client
+/// from costing more than a bounded amount: input length first, then a slot from the brake
+/// (refused attempts are only counted), then the user row (the store connection is released),
+/// then argon2 on a blocking thread among a bounded number, then one store write.
 pub async fn login(
     ctx: &Ctx,
     username: String,
     password: SecretString,
     client_addr: Option<String>,
 ) -> Result<LoginOutcome> {
-    if let Err(retry_after_s) = ctx.throttle.check(&username, client_addr.as_deref()) {
-        let (name, addr) = (username.clone(), client_addr.clone());
-        ctx.store
-            .run(move |c| {
-                let event = Event::ok("login", "session", "").with(json!({"reason": "throttled"}));
-                audit::record(c, None, Some(&name), addr.as_deref(), event.failed())
-            })
-            .await?;
-        return Err(Error::TooManyAttempts { retry_after_s });
-    }
-    let ttl = chrono::Duration::hours(ctx.settings.security.session_ttl_hours as i64);
-    let (name, addr) = (username.clone(), client_addr.clone());
-    let outcome = ctx
-        .store
-        .run(move |c| login_blocking(c, &name, &password, addr.as_deref(), ttl))
-        .await;
-    match &outcome {
-        Ok(_) => ctx.throttle.succeeded(&username),
-        Err(Error::InvalidCredentials) => ctx.throttle.failed(&username, client_addr.as_deref()),
-        Err(_) => {}
-    }
-    outcome
-}
-
-fn login_blocking(
-    conn: &mut DbConn,
-    username: &str,
-    password: &SecretString,
-    addr: Option<&str>,
-    ttl: chrono::Duration,
-) -> Result<LoginOutcome> {
-    let user = user_rows::by_name(conn, username)?;
+    check_login_input(&username, &password)?;
+    let slot = match ctx.throttle.reserve(&username, client_addr.as_deref()) {
+        Ok(slot) => slot,
+        Err(r) => {
+            // The refusal stands even if the store cannot take the summaries right now.
+            if let Err(e) = record_reports(ctx, ctx.throttle.take_reports()).await {
+                log::warn!("login brake: summaries of refused logins not recorded: {e}");
+            }
+            return Err(refused(r));
+        }
+    };
+    let name = username.clone();
+    let user = ctx.store.run(move |c| user_rows::by_name(c, &name)).await?;
     let hash = user
         .as_ref()
-        .map_or(DUMMY_HASH, |u| u.password_hash.as_str());
-    let password_ok = crypto::verify_password(password, hash);
+        .map_or(DUMMY_HASH, |u| u.password_hash.as_str())
+        .to_string();
+    let password_ok = ctx.throttle.verify(password, hash).await.map_err(refused)?;
+    // Taken now, to be written with this attempt's own entry.
+    let reports = ctx.throttle.take_reports();
+    let addr = client_addr;
     let user = match user {
-        Some(u) if password_ok && !u.disabled => u,
+        Some(u) if password_ok && !u.disabled => {
+            slot.succeeded();
+            u
+        }
         other => {
-            let reason = match other {
+            let reason = match &other {
                 Some(u) if u.disabled && password_ok => "disabled",
                 _ => "bad_credentials",
             };
-            let event = Event::ok("login", "session", "").with(json!({ "reason": reason }));
-            audit::record(conn, None, Some(username), addr, event.failed())?;
+            let failure = slot.failed(other.is_some());
+            ctx.store
+                .run(move |c| {
+                    record_reports_blocking(c, &reports)?;
+                    if failure.itemize {
+                        let mut detail = json!({ "reason": reason });
+                        if let Some(wait) = failure.locked_for {
+                            detail["locked_for_s"] = json!(wait.as_secs());
+                        }
+                        let event = Event::ok("login", "session", "").with(detail);
+                        audit::record(c, None, Some(&username), addr.as_deref(), event.failed())?;
+                    }
+                    Ok(())
+                })
+                .await?;
             return Err(Error::InvalidCredentials);
         }
     };
+    let ttl = chrono::Duration::hours(ctx.settings.security.session_ttl_hours as i64);
+    ctx.store
+        .run(move |c| open_session(c, user, addr.as_deref(), ttl, &reports))
+        .await
+}
+
+async fn record_reports(ctx: &Ctx, reports: Vec<ThrottleReport>) -> Result<()> {
+    if reports.is_empty() {
+        return Ok(());
+    }
+    ctx.store
+        .run(move |c| record_reports_blocking(c, &reports))
+        .await
+}
+
+/// One failed `login` entry per summary: `{"reason": "throttled", "attempts": n}` for a lock
+/// episode of a user, `{"reason": "unknown_users", ...}` for names that do not exist.
+fn record_reports_blocking(conn: &mut DbConn, reports: &[ThrottleReport]) -> Result<()> {
+    for r in reports {
+        let (who, addr, detail) = match r {
+            ThrottleReport::Episode {
+                username,
+                client_addr,
+                attempts,
+            } => (
+                Some(username.as_str()),
+                client_addr.as_deref(),
+                json!({"reason": "throttled", "attempts": attempts}),
+            ),
+            ThrottleReport::UnknownNames {
+                failures,
+                throttled,
+            } => (
+                None,
+                None,
+                json!({"reason": "unknown_users", "failures": failures, "throttled": throttled}),
+            ),
+        };
+        let event = Event::ok("login", "session", "").with(detail);
+        audit::record(conn, None, who, addr, event.failed())?;
+    }
+    Ok(())
+}
+
+fn open_session(
+    conn: &mut DbConn,
+    user: user_rows::UserRow,
+    addr: Option<&str>,
+    ttl: chrono::Duration,
+    reports: &[ThrottleReport],
+) -> Result<LoginOutcome> {
     let token = crypto::new_token(SESSION_PREFIX);
     let now = store::now();
     let expires = now + ttl;
     let digest = crypto::token_digest(token.expose_secret());
     store::write_tx(conn, |c| {
+        record_reports_blocking(c, reports)?;
         tokens::insert_session(
             c,
             &tokens::NewSession {
@@ -556,29 +570,16 @@ mod tests {
     }
 
     #[test]
-    fn repeated_failures_lock_the_name_and_the_address() {
-        let t = LoginThrottle::new(3, Duration::from_secs(30));
-        for _ in 0..2 {
-            t.failed("Alice", Some("10.0.0.1"));
-            assert!(t.check("alice", Some("10.0.0.9")).is_ok());
-        }
-        t.failed("alice", Some("10.0.0.1"));
-        let wait = t.check("ALICE", None).expect_err("name is locked");
-        assert!((1..=30).contains(&wait));
-        assert!(
-            t.check("bob", Some("10.0.0.1")).is_err(),
-            "address is locked"
-        );
-        assert!(t.check("bob", Some("10.0.0.2")).is_ok());
-    }
-
-    #[test]
-    fn each_further_failure_doubles_the_wait() {
-        let t = LoginThrottle::new(1, Duration::from_secs(10));
-        t.failed("a", None);
-        let first = t.check("a", None).expect_err("locked");
-        t.failed("a", None);
-        let second = t.check("a", None).expect_err("locked");
-        assert!(second > first + 5, "{first} then {second}");
+    fn the_login_limits_are_those_of_the_names_and_passwords_that_can_exist() {
+        use crate::services::users::{validate_password, validate_username};
+        assert!(validate_username(&"a".repeat(MAX_LOGIN_NAME_BYTES)).is_ok());
+        assert!(validate_username(&"a".repeat(MAX_LOGIN_NAME_BYTES + 1)).is_err());
+        let longest = SecretString::from("p".repeat(MAX_LOGIN_PASSWORD_CHARS));
+        assert!(validate_password(&longest).is_ok());
+        assert!(check_login_input("a", &longest).is_ok());
+        let longer = SecretString::from("p".repeat(MAX_LOGIN_PASSWORD_CHARS + 1));
+        assert!(validate_password(&longer).is_err());
+        assert!(check_login_input("a", &longer).is_err());
+        assert!(check_login_input("", &longest).is_err());
     }
 }

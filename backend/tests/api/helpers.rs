@@ -19,6 +19,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The folder SQLite targets go in (`targets.sqlite_dirs`), apart from the store's folder.
     pub sqlite_dir: tempfile::TempDir,
+    /// The app's own context: its login brake's counters are read by the attack tests.
+    pub ctx: autodb::services::Ctx,
     pg_database: Option<String>,
 }
 
@@ -88,7 +90,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
             )
         })
         .expect("admin user");
-    let app = Application::build(ctx).await.expect("build");
+    let app = Application::build(ctx.clone()).await.expect("build");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -97,6 +99,7 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
         store: backend.to_string(),
         dir,
         sqlite_dir,
+        ctx,
         pg_database,
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod auth_attacks;
 mod bad_input;
 mod health;
 mod helpers;

@@ -321,6 +321,32 @@ async fn an_edit_whose_hash_was_recomputed_is_still_caught_at_the_next_entry() {
     assert_eq!(report["first_bad"]["problem"], "hash_mismatch", "{report}");
 }
 
+#[actix_web::test]
+async fn the_store_refuses_unchained_entries_and_a_chain_head_moved_back_or_deleted() {
+    let app = spawn_app().await;
+    let (token, _) = some_entries(&app, 1).await;
+    let ctx = autodb::startup::context(store_settings(&app), false).expect("context");
+    for (sql, says) in [
+        (
+            "INSERT INTO audit_log (at, action, object_type, detail, success) \
+             VALUES ('2026-12-01 00:00:00', 'login', 'session', '{}', true)",
+            "chain hash",
+        ),
+        ("UPDATE audit_chain SET last_id = 0", "only moves forward"),
+        ("DELETE FROM audit_chain", "anchor of the audit log"),
+    ] {
+        let err = ctx
+            .store
+            .run_blocking(|c| {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute(sql).map_err(Into::into)
+            })
+            .expect_err(sql);
+        assert!(err.to_string().contains(says), "{sql}: {err}");
+    }
+    assert_eq!(verify(&app, &token).await["ok"], true);
+}
+
 /// The settings of a second handle on `app`'s store (the CLI's view of it).
 fn store_settings(app: &TestApp) -> autodb::config::Settings {
     let mut s = autodb::config::Settings::default();
@@ -329,6 +355,8 @@ fn store_settings(app: &TestApp) -> autodb::config::Settings {
         None => format!("sqlite://{}", app.dir.path().join("autodb.db").display()),
     };
     s.security.secret_key_file = app.dir.path().join("secret.key").display().to_string();
+    // A few connections: the PostgreSQL server is shared with other tests.
+    s.database.pool_size = 2;
     s
 }
 

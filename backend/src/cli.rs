@@ -1,4 +1,5 @@
-//! The `autodb` command line: serve, migrate, check-config, user administration, openapi.
+//! The `autodb` command line: serve, migrate, check-config, user administration, audit
+//! verification, openapi.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
 }
@@ -68,6 +72,17 @@ pub enum UserCommand {
     List,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit log's hash chain and name the first missing or changed entry. Exits 0
+    /// when the chain is intact, 1 when it is broken (or the store cannot be read).
+    Verify {
+        /// Print the report as JSON (the answer of GET /api/audit/verify).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
@@ -82,6 +97,8 @@ pub enum CliError {
     Usage(String),
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the audit chain is broken: {0}")]
+    AuditBroken(String),
 }
 
 impl CliError {
@@ -136,6 +153,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let ctx = startup::context(settings, true)?;
             user_command(&ctx, cmd)
         }
+        Command::Audit(AuditCommand::Verify { json }) => {
+            // Read-only: the store is checked as it is, not migrated first.
+            let ctx = startup::context(settings, false)?;
+            audit_verify(&ctx, json)
+        }
         Command::Openapi => Ok(()),
     }
 }
@@ -189,6 +211,35 @@ fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliE
         }
     }
     Ok(())
+}
+
+fn audit_verify(ctx: &crate::services::Ctx, json: bool) -> Result<(), CliError> {
+    let report = ctx
+        .store
+        .run_blocking(crate::services::audit::verify_blocking)?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        println!(
+            "{} chained entries checked, {} from before the chain began (unchained)",
+            report.entries, report.unchained
+        );
+        println!("head: entry {} {}", report.last_id, report.last_hash);
+    }
+    match report.first_bad {
+        None => {
+            if !json {
+                println!("audit chain intact");
+            }
+            Ok(())
+        }
+        Some(bad) => Err(CliError::AuditBroken(match bad.id {
+            Some(id) => format!("entry {id}: {}: {}", bad.problem.as_str(), bad.message),
+            None => format!("{}: {}", bad.problem.as_str(), bad.message),
+        })),
+    }
 }
 
 fn read_password(from_stdin: bool) -> Result<SecretString, CliError> {

@@ -294,6 +294,64 @@ fn user_create_needs_a_password_and_refuses_a_duplicate() {
 }
 
 #[test]
+fn audit_verify_exits_0_on_an_intact_log_and_1_naming_a_deleted_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, password) in [
+        ("root", "root-password-1"),
+        ("ops", "ops-password-1"),
+        ("dba", "dba-password-1"),
+    ] {
+        let out = create_user(dir.path(), name, password);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let intact = autodb(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        intact.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact"));
+
+    // The store's owner deletes the second entry past the append-only triggers.
+    let store = rusqlite::Connection::open(dir.path().join("autodb.db")).expect("open");
+    store
+        .execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id = 2;")
+        .expect("tamper");
+    drop(store);
+    let broken = autodb(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert_eq!(broken.status.code(), Some(1));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&broken.stdout),
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    assert!(
+        said.contains("entry 2") && said.contains("missing"),
+        "{said}"
+    );
+    let json = autodb(dir.path())
+        .args(["audit", "verify", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(json.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["first_bad"]["id"], 2);
+    assert_eq!(report["first_bad"]["problem"], "missing");
+}
+
+#[test]
 fn openapi_prints_the_document() {
     let out = Command::new(BIN).arg("openapi").output().expect("run");
     assert!(out.status.success());

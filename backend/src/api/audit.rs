@@ -1,4 +1,5 @@
-//! `GET /api/audit`: the audit log, newest first, filtered and paged (admin only).
+//! `GET /api/audit`: the audit log, newest first, filtered and paged (admin only), and
+//! `GET /api/audit/verify`: its hash chain walked and checked (admin only).
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
@@ -6,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Query};
-use crate::services::audit::{self, AuditPage};
+use crate::services::audit::{self, AuditPage, ChainReport};
 use crate::services::Ctx;
 use crate::store::audit::AuditFilter;
 
@@ -57,4 +58,15 @@ pub async fn list(
     )
     .await?;
     Ok(web::Json(page))
+}
+
+/// Walks the audit log's hash chain and names the first missing or changed entry. A broken
+/// chain is an answer (200, `ok: false`), not an error.
+#[utoipa::path(
+    tag = "audit",
+    responses((status = 200, body = ChainReport), (status = 403, body = ErrorBody))
+)]
+#[get("/audit/verify")]
+pub async fn verify(ctx: web::Data<Ctx>, auth: Auth) -> ApiResult<web::Json<ChainReport>> {
+    Ok(web::Json(audit::verify(&ctx, &auth.0).await?))
 }

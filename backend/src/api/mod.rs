@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(targets::remove)
         .service(targets::test)
         .service(audit::list)
+        .service(audit::verify)
         .service(jobs::submit)
         .service(jobs::list)
         .service(jobs::get)

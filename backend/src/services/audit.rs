@@ -1,11 +1,11 @@
-//! Recording and reading the audit log.
+//! Recording and reading the audit log, and verifying its hash chain.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::Result;
 use super::{Actor, Ctx};
-use crate::store::audit::{self as rows, AuditFilter, NewAuditRow};
+use crate::store::audit::{self as rows, AuditFilter, ChainHead, NewAuditRow};
 use crate::store::{self, DbConn};
 
 /// One thing that happened, before it is stamped and stored.
@@ -124,4 +124,201 @@ pub async fn list(
         page,
         per_page,
     })
+}
+
+/// What a chain verification found wrong first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// The entry's fields and the previous hash do not give its stored hash: it (or, when
+    /// its hash was recomputed, the entry before it) was edited.
+    HashMismatch,
+    /// The entry with this id is gone: a gap in the chained ids, or the newest entry, which
+    /// the chain head still names.
+    Missing,
+    /// The chain does not end where its head says: an entry beyond the head, or a head
+    /// whose hash is not the newest entry's.
+    HeadMismatch,
+    /// The number of entries from before the chain began differs from the one counted when
+    /// the chain was introduced.
+    PreChainChanged,
+    /// The chain head row itself is gone.
+    NoHead,
+}
+
+impl Problem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HashMismatch => "hash_mismatch",
+            Self::Missing => "missing",
+            Self::HeadMismatch => "head_mismatch",
+            Self::PreChainChanged => "pre_chain_changed",
+            Self::NoHead => "no_head",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BadEntry {
+    /// The entry at fault (for `missing`, the id that is gone); none for `pre_chain_changed`
+    /// and `no_head`.
+    pub id: Option<i64>,
+    pub problem: Problem,
+    pub message: String,
+}
+
+/// The answer of `autodb audit verify` and `GET /api/audit/verify`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChainReport {
+    /// True when every chained entry is present and unchanged and the head matches.
+    pub ok: bool,
+    /// Chained entries checked and found intact (up to the first bad one).
+    pub entries: i64,
+    /// Entries from before the chain began: counted, not protected by the chain.
+    pub unchained: i64,
+    /// The head: the newest entry's id and hash. Kept elsewhere, they let a later check see
+    /// a rewrite of the whole tail.
+    pub last_id: i64,
+    pub last_hash: String,
+    pub first_bad: Option<BadEntry>,
+}
+
+/// Entries read per page of the walk: memory stays bounded whatever the log's size.
+const PAGE: i64 = 1000;
+
+/// Walks the chain in id order, in pages, on one consistent snapshot of the store.
+pub fn verify_blocking(conn: &mut DbConn) -> Result<ChainReport> {
+    rows::in_snapshot(conn, walk)
+}
+
+fn walk(conn: &mut DbConn) -> Result<ChainReport> {
+    let Some(head) = rows::head(conn)? else {
+        return Ok(ChainReport {
+            ok: false,
+            entries: 0,
+            unchained: 0,
+            last_id: 0,
+            last_hash: String::new(),
+            first_bad: Some(BadEntry {
+                id: None,
+                problem: Problem::NoHead,
+                message: "the audit chain head (table audit_chain) is gone".into(),
+            }),
+        });
+    };
+    let unchained = rows::count_before(conn, head.chain_start_id)?;
+    let mut report = ChainReport {
+        ok: true,
+        entries: 0,
+        unchained,
+        last_id: head.last_id,
+        last_hash: head.last_hash.clone(),
+        first_bad: None,
+    };
+    if unchained != head.pre_chain_rows {
+        return Ok(report.broken(
+            None,
+            Problem::PreChainChanged,
+            format!(
+                "{unchained} entries from before the chain began, {} when it began",
+                head.pre_chain_rows
+            ),
+        ));
+    }
+    let mut expected = head.chain_start_id;
+    let mut prev = rows::GENESIS.to_string();
+    loop {
+        let page = rows::entries_from(conn, expected, PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in &page {
+            if let Some(bad) = check(&head, expected, &prev, entry) {
+                report.first_bad = Some(bad);
+                report.ok = false;
+                return Ok(report);
+            }
+            prev = entry.hash.clone().unwrap_or_default();
+            expected += 1;
+            report.entries += 1;
+        }
+    }
+    if expected <= head.last_id {
+        return Ok(report.broken(
+            Some(expected),
+            Problem::Missing,
+            format!(
+                "entry {expected} is missing: the chain head names entry {} as the newest",
+                head.last_id
+            ),
+        ));
+    }
+    if prev != head.last_hash {
+        return Ok(report.broken(
+            Some(head.last_id),
+            Problem::HeadMismatch,
+            format!(
+                "the chain head's hash is not entry {}'s: the head was rewritten",
+                head.last_id
+            ),
+        ));
+    }
+    Ok(report)
+}
+
+/// The one entry's check: in place, within the head, and hashing to its stored hash.
+fn check(head: &ChainHead, expected: i64, prev: &str, e: &rows::StoredEntry) -> Option<BadEntry> {
+    let bad = |id, problem, message| {
+        Some(BadEntry {
+            id: Some(id),
+            problem,
+            message,
+        })
+    };
+    if e.id != expected && expected <= head.last_id {
+        return bad(
+            expected,
+            Problem::Missing,
+            format!("entry {expected} is missing (the next entry is {})", e.id),
+        );
+    }
+    if e.id > head.last_id {
+        return bad(
+            e.id,
+            Problem::HeadMismatch,
+            format!(
+                "entry {} lies beyond the chain head (entry {}): added past AutoDB or the head was moved back",
+                e.id, head.last_id
+            ),
+        );
+    }
+    if e.hash.as_deref() != Some(rows::entry_hash(prev, &e.fields()).as_str()) {
+        return bad(
+            e.id,
+            Problem::HashMismatch,
+            format!(
+                "entry {} does not match its hash: it, or the entry before it, was changed",
+                e.id
+            ),
+        );
+    }
+    None
+}
+
+impl ChainReport {
+    fn broken(mut self, id: Option<i64>, problem: Problem, message: String) -> Self {
+        self.ok = false;
+        self.first_bad = Some(BadEntry {
+            id,
+            problem,
+            message,
+        });
+        self
+    }
+}
+
+/// `GET /api/audit/verify`: admins only.
+pub async fn verify(ctx: &Ctx, actor: &Actor) -> Result<ChainReport> {
+    actor.require_admin()?;
+    ctx.store.run(verify_blocking).await
 }

@@ -49,6 +49,17 @@ diesel::table! {
         detail -> Text,
         client_addr -> Nullable<Text>,
         success -> Bool,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chain (id) {
+        id -> Integer,
+        chain_start_id -> BigInt,
+        pre_chain_rows -> BigInt,
+        last_id -> BigInt,
+        last_hash -> Text,
     }
 }
 
@@ -205,6 +216,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_tokens,
     audit_log,
+    audit_chain,
     targets,
     target_tags,
     jobs,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod live;
 pub mod queries;
 pub mod targets;
 pub mod users;
@@ -98,6 +99,82 @@ impl Actor {
 
     pub fn require_admin(&self) -> Result<(), error::Error> {
         self.require(&[Role::Admin])
+    }
+
+    /// Whether the actor's role (as read when they were authenticated) allows `action`.
+    pub fn may(&self, action: Action) -> bool {
+        self.role >= action.min_role()
+    }
+
+    /// Passes when the actor's role allows `action`.
+    pub fn require_to(&self, action: Action) -> Result<(), error::Error> {
+        if self.may(action) {
+            Ok(())
+        } else {
+            Err(error::Error::Forbidden(
+                format!(
+                    "your role ({}) does not allow this: {} needs {} or above",
+                    self.role,
+                    action.describe(),
+                    action.min_role()
+                )
+                .into(),
+            ))
+        }
+    }
+}
+
+/// What a caller may ask AutoDB to do. Which role each action needs is decided here and only
+/// here: the route table (`api::permissions`) names an action per route and checks it before
+/// the handler runs; services check the same action again (with ownership) where they act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read targets, jobs (scripts, runs, run logs, live events); split SQL.
+    Read,
+    /// Submit jobs; cancel and retry one's own.
+    RunJobs,
+    /// Cancel and retry anyone's job.
+    SteerAnyJob,
+    /// Test a target's connection.
+    TestTargets,
+    /// Run queries; follow, export (which may re-run the statement) and cancel one's own.
+    RunQueries,
+    /// See, follow, export and cancel everyone's queries.
+    SeeAllQueries,
+    /// Create, change and delete targets.
+    ManageTargets,
+    /// List, create and change users.
+    ManageUsers,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+impl Action {
+    /// The lowest role that may do this (roles are ordered viewer < developer < operator < admin).
+    pub const fn min_role(self) -> Role {
+        match self {
+            Action::Read => Role::Viewer,
+            Action::RunJobs | Action::RunQueries => Role::Developer,
+            Action::SteerAnyJob | Action::TestTargets => Role::Operator,
+            Action::SeeAllQueries
+            | Action::ManageTargets
+            | Action::ManageUsers
+            | Action::ReadAudit => Role::Admin,
+        }
+    }
+
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Action::Read => "reading",
+            Action::RunJobs => "running jobs",
+            Action::SteerAnyJob => "steering other users' jobs",
+            Action::TestTargets => "testing targets",
+            Action::RunQueries => "running queries",
+            Action::SeeAllQueries => "reaching other users' queries",
+            Action::ManageTargets => "managing targets",
+            Action::ManageUsers => "managing users",
+            Action::ReadAudit => "reading the audit log",
+        }
     }
 }
 

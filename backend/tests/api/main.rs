@@ -4,12 +4,14 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod csv_export;
 mod health;
 mod helpers;
 mod jobs;
 mod queries;
 mod queries_attacks;
 mod queries_types;
+mod roles;
 mod routes;
 mod sakila;
 mod targets;

@@ -8,6 +8,7 @@ mod csv_export;
 mod health;
 mod helpers;
 mod jobs;
+mod permissions;
 mod queries;
 mod queries_attacks;
 mod queries_types;

@@ -122,7 +122,20 @@ async fn read_until_closed(
         match tokio::time::timeout(left, stream.next()).await {
             Ok(Some(Ok(chunk))) => out.push_str(&String::from_utf8_lossy(&chunk)),
             Ok(Some(Err(_))) | Ok(None) => return out,
-            Err(_) => panic!("the stream is still open at its deadline; received: {out}"),
+            Err(_) => {
+                let tail: String = out
+                    .chars()
+                    .rev()
+                    .take(300)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                panic!(
+                    "the stream is still open at its deadline; received {} bytes, ending: {tail}",
+                    out.len()
+                )
+            }
         }
     }
 }
@@ -232,4 +245,62 @@ async fn logging_out_ends_the_sessions_open_job_event_stream() {
         .post_json(&format!("/api/jobs/{id}/cancel"), Some(&admin), json!({}))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn disabling_a_user_cuts_their_running_csv_export_and_cancels_the_re_run() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin_token().await;
+    let db = PgDb::new("export_cut");
+    let target = pg_target(&app, &admin, &db).await;
+    let dev = app.user_with_role("developer").await;
+    let dev_id = me(&app, &dev).await;
+    // Fast as the query itself (10 s limit); slow (20 ms a row, 30 s in all) when the export
+    // re-runs it under its own limit (query.max_timeout_s, 5 min).
+    let sql = "SELECT repeat('x', 3000) || g AS pad, 'exported-' || g AS marker, \
+               pg_sleep(CASE WHEN current_setting('statement_timeout') = '10s' THEN 0 ELSE 0.02 END)::text AS s \
+               FROM generate_series(1, 1500) g";
+    let id = start(
+        &app,
+        &dev,
+        json!({"sql": sql, "target_ids": [target], "row_limit": 1, "timeout_s": 10}),
+    )
+    .await;
+    let q = wait_done(&app, &dev, id, 60).await;
+    assert_eq!(q["results"][0]["truncated"], true, "{q}");
+    let r = app
+        .client
+        .get(app.url(&format!("/api/queries/{id}/results/{target}.csv")))
+        .bearer_auth(&dev)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut stream = r.bytes_stream();
+    let first = read_until(&mut stream, "exported-1,").await;
+    assert!(!first.contains("exported-1500"));
+
+    change_user(&app, &admin, dev_id, json!({"disabled": true})).await;
+    let changed = Instant::now();
+    let rest = read_until_closed(&mut stream, changed + Duration::from_secs(7)).await;
+    assert!(
+        changed.elapsed() <= Duration::from_millis(6500),
+        "cut after {:?}",
+        changed.elapsed()
+    );
+    assert!(!rest.contains("exported-1500"), "the whole file went out");
+    // The re-run is cancelled in the database, not left to finish.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let running = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' \
+         AND query LIKE '%exported-%' AND pid <> pg_backend_pid()",
+        db.0
+    );
+    while pg_text(&db.0, &running) != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the export's statement still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -194,3 +194,47 @@ pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
     }
     Ok((page - 1) * per_page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            client_addr: None,
+            session_digest: None,
+        }
+    }
+
+    #[test]
+    fn each_action_is_allowed_from_its_lowest_role_upwards_only() {
+        assert!(Role::Viewer < Role::Developer && Role::Developer < Role::Operator);
+        assert!(Role::Operator < Role::Admin);
+        let cases = [
+            (Action::Read, Role::Viewer),
+            (Action::RunJobs, Role::Developer),
+            (Action::RunQueries, Role::Developer),
+            (Action::SteerAnyJob, Role::Operator),
+            (Action::TestTargets, Role::Operator),
+            (Action::SeeAllQueries, Role::Admin),
+            (Action::ManageTargets, Role::Admin),
+            (Action::ManageUsers, Role::Admin),
+            (Action::ReadAudit, Role::Admin),
+        ];
+        for (action, lowest) in cases {
+            for role in Role::ALL {
+                let a = actor(role);
+                assert_eq!(a.may(action), role >= lowest, "{role} {action:?}");
+                assert_eq!(a.require_to(action).is_ok(), role >= lowest);
+            }
+        }
+        let e = actor(Role::Viewer).require_to(Action::RunQueries);
+        assert!(
+            matches!(e, Err(error::Error::Forbidden(m)) if m.contains("developer")),
+            "the refusal names the role needed"
+        );
+    }
+}

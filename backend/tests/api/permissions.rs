@@ -102,7 +102,7 @@ fn concrete(method: &str, path: &str, c: &Caller, w: &World) -> String {
 async fn walk(app: &TestApp, routes: &[(String, String)], c: &Caller, w: &World) {
     // Logging out ends the caller's session: last.
     let mut ordered: Vec<&(String, String)> = routes.iter().collect();
-    ordered.sort_by_key(|(m, p)| (m == "post" && p == "/api/auth/logout"));
+    ordered.sort_by_key(|(m, p)| m == "post" && p == "/api/auth/logout");
     let http = client();
     for (method, path) in ordered {
         let entry = permissions::lookup(method, path)

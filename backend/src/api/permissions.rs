@@ -141,8 +141,11 @@ pub async fn enforce(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The path as the router reads it (percent-decoded where the router decodes), not the raw
+    // request line: `/api/%6Aobs` must meet the entry of `/api/jobs`.
     let entry = req
-        .match_pattern()
+        .resource_map()
+        .match_pattern(req.match_info().as_str())
         .and_then(|pattern| lookup(req.method().as_str(), &pattern));
     let needed = match entry.map(|e| e.access) {
         None | Some(Access::Public) => return next.call(req).await,

@@ -13,25 +13,7 @@ use crate::helpers::{client, TestApp};
 use crate::jobs::{ended, pg_target, submit, wait_job, PgDb};
 use crate::queries::run;
 use crate::roles::{change_user, me};
-
-/// The routes in the OpenAPI document (built from the route table).
-async fn documented_routes(app: &TestApp) -> Vec<(String, String)> {
-    let doc: Value = app
-        .get("/api/openapi.json", None)
-        .await
-        .json()
-        .await
-        .expect("openapi json");
-    let mut routes = vec![];
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in ["get", "post", "put", "delete", "patch"] {
-            if item.get(method).is_some() {
-                routes.push((method.to_string(), path.clone()));
-            }
-        }
-    }
-    routes
-}
+use crate::routes::documented_routes;
 
 /// What the caller is, and the ids of the objects it reaches.
 struct Caller {

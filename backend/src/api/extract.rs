@@ -11,7 +11,8 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::services::{auth, Actor, Ctx};
+use crate::services::live::Credential;
+use crate::services::{Actor, Ctx};
 
 pub const SESSION_COOKIE: &str = "autodb_session";
 
@@ -294,33 +295,58 @@ impl FromRequest for Auth {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bearer = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string());
-        let token = match bearer {
-            Some(t) => Some(t),
-            None => match req.cookie(SESSION_COOKIE) {
-                Some(c) => {
-                    if !req.method().is_safe() {
-                        if let Err(e) = require_own_origin(req) {
-                            return Box::pin(std::future::ready(Err(e)));
-                        }
-                    }
-                    Some(c.value().to_string())
-                }
-                None => None,
-            },
-        };
+        let credential = credential(req);
         let ctx = ctx(req).cloned();
-        let addr = client_addr(req);
         Box::pin(async move {
-            let (Some(token), Some(ctx)) = (token, ctx) else {
+            let (Some(credential), Some(ctx)) = (credential?, ctx) else {
                 return Err(crate::services::error::Error::Unauthenticated.into());
             };
-            Ok(Auth(auth::authenticate(&ctx, token, addr).await?))
+            Ok(Auth(credential.verify(&ctx).await?))
+        })
+    }
+}
+
+/// The secret the request presents: `Authorization: Bearer`, else the session cookie. A
+/// cookie on an unsafe method must come from AutoDB's own origin (403 `cross_origin`).
+pub fn credential(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let token = match bearer {
+        Some(t) => t,
+        None => match req.cookie(SESSION_COOKIE) {
+            Some(c) => {
+                if !req.method().is_safe() {
+                    require_own_origin(req)?;
+                }
+                c.value().to_string()
+            }
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(Credential::new(token, client_addr(req))))
+}
+
+/// The authenticated caller with the credential they presented, for answers that outlive the
+/// request (event streams, exports): they check it again while they last (`services::live`).
+pub struct LiveAuth(pub Actor, pub Credential);
+
+impl FromRequest for LiveAuth {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let credential = credential(req);
+        let ctx = ctx(req).cloned();
+        Box::pin(async move {
+            let (Some(credential), Some(ctx)) = (credential?, ctx) else {
+                return Err(crate::services::error::Error::Unauthenticated.into());
+            };
+            let actor = credential.verify(&ctx).await?;
+            Ok(LiveAuth(actor, credential))
         })
     }
 }

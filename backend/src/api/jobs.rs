@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Auth, Body, Query};
+use super::extract::{Auth, Body, LiveAuth, Query};
 use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog};
-use crate::services::Ctx;
+use crate::services::live::Watch;
+use crate::services::{Action, Ctx};
 use crate::store::jobs::JobFilter;
 
 #[utoipa::path(
@@ -123,23 +124,26 @@ pub async fn run_log(
     tag = "jobs",
     params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end`"),
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled)"),
         (status = 404, body = ErrorBody),
     )
 )]
 #[get("/jobs/{id}/events")]
 pub async fn events(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: LiveAuth,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let LiveAuth(actor, credential) = auth;
+    actor.require_to(Action::Read)?;
     jobs::get(&ctx, id).await?;
+    let watch = Watch::new(credential, actor, Action::Read);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         // Compressing an event stream would hold events back until a block fills.
         .insert_header(actix_web::http::header::ContentEncoding::Identity)
-        .streaming(jobs::events::stream(ctx.get_ref().clone(), id)))
+        .streaming(jobs::events::stream(ctx.get_ref().clone(), watch, id)))
 }

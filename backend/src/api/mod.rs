@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod permissions;
 pub mod queries;
 pub mod sql;
 pub mod targets;
@@ -74,6 +75,8 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         }))
         .configure(configure)
         .default_service(web::to(no_route))
+        // Every route's permission (api::permissions::TABLE), checked before its handler.
+        .wrap(actix_web::middleware::from_fn(permissions::enforce))
 }
 
 async fn no_route(_req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Auth, Body, Query};
+use super::extract::{Auth, Body, LiveAuth, Query};
+use crate::services::live::{Watch, RECHECK_EVERY};
 use crate::services::queries::{self, export, CreatedQuery, QueryInput, QueryPage};
-use crate::services::Ctx;
+use crate::services::{Action, Ctx};
 use crate::store::queries::QueryFilter;
 
 #[utoipa::path(
@@ -124,25 +125,29 @@ pub async fn cancel(
     tag = "queries",
     params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `result` per target and statement as it ends, `status`, and `end`"),
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `result` per target and statement as it ends, `status`, and `end` (with a `reason` when the session or token ended, the user was disabled or their role no longer runs queries)"),
+        (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
 )]
 #[get("/queries/{id}/events")]
 pub async fn events(
     ctx: web::Data<Ctx>,
-    auth: Auth,
+    auth: LiveAuth,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    queries::get(&ctx, &auth.0, id, 0).await?;
+    let LiveAuth(actor, credential) = auth;
+    actor.require_to(Action::RunQueries)?;
+    queries::get(&ctx, &actor, id, 0).await?;
+    let watch = Watch::new(credential, actor, Action::RunQueries);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         // Compressing an event stream would hold events back until a block fills.
         .insert_header(ContentEncoding::Identity)
-        .streaming(queries::events::stream(ctx.get_ref().clone(), auth.0, id)))
+        .streaming(queries::events::stream(ctx.get_ref().clone(), watch, id)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -152,13 +157,36 @@ pub struct ExportParams {
     pub statement: Option<i32>,
     /// Write NULL as this marker (default: an empty unquoted field; an empty string is `""`).
     pub null: Option<String>,
+    /// `1`: every value untouched. Default (`0`): text cells starting with `=`, `+`, `-`, `@`,
+    /// a tab or a carriage return (and such column names) get a leading `'` and are quoted, so
+    /// a spreadsheet does not run them as formulas; typed numbers stay as they are.
+    #[serde(default, deserialize_with = "flag")]
+    #[param(value_type = Option<bool>)]
+    pub raw: Option<bool>,
+    /// `1`: start the file with a UTF-8 byte order mark (for Excel, which otherwise reads it in
+    /// the system's code page, e.g. GBK on Chinese Windows).
+    #[serde(default, deserialize_with = "flag")]
+    #[param(value_type = Option<bool>)]
+    pub bom: Option<bool>,
+}
+
+/// A query-string switch: `1`/`true` or `0`/`false`.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let v = String::deserialize(d)?;
+    match v.as_str() {
+        "1" | "true" => Ok(Some(true)),
+        "0" | "false" => Ok(Some(false)),
+        _ => Err(serde::de::Error::custom("must be 1, 0, true or false")),
+    }
 }
 
 #[utoipa::path(
     tag = "queries",
     params(("id" = i64, Path), ("target_id" = i64, Path), ExportParams),
     responses(
-        (status = 200, content_type = "text/csv", description = "RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows)"),
+        (status = 200, content_type = "text/csv", description = "RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows). Formula-like text cells are neutralised unless `raw=1`. The download is cut short if the session or token ends, the user is disabled or their role no longer runs queries"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role does not run queries"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The result is still running or did not succeed"),
         (status = 502, body = ErrorBody, description = "The target failed before the first row of a re-run"),
@@ -167,20 +195,20 @@ pub struct ExportParams {
 #[get("/queries/{id}/results/{target_id}.csv")]
 pub async fn export_csv(
     ctx: web::Data<Ctx>,
-    auth: Auth,
+    auth: LiveAuth,
     path: web::Path<(i64, i64)>,
     q: Query<ExportParams>,
 ) -> ApiResult<HttpResponse> {
     let (id, target_id) = path.into_inner();
     let q = q.0;
-    let export = export::csv(&ctx, &auth.0, id, target_id, q.statement, q.null).await?;
-    let body = futures_util::stream::unfold(export.body, |mut rx| async move {
-        rx.recv().await.map(|chunk| {
-            let item = chunk
-                .map_err(|m| actix_web::error::ErrorBadGateway(format!("export aborted: {m}")));
-            (item, rx)
-        })
-    });
+    let LiveAuth(actor, credential) = auth;
+    let format = export::Format {
+        raw: q.raw.unwrap_or(false),
+        bom: q.bom.unwrap_or(false),
+    };
+    let export = export::csv(&ctx, &actor, id, target_id, q.statement, q.null, format).await?;
+    let watch = Watch::new(credential, actor, Action::RunQueries);
+    let body = guarded(ctx.get_ref().clone(), watch, export.body);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(ContentDisposition {
@@ -192,4 +220,35 @@ pub async fn export_csv(
             ctx.settings.query.export_max_rows.to_string(),
         ))
         .streaming(body))
+}
+
+/// The export's chunks, while the caller's credential and role still hold (checked at least
+/// every [`RECHECK_EVERY`], also while the database is slow to send). When they lapse the body
+/// is aborted (the client sees an incomplete download) and dropping the channel cancels a
+/// re-run in the database.
+fn guarded(
+    ctx: Ctx,
+    watch: Watch,
+    rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, String>>,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some((ctx, watch, rx)), |state| async move {
+        let (ctx, mut watch, mut rx) = state?;
+        loop {
+            let next = tokio::time::timeout(RECHECK_EVERY, rx.recv()).await;
+            if let Err(lapse) = watch.check(&ctx).await {
+                let why = format!("export ended: {}", lapse.reason());
+                return Some((Err(actix_web::error::ErrorForbidden(why)), None));
+            }
+            match next {
+                Err(_) => continue,
+                Ok(None) => return None,
+                Ok(Some(chunk)) => {
+                    let item = chunk.map_err(|m| {
+                        actix_web::error::ErrorBadGateway(format!("export aborted: {m}"))
+                    });
+                    return Some((item, Some((ctx, watch, rx))));
+                }
+            }
+        }
+    })
 }

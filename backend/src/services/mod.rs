@@ -6,6 +6,7 @@ pub mod auth;
 pub mod confine;
 pub mod error;
 pub mod jobs;
+pub mod live;
 pub mod queries;
 pub mod targets;
 pub mod users;
@@ -102,6 +103,82 @@ impl Actor {
     pub fn require_admin(&self) -> Result<(), error::Error> {
         self.require(&[Role::Admin])
     }
+
+    /// Whether the actor's role (as read when they were authenticated) allows `action`.
+    pub fn may(&self, action: Action) -> bool {
+        self.role >= action.min_role()
+    }
+
+    /// Passes when the actor's role allows `action`.
+    pub fn require_to(&self, action: Action) -> Result<(), error::Error> {
+        if self.may(action) {
+            Ok(())
+        } else {
+            Err(error::Error::Forbidden(
+                format!(
+                    "your role ({}) does not allow this: {} needs {} or above",
+                    self.role,
+                    action.describe(),
+                    action.min_role()
+                )
+                .into(),
+            ))
+        }
+    }
+}
+
+/// What a caller may ask AutoDB to do. Which role each action needs is decided here and only
+/// here: the route table (`api::permissions`) names an action per route and checks it before
+/// the handler runs; services check the same action again (with ownership) where they act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read targets, jobs (scripts, runs, run logs, live events); split SQL.
+    Read,
+    /// Submit jobs; cancel and retry one's own.
+    RunJobs,
+    /// Cancel and retry anyone's job.
+    SteerAnyJob,
+    /// Test a target's connection.
+    TestTargets,
+    /// Run queries; follow, export (which may re-run the statement) and cancel one's own.
+    RunQueries,
+    /// See, follow, export and cancel everyone's queries.
+    SeeAllQueries,
+    /// Create, change and delete targets.
+    ManageTargets,
+    /// List, create and change users.
+    ManageUsers,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+impl Action {
+    /// The lowest role that may do this (roles are ordered viewer < developer < operator < admin).
+    pub const fn min_role(self) -> Role {
+        match self {
+            Action::Read => Role::Viewer,
+            Action::RunJobs | Action::RunQueries => Role::Developer,
+            Action::SteerAnyJob | Action::TestTargets => Role::Operator,
+            Action::SeeAllQueries
+            | Action::ManageTargets
+            | Action::ManageUsers
+            | Action::ReadAudit => Role::Admin,
+        }
+    }
+
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Action::Read => "reading",
+            Action::RunJobs => "running jobs",
+            Action::SteerAnyJob => "steering other users' jobs",
+            Action::TestTargets => "testing targets",
+            Action::RunQueries => "running queries",
+            Action::SeeAllQueries => "reaching other users' queries",
+            Action::ManageTargets => "managing targets",
+            Action::ManageUsers => "managing users",
+            Action::ReadAudit => "reading the audit log",
+        }
+    }
 }
 
 /// Largest page any list answers.
@@ -119,4 +196,48 @@ pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
         ));
     }
     Ok((page - 1) * per_page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            client_addr: None,
+            session_digest: None,
+        }
+    }
+
+    #[test]
+    fn each_action_is_allowed_from_its_lowest_role_upwards_only() {
+        assert!(Role::Viewer < Role::Developer && Role::Developer < Role::Operator);
+        assert!(Role::Operator < Role::Admin);
+        let cases = [
+            (Action::Read, Role::Viewer),
+            (Action::RunJobs, Role::Developer),
+            (Action::RunQueries, Role::Developer),
+            (Action::SteerAnyJob, Role::Operator),
+            (Action::TestTargets, Role::Operator),
+            (Action::SeeAllQueries, Role::Admin),
+            (Action::ManageTargets, Role::Admin),
+            (Action::ManageUsers, Role::Admin),
+            (Action::ReadAudit, Role::Admin),
+        ];
+        for (action, lowest) in cases {
+            for role in Role::ALL {
+                let a = actor(role);
+                assert_eq!(a.may(action), role >= lowest, "{role} {action:?}");
+                assert_eq!(a.require_to(action).is_ok(), role >= lowest);
+            }
+        }
+        let e = actor(Role::Viewer).require_to(Action::RunQueries);
+        assert!(
+            matches!(e, Err(error::Error::Forbidden(m)) if m.contains("developer")),
+            "the refusal names the role needed"
+        );
+    }
 }

@@ -8,7 +8,8 @@ use crate::helpers::{client, spawn_app};
 
 const PUBLIC: [(&str, &str); 2] = [("get", "/api/health"), ("post", "/api/auth/login")];
 
-async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
+/// Every (method, path) of the OpenAPI document, which is built from the route table.
+pub async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
     let doc: Value = app
         .get("/api/openapi.json", None)
         .await

@@ -1,7 +1,8 @@
 //! Live progress of a job as Server-Sent Events: a `snapshot` first, then `run`, `script` and
 //! `job` events for every status change and progress count, and `end` when the job has ended.
 //! Woken by the engine's change notices, with a poll as a fallback for runs that execute in
-//! another AutoDB process.
+//! another AutoDB process. The stream re-checks its credential (`services::live`) and ends
+//! with `end` and a `reason` once the session or token has ended or the user is disabled.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{load_job, Job};
+use crate::services::live::Watch;
 use crate::services::Ctx;
 
 const POLL: Duration = Duration::from_secs(1);
@@ -19,6 +21,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct State {
     ctx: Ctx,
+    watch: Watch,
     job_id: i64,
     rx: broadcast::Receiver<i64>,
     last: Option<Job>,
@@ -86,6 +89,15 @@ async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)>
             });
             let _ = wait.await;
         }
+        if let Err(lapse) = st.watch.check(&st.ctx).await {
+            st.done = true;
+            let status = st.last.as_ref().map(|j| j.status.clone());
+            let body = event(
+                "end",
+                &json!({"id": st.job_id, "status": status, "reason": lapse.reason()}),
+            );
+            return Some((Ok(Bytes::from(body)), st));
+        }
         let job_id = st.job_id;
         let job = match st.ctx.store.run(move |c| load_job(c, job_id)).await {
             Ok(j) => j,
@@ -121,10 +133,16 @@ async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)>
     }
 }
 
-pub fn stream(ctx: Ctx, job_id: i64) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+/// The job's events for the holder of `watch` (checked again while the stream lasts).
+pub fn stream(
+    ctx: Ctx,
+    watch: Watch,
+    job_id: i64,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let rx = ctx.jobs.subscribe();
     let state = State {
         ctx,
+        watch,
         job_id,
         rx,
         last: None,

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::error::{Error, Result};
-use super::{Actor, Ctx, Role};
+use super::{Action, Actor, Ctx};
 use crate::connectors::Engine;
 use crate::store::jobs::{self as rows, JobFilter};
 use crate::store::{targets as target_rows, write_tx};
@@ -295,7 +295,7 @@ fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows
 
 /// Writes the job and its runs, then wakes the engine. Answers before any statement runs.
 pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
-    actor.require(&[Role::Operator, Role::Developer])?;
+    actor.require_to(Action::RunJobs)?;
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::validation("name", "must be 1 to 200 characters"));
@@ -363,17 +363,25 @@ pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Res
     })
 }
 
-/// The job's owner, operators and admins may steer it.
+/// Operators and admins may steer any job; its owner only while their role still runs jobs
+/// (a developer demoted to viewer steers nothing, their own jobs included).
 async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     let job = ctx
         .store
         .run(move |c| rows::job(c, id))
         .await?
         .ok_or(Error::NotFound("job"))?;
-    if job.created_by == Some(actor.user_id) {
+    if actor.may(Action::SteerAnyJob) {
         return Ok(());
     }
-    actor.require(&[Role::Operator])
+    actor.require_to(Action::RunJobs)?;
+    if job.created_by == Some(actor.user_id) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only the job's owner, operators and admins may cancel or retry it",
+        ))
+    }
 }
 
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {

@@ -2,6 +2,9 @@
 //! results included), then a `result` event for each target × statement as it ends (with its
 //! rows), `status` when the query's status changes, and `end` when the query has ended. Woken
 //! by the engine's change notices, with a poll as a fallback for queries run by another process.
+//! The stream re-checks its credential and role (`services::live`) before each read and ends
+//! with `end` and a `reason` once the session or token has ended, the user is disabled, or
+//! their role no longer runs queries: nothing of the query is sent after that.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +15,8 @@ use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{load, result_dto, Query};
-use crate::services::{Actor, Ctx};
+use crate::services::live::Watch;
+use crate::services::Ctx;
 use crate::store::queries as rows;
 
 const POLL: Duration = Duration::from_secs(1);
@@ -20,7 +24,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct State {
     ctx: Ctx,
-    actor: Actor,
+    watch: Watch,
     id: i64,
     rx: broadcast::Receiver<i64>,
     last: Option<Query>,
@@ -38,7 +42,7 @@ fn ended(status: &str) -> bool {
 }
 
 async fn changes(st: &mut State) -> Result<String, String> {
-    let (actor, id) = (st.actor.clone(), st.id);
+    let (actor, id) = (st.watch.actor().clone(), st.id);
     let last = st.last.clone();
     st.ctx
         .store
@@ -103,6 +107,15 @@ async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)>
             })
             .await;
         }
+        if let Err(lapse) = st.watch.check(&st.ctx).await {
+            st.done = true;
+            let status = st.last.as_ref().map(|q| q.status.clone());
+            let body = event(
+                "end",
+                &json!({"id": st.id, "status": status, "reason": lapse.reason()}),
+            );
+            return Some((Ok(Bytes::from(body)), st));
+        }
         let mut out = match changes(&mut st).await {
             Ok(out) => out,
             Err(message) => {
@@ -121,15 +134,16 @@ async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)>
     }
 }
 
+/// The query's events for the holder of `watch` (checked again while the stream lasts).
 pub fn stream(
     ctx: Ctx,
-    actor: Actor,
+    watch: Watch,
     id: i64,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let rx = ctx.queries.subscribe();
     let state = State {
         ctx,
-        actor,
+        watch,
         id,
         rx,
         last: None,

@@ -12,6 +12,14 @@
 //! is `""` (PostgreSQL's `COPY … CSV` convention). With `?null=MARKER` NULL is written as MARKER,
 //! and a value equal to MARKER is quoted. Binary is lower-case hex; JSON is its compact text;
 //! timestamps are ISO-8601 as in the API.
+//!
+//! Spreadsheets run cells that start with `=`, `+`, `-`, `@`, a tab or a carriage return as
+//! formulas (`=HYPERLINK(…)`, `+cmd|…`): such text cells — and column names — are neutralised as
+//! OWASP recommends ("CSV Injection"): a single quote is put before them and the field is
+//! quoted. Typed numbers (`int`, `float`, `decimal`) and booleans are data and stay as they are,
+//! so `-5` is still `-5`; text `-5` becomes `"'-5"`. `?raw=1` writes every value untouched;
+//! `?bom=1` starts the file with a UTF-8 byte order mark (Excel on Chinese Windows otherwise
+//! reads UTF-8 as GBK). The export needs the role that runs queries (it may re-run one).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +36,7 @@ use crate::connectors::{Canceller, Cell, Column, DbError, RowSink};
 use crate::services::audit::{self, Event};
 use crate::services::error::{Error, Result};
 use crate::services::targets::query_spec;
-use crate::services::{Actor, Ctx, Role};
+use crate::services::{Action, Actor, Ctx};
 use crate::store::queries as rows;
 use crate::store::{targets, write_tx};
 
@@ -41,6 +49,22 @@ const IN_FLIGHT: usize = 8;
 pub struct Export {
     pub filename: String,
     pub body: mpsc::Receiver<std::result::Result<Bytes, String>>,
+}
+
+/// How the CSV is written, beyond the values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Format {
+    /// Write every value untouched (no formula neutralising).
+    pub raw: bool,
+    /// Start with a UTF-8 byte order mark.
+    pub bom: bool,
+}
+
+const BOM: &str = "\u{feff}";
+
+/// Whether a spreadsheet would read this text as a formula (OWASP's list).
+fn starts_formula(v: &str) -> bool {
+    v.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// Validates `null=`: short, and nothing that would need quoting itself.
@@ -56,15 +80,20 @@ pub fn check_null_marker(null: &Option<String>) -> Result<()> {
     Ok(())
 }
 
-/// Appends one field. `None` is NULL.
-fn push_field(buf: &mut String, value: Option<&str>, null: Option<&str>) {
+/// Appends one field. `None` is NULL; `neutralise` puts `'` before text a spreadsheet would
+/// run as a formula (and quotes it).
+fn push_field(buf: &mut String, value: Option<&str>, neutralise: bool, null: Option<&str>) {
     let Some(v) = value else {
         buf.push_str(null.unwrap_or(""));
         return;
     };
-    let quote = v.is_empty() || null == Some(v) || v.contains([',', '"', '\r', '\n']);
+    let formula = neutralise && starts_formula(v);
+    let quote = formula || v.is_empty() || null == Some(v) || v.contains([',', '"', '\r', '\n']);
     if quote {
         buf.push('"');
+        if formula {
+            buf.push('\'');
+        }
         for ch in v.chars() {
             if ch == '"' {
                 buf.push('"');
@@ -75,6 +104,21 @@ fn push_field(buf: &mut String, value: Option<&str>, null: Option<&str>) {
     } else {
         buf.push_str(v);
     }
+}
+
+/// Typed numbers and booleans are data; everything else is text a spreadsheet may interpret.
+fn cell_is_text(c: &Cell) -> bool {
+    !matches!(
+        c,
+        Cell::Null | Cell::Bool(_) | Cell::Int(_) | Cell::Float(_) | Cell::Decimal(_)
+    )
+}
+
+fn stored_is_text(v: &Value) -> bool {
+    !matches!(
+        v.get("t").and_then(Value::as_str),
+        Some("null" | "bool" | "int" | "float" | "decimal")
+    )
 }
 
 fn cell_text(c: &Cell) -> Option<std::borrow::Cow<'_, str>> {
@@ -105,22 +149,32 @@ fn stored_text(v: &Value) -> Option<String> {
     }
 }
 
+/// Appends one line; each field is its text (`None`: NULL) and whether it is text.
 fn push_row<'a>(
     buf: &mut String,
-    fields: impl Iterator<Item = Option<&'a str>>,
+    fields: impl Iterator<Item = (Option<&'a str>, bool)>,
+    raw: bool,
     null: Option<&str>,
 ) {
-    for (i, f) in fields.enumerate() {
+    for (i, (f, text)) in fields.enumerate() {
         if i > 0 {
             buf.push(',');
         }
-        push_field(buf, f, null);
+        push_field(buf, f, text && !raw, null);
     }
     buf.push_str("\r\n");
 }
 
-fn header(buf: &mut String, names: &[&str], null: Option<&str>) {
-    push_row(buf, names.iter().map(|n| Some(*n)), null);
+fn header(buf: &mut String, names: &[&str], format: Format, null: Option<&str>) {
+    if format.bom {
+        buf.push_str(BOM);
+    }
+    push_row(
+        buf,
+        names.iter().map(|n| (Some(*n), true)),
+        format.raw,
+        null,
+    );
 }
 
 pub async fn csv(
@@ -130,13 +184,16 @@ pub async fn csv(
     target_id: i64,
     statement: Option<i32>,
     null: Option<String>,
+    format: Format,
 ) -> Result<Export> {
+    // Also on re-run exports, which run the statement again on the target.
+    actor.require_to(Action::RunQueries)?;
     check_null_marker(&null)?;
     let a = actor.clone();
     let (query, result) = ctx
         .store
         .run(move |c| {
-            let q = visible(c, a.user_id, a.role == Role::Admin, query_id)?;
+            let q = visible(c, a.user_id, a.may(Action::SeeAllQueries), query_id)?;
             let mine: Vec<rows::ResultRow> = rows::results(c, query_id)?
                 .into_iter()
                 .filter(|r| r.target_id == target_id)
@@ -167,7 +224,7 @@ pub async fn csv(
     let a = actor.clone();
     let detail = json!({
         "target_id": target_id, "target": result.target_name, "statement_index": result.stmt_idx,
-        "format": "csv", "source": if rerun { "re-run" } else { "stored page" },
+        "format": "csv", "raw": format.raw, "bom": format.bom, "source": if rerun { "re-run" } else { "stored page" },
         "max_rows": ctx.settings.query.export_max_rows,
     });
     ctx.store
@@ -183,7 +240,7 @@ pub async fn csv(
     );
     let (tx, body) = mpsc::channel(IN_FLIGHT);
     if !rerun {
-        let csv = stored_csv(&result, null.as_deref());
+        let csv = stored_csv(&result, format, null.as_deref());
         // The stored page is bounded by query.max_result_bytes; one send cannot block.
         let _ = tx.send(Ok(Bytes::from(csv))).await;
         return Ok(Export { filename, body });
@@ -201,6 +258,7 @@ pub async fn csv(
                 target_id,
                 stmt_idx,
                 null,
+                format,
             };
             job.run(tx, ready_tx);
             drop(permit);
@@ -225,15 +283,23 @@ fn safe_name(name: &str) -> String {
         .collect()
 }
 
-fn stored_csv(r: &rows::ResultRow, null: Option<&str>) -> String {
+fn stored_csv(r: &rows::ResultRow, format: Format, null: Option<&str>) -> String {
     let columns: Vec<ResultColumn> = serde_json::from_str(&r.columns_json).unwrap_or_default();
     let rows: Vec<Vec<Value>> = serde_json::from_str(&r.rows_json).unwrap_or_default();
     let mut buf = String::with_capacity(r.rows_json.len());
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-    header(&mut buf, &names, null);
+    header(&mut buf, &names, format, null);
     for row in &rows {
-        let texts: Vec<Option<String>> = row.iter().map(stored_text).collect();
-        push_row(&mut buf, texts.iter().map(|t| t.as_deref()), null);
+        let texts: Vec<(Option<String>, bool)> = row
+            .iter()
+            .map(|v| (stored_text(v), stored_is_text(v)))
+            .collect();
+        push_row(
+            &mut buf,
+            texts.iter().map(|(t, text)| (t.as_deref(), *text)),
+            format.raw,
+            null,
+        );
     }
     buf
 }
@@ -244,6 +310,7 @@ struct ExportJob<'a> {
     target_id: i64,
     stmt_idx: i32,
     null: Option<String>,
+    format: Format,
 }
 
 type Ready = oneshot::Sender<std::result::Result<(), DbError>>;
@@ -276,6 +343,7 @@ impl ExportJob<'_> {
             rows: 0,
             max_rows: self.engine.settings.export_max_rows,
             null: self.null.clone(),
+            format: self.format,
             ready: ready.clone(),
             canceller: conn.canceller(),
             gone: false,
@@ -332,6 +400,7 @@ struct CsvSink {
     rows: u64,
     max_rows: u64,
     null: Option<String>,
+    format: Format,
     ready: Arc<Mutex<Option<Ready>>>,
     canceller: Arc<dyn Canceller>,
     /// The client went away: stop, and cancel the statement in the database.
@@ -359,7 +428,7 @@ impl CsvSink {
 impl RowSink for CsvSink {
     fn columns(&mut self, columns: &[Column]) {
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        header(&mut self.buf, &names, self.null.as_deref());
+        header(&mut self.buf, &names, self.format, self.null.as_deref());
         if let Some(s) = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = s.send(Ok(()));
         }
@@ -369,10 +438,14 @@ impl RowSink for CsvSink {
         if self.gone || self.rows >= self.max_rows {
             return false;
         }
-        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = row.iter().map(cell_text).collect();
+        let texts: Vec<(Option<std::borrow::Cow<'_, str>>, bool)> = row
+            .iter()
+            .map(|c| (cell_text(c), cell_is_text(c)))
+            .collect();
         push_row(
             &mut self.buf,
-            texts.iter().map(|t| t.as_deref()),
+            texts.iter().map(|(t, text)| (t.as_deref(), *text)),
+            self.format.raw,
             self.null.as_deref(),
         );
         self.rows += 1;
@@ -387,11 +460,71 @@ impl RowSink for CsvSink {
 mod tests {
     use super::*;
 
-    fn line(cells: &[Cell], null: Option<&str>) -> String {
+    fn line_as(cells: &[Cell], raw: bool, null: Option<&str>) -> String {
         let mut buf = String::new();
-        let texts: Vec<_> = cells.iter().map(cell_text).collect();
-        push_row(&mut buf, texts.iter().map(|t| t.as_deref()), null);
+        let texts: Vec<_> = cells
+            .iter()
+            .map(|c| (cell_text(c), cell_is_text(c)))
+            .collect();
+        push_row(
+            &mut buf,
+            texts.iter().map(|(t, text)| (t.as_deref(), *text)),
+            raw,
+            null,
+        );
         buf
+    }
+
+    fn line(cells: &[Cell], null: Option<&str>) -> String {
+        line_as(cells, false, null)
+    }
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_quoted_behind_a_single_quote_unless_raw() {
+        let cells = [
+            Cell::Text("=1+1".into()),
+            Cell::Text("+cmd|' /C calc'!A0".into()),
+            Cell::Text("-2".into()),
+            Cell::Text("@SUM(A1)".into()),
+            Cell::Text("\tx".into()),
+            Cell::Text("\rx".into()),
+            Cell::Text("=\"a\",b".into()),
+            Cell::Text("a=1".into()),
+            Cell::Json(json!("=x")),
+            Cell::Int(-5),
+            Cell::Decimal("-1.50".into()),
+            Cell::Float(-0.5),
+        ];
+        assert_eq!(
+            line(&cells, None),
+            "\"'=1+1\",\"'+cmd|' /C calc'!A0\",\"'-2\",\"'@SUM(A1)\",\"'\tx\",\"'\rx\",\
+             \"'=\"\"a\"\",b\",a=1,\"\"\"=x\"\"\",-5,-1.50,-0.5\r\n"
+        );
+        assert_eq!(
+            line_as(&cells, true, None),
+            "=1+1,+cmd|' /C calc'!A0,-2,@SUM(A1),\tx,\"\rx\",\"=\"\"a\"\",b\",a=1,\
+             \"\"\"=x\"\"\",-5,-1.50,-0.5\r\n"
+        );
+    }
+
+    #[test]
+    fn stored_numbers_are_data_and_stored_text_is_neutralised() {
+        assert!(!stored_is_text(&json!({"t": "int", "v": -5})));
+        assert!(!stored_is_text(&json!({"t": "decimal", "v": "-1.5"})));
+        assert!(stored_is_text(&json!({"t": "text", "v": "-5"})));
+        assert!(stored_is_text(&json!({"t": "timestamp", "v": "x"})));
+    }
+
+    #[test]
+    fn column_names_are_neutralised_and_a_bom_starts_the_header() {
+        let mut buf = String::new();
+        let bom = Format {
+            raw: false,
+            bom: true,
+        };
+        header(&mut buf, &["=a", "b"], bom, None);
+        assert_eq!(buf, "\u{feff}\"'=a\",b\r\n");
+        assert!(buf.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]));
     }
 
     #[test]

@@ -422,8 +422,9 @@ pub async fn list(
 }
 
 /// Cancels a query: waiting targets end at once, running statements are cancelled in their
-/// databases. Its owner and admins may.
+/// databases. Its owner (while their role runs queries) and admins may.
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
+    actor.require_to(super::Action::RunQueries)?;
     let a = actor.clone();
     let open = ctx
         .store

@@ -9,6 +9,7 @@ mod helpers;
 mod jobs;
 mod queries;
 mod queries_attacks;
+mod queries_pg_escapes;
 mod queries_types;
 mod routes;
 mod sakila;

@@ -438,7 +438,10 @@ fn in_a_read_only_transaction_a_lifted_time_limit_is_set_again_before_the_next_s
     let mut conn = connectors::connect(&s).unwrap();
     conn.begin_read_only().unwrap();
     // The connector runs what it is given: this is the runner's layer, not the classifier's.
-    exec(conn.as_mut(), "SELECT set_config('statement_timeout', '0', false)");
+    exec(
+        conn.as_mut(),
+        "SELECT set_config('statement_timeout', '0', false)",
+    );
     let started = Instant::now();
     let err = conn
         .execute("SELECT pg_sleep(6)", &mut VecSink::new(1))
@@ -466,7 +469,9 @@ fn muting_proxy() -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
     thread::spawn(move || {
         for client in listener.incoming() {
             let Ok(client) = client else { return };
-            let Ok(server) = TcpStream::connect((HOST, PORT)) else { return };
+            let Ok(server) = TcpStream::connect((HOST, PORT)) else {
+                return;
+            };
             let pipe = |mut from: TcpStream, mut to: TcpStream, gate: Option<Arc<AtomicBool>>| {
                 thread::spawn(move || {
                     let mut buf = [0u8; 8192];
@@ -484,7 +489,11 @@ fn muting_proxy() -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
                     let _ = to.shutdown(std::net::Shutdown::Both);
                 });
             };
-            pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), None);
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                None,
+            );
             pipe(server, client, Some(muted.clone()));
         }
     });

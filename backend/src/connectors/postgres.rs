@@ -222,7 +222,12 @@ impl PgConnection {
                 "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on",
                 limit.as_millis().max(1)
             );
-            wait(&mut self.driver, &token, dl, self.client.batch_execute(&set))??;
+            wait(
+                &mut self.driver,
+                &token,
+                dl,
+                self.client.batch_execute(&set),
+            )??;
         }
         // Describe first: nothing runs, but we learn the result column types.
         let prepared = wait(&mut self.driver, &token, dl, self.client.prepare(sql))?;
@@ -232,7 +237,12 @@ impl PgConnection {
             Err(e) if is_multi_command(&e) && !self.read_only => None,
             Err(e) => return Err(e.into()),
         };
-        let stream = wait(&mut self.driver, &token, dl, self.client.simple_query_raw(sql))??;
+        let stream = wait(
+            &mut self.driver,
+            &token,
+            dl,
+            self.client.simple_query_raw(sql),
+        )??;
         let mut stream = std::pin::pin!(stream);
         let mut outcome = ExecOutcome::default();
         let mut row_types: Vec<Option<Type>> = Vec::new();
@@ -314,8 +324,7 @@ impl TargetConnection for PgConnection {
             Err(Failure::Pg(e)) => {
                 self.txn_failed |= self.in_txn;
                 // A cancel sent by the deadline is a timeout, not the user's cancel.
-                let cancelled =
-                    self.canceller.requested.load(Ordering::SeqCst) && !dl.cancel_sent;
+                let cancelled = self.canceller.requested.load(Ordering::SeqCst) && !dl.cancel_sent;
                 Err(self.failed(&e, cancelled))
             }
             Err(Failure::Abandoned) => {

@@ -35,24 +35,28 @@ struct Victim {
 impl Victim {
     fn open(db: &str) -> Self {
         let name = format!("autodb_victim_{}", uuid::Uuid::new_v4().simple());
-        let child = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q"])
-            .env("PGAPPNAME", &name)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("psql");
+        let mut victim = Self {
+            child: Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q"])
+                .env("PGAPPNAME", &name)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("psql"),
+            pid: String::new(),
+        };
         let find = format!("SELECT pid FROM pg_stat_activity WHERE application_name = '{name}'");
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pid = pg_text(db, &find);
-            if !pid.is_empty() {
-                return Self { child, pid };
-            }
-            assert!(Instant::now() < deadline, "the victim session never appeared");
+        while victim.pid.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "the victim session never appeared"
+            );
             std::thread::sleep(Duration::from_millis(50));
+            victim.pid = pg_text(db, &find);
         }
+        victim
     }
 
     fn alive(&self, db: &str) -> bool {
@@ -116,7 +120,9 @@ fn server_file_exists(db: &str, path: &str) -> bool {
 
 /// Submits `sql`; `Ok(how it was stopped)`, or `Err(what happened)` when it ran through.
 async fn stopped(app: &TestApp, token: &str, body: Value) -> Result<String, String> {
-    let r = app.post_json("/api/queries", Some(token), body.clone()).await;
+    let r = app
+        .post_json("/api/queries", Some(token), body.clone())
+        .await;
     let status = r.status();
     let answer: Value = r.json().await.expect("json");
     if status == StatusCode::BAD_REQUEST {
@@ -301,8 +307,8 @@ async fn functions_the_target_reports_volatile_are_refused_although_their_names_
         "SELECT g FROM generate_series(1, 3) g",
         "SELECT 'canary'::regclass::text, CAST(1 AS text), text(1)",
     ] {
-        let id = crate::queries::start(&app, &dev, json!({"sql": sql, "target_ids": [target]}))
-            .await;
+        let id =
+            crate::queries::start(&app, &dev, json!({"sql": sql, "target_ids": [target]})).await;
         let q = wait_done(&app, &dev, id, 30).await;
         assert_eq!(q["status"], "success", "{sql}: {q}");
     }

@@ -79,13 +79,7 @@ pub const RUNS_SQL_TEXT: &[&str] = &[
 /// PostgreSQL expressions that look like calls but are grammar, not functions in `pg_proc`
 /// (only when written unquoted and unqualified: `"coalesce"(x)` is a function call).
 const PG_SYNTAX: &[&str] = &[
-    "coalesce",
-    "nullif",
-    "greatest",
-    "least",
-    "grouping",
-    "row",
-    "array",
+    "coalesce", "nullif", "greatest", "least", "grouping", "row", "array",
 ];
 
 /// SQL value keywords, written without parentheses (`CURRENT_TIMESTAMP`, `current_user`).
@@ -404,8 +398,8 @@ impl Inner {
             return false;
         }
         let lower = i.value.to_lowercase();
-        let value_keyword = matches!(f.args, FunctionArguments::None)
-            && VALUE_KEYWORDS.contains(&lower.as_str());
+        let value_keyword =
+            matches!(f.args, FunctionArguments::None) && VALUE_KEYWORDS.contains(&lower.as_str());
         value_keyword || (self.engine == Engine::Postgres && PG_SYNTAX.contains(&lower.as_str()))
     }
 
@@ -481,12 +475,12 @@ impl Visitor for Inner {
             Expr::Function(f) if self.is_syntax(f) => ControlFlow::Continue(()),
             Expr::Function(f) => self.call(&f.name),
             // Plain functions on PostgreSQL (found through search_path), not grammar.
-            Expr::Ceil { .. } => self.call(&ObjectName::from(vec![
-                sqlparser::ast::Ident::new("ceil"),
-            ])),
-            Expr::Floor { .. } => self.call(&ObjectName::from(vec![
-                sqlparser::ast::Ident::new("floor"),
-            ])),
+            Expr::Ceil { .. } => {
+                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new("ceil")]))
+            }
+            Expr::Floor { .. } => {
+                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new("floor")]))
+            }
             _ => ControlFlow::Continue(()),
         }
     }
@@ -838,7 +832,10 @@ mod tests {
         );
         let long = format!("SELECT {}x()", "f".repeat(63));
         assert_eq!(calls(Engine::Postgres, &long), vec!["f".repeat(63)]);
-        assert_eq!(calls(Engine::Oracle, "SELECT Pkg.Fn(1) FROM dual"), vec!["PKG.FN"]);
+        assert_eq!(
+            calls(Engine::Oracle, "SELECT Pkg.Fn(1) FROM dual"),
+            vec!["PKG.FN"]
+        );
         assert_eq!(calls(Engine::Mysql, "SELECT `MyFn`(1)"), vec!["myfn"]);
     }
 

@@ -277,10 +277,8 @@ fn my_literal(s: &str) -> Option<String> {
 pub fn mysql_sql(calls: &[ObjectRef]) -> String {
     let mut ors = vec![];
     for c in calls {
-        let (Some(name), schema) = (
-            my_literal(&c.name),
-            c.schema.as_deref().map(my_literal),
-        ) else {
+        let (Some(name), schema) = (my_literal(&c.name), c.schema.as_deref().map(my_literal))
+        else {
             ors.push("TRUE".to_string());
             continue;
         };
@@ -372,9 +370,17 @@ mod tests {
             empty.contains("unnest(ARRAY[]::text[]), pg_catalog.unnest(ARRAY[]::text[])"),
             "{empty}"
         );
-        assert!(empty.contains("unnest(ARRAY[NULL]::text[]), pg_catalog.unnest(ARRAY[E'v']::text[])"));
+        assert!(
+            empty.contains("unnest(ARRAY[NULL]::text[]), pg_catalog.unnest(ARRAY[E'v']::text[])")
+        );
         // Every catalog object is schema-qualified: a user's own pg_proc cannot stand in.
-        for table in ["pg_proc", "pg_class", "pg_rewrite", "pg_operator", "pg_cast"] {
+        for table in [
+            "pg_proc",
+            "pg_class",
+            "pg_rewrite",
+            "pg_operator",
+            "pg_cast",
+        ] {
             let bare = format!(" {table} ");
             assert!(!sql.contains(&bare), "{table} is not qualified");
         }

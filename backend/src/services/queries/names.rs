@@ -103,9 +103,7 @@ pub fn decode_unicode_identifiers<'a>(
             continue;
         };
         let start = offsets.at(&tokens[i]);
-        let end = tokens
-            .get(end_idx + 1)
-            .map_or(sql.len(), |t| offsets.at(t));
+        let end = tokens.get(end_idx + 1).map_or(sql.len(), |t| offsets.at(t));
         out.push_str(&sql[copied..start]);
         out.push('"');
         out.push_str(&value.replace('"', "\"\""));
@@ -135,7 +133,8 @@ fn unicode_identifier(
     let Token::Word(q) = &quoted.token else {
         return Ok(None);
     };
-    let adjacent = offsets.at(amp) == offsets.at(u) + 1 && offsets.at(quoted) == offsets.at(amp) + 1;
+    let adjacent =
+        offsets.at(amp) == offsets.at(u) + 1 && offsets.at(quoted) == offsets.at(amp) + 1;
     if !is_u || amp.token != Token::Ampersand || q.quote_style != Some('"') || !adjacent {
         return Ok(None);
     }
@@ -158,7 +157,9 @@ fn unicode_identifier(
         };
         escape = c.ok_or("has a UESCAPE that is not one character in quotes")?;
         if escape.is_ascii_hexdigit() || escape.is_whitespace() || "+'\"".contains(escape) {
-            return Err(format!("has an invalid Unicode escape character {escape:?}"));
+            return Err(format!(
+                "has an invalid Unicode escape character {escape:?}"
+            ));
         }
         last = j;
     }
@@ -269,10 +270,15 @@ mod tests {
         );
         assert_eq!(decoded(r#"SELECT U&"\D83D\DE00""#), "SELECT \"\u{1F600}\"");
         // Not U&: a column u AND-ed with a quoted column, a string, a comment.
-        assert_eq!(decoded(r#"SELECT u & "x" FROM t"#), r#"SELECT u & "x" FROM t"#);
         assert_eq!(
-            decoded(r#"SELECT 'U&"a\0062"' -- U&"x"
-"#),
+            decoded(r#"SELECT u & "x" FROM t"#),
+            r#"SELECT u & "x" FROM t"#
+        );
+        assert_eq!(
+            decoded(
+                r#"SELECT 'U&"a\0062"' -- U&"x"
+"#
+            ),
             "SELECT 'U&\"a\\0062\"' -- U&\"x\"\n"
         );
         assert_eq!(decoded("SELECT é, U&\"\\0041\""), "SELECT é, \"A\"");

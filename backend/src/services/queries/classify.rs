@@ -19,14 +19,19 @@
 //! 4. Inside an allowed statement, anywhere (CTEs, subqueries, `EXPLAIN`'s inner statement):
 //!    no data-modifying statement (`WITH d AS (DELETE …)`), no `SELECT … INTO`, no locking read
 //!    (`FOR UPDATE/SHARE`, `LOCK IN SHARE MODE`), no call of a function in [`DENIED_FUNCTIONS`]
-//!    (effects outside the transaction, or on the session's limits).
+//!    (effects outside the transaction, or on the session's limits) or [`RUNS_SQL_TEXT`]
+//!    (functions that run SQL they are given as text). Names are compared as the engine decodes
+//!    them ([`super::names`]: PostgreSQL `U&"…"` escapes and `UESCAPE`, quoting, case, schema),
+//!    and every call and relation is collected in [`Checked`] for the runner's function check
+//!    on the target ([`super::functions`]), which is what holds when the name says nothing.
 //! 5. MySQL/MariaDB: `/*! … */` executable comments are read as code (the parser expands them);
 //!    MariaDB's `/*M! … */` ones are refused.
 //!
-//! What it cannot know: a user-defined function may write. The read-only transaction stops
-//! writes it makes in the same session; effects outside it (an Oracle autonomous transaction,
-//! `dblink` to another server, signalling other backends) are why a target should carry a
-//! least-privilege query account (`query_username`).
+//! 6. Oracle: `@` (a database link) is refused anywhere outside strings.
+//!
+//! What it cannot know: what a user-defined function does. The function check asks the target
+//! (volatility, views, autonomous transactions); the read-only transaction stops writes made in
+//! the same session; a least-privilege query account (`query_username`) bounds the rest.
 
 use std::collections::BTreeSet;
 

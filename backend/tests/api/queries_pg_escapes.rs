@@ -312,4 +312,36 @@ async fn functions_the_target_reports_volatile_are_refused_although_their_names_
         let q = wait_done(&app, &dev, id, 30).await;
         assert_eq!(q["status"], "success", "{sql}: {q}");
     }
+    // Operators, casts and domains call functions no query names: one bound to a VOLATILE
+    // function makes the target refuse queries, until it is gone.
+    for (setup, undo, sql, why) in [
+        (
+            "CREATE FUNCTION evil_eq(a int, b int) RETURNS bool LANGUAGE plpgsql \
+             AS $$ BEGIN PERFORM pg_advisory_lock(a); RETURN a = b; END $$; \
+             CREATE OPERATOR public.=== (leftarg = int, rightarg = int, function = evil_eq)",
+            "DROP OPERATOR public.=== (int, int)",
+            "SELECT id FROM canary",
+            "operator public.===",
+        ),
+        (
+            "CREATE FUNCTION evil_check(v int) RETURNS bool LANGUAGE plpgsql \
+             AS $$ BEGIN PERFORM pg_advisory_lock(v); RETURN true; END $$; \
+             CREATE DOMAIN evil_dom AS int CHECK (evil_check(VALUE))",
+            "DROP DOMAIN evil_dom",
+            "SELECT 1",
+            "domain evil_dom",
+        ),
+    ] {
+        pg_text(&db.0, setup);
+        let outcome = stopped(&app, &dev, json!({"sql": sql, "target_ids": [target]})).await;
+        assert!(
+            outcome.as_ref().is_ok_and(|m| m.contains(why)),
+            "{setup}: {outcome:?}"
+        );
+        assert_eq!(locks_left(&db.0, &victim), "0", "{setup}");
+        pg_text(&db.0, undo);
+        let id =
+            crate::queries::start(&app, &dev, json!({"sql": sql, "target_ids": [target]})).await;
+        assert_eq!(wait_done(&app, &dev, id, 30).await["status"], "success");
+    }
 }

@@ -479,13 +479,12 @@ impl Visitor for Inner {
         match e {
             Expr::Function(f) if self.is_syntax(f) => ControlFlow::Continue(()),
             Expr::Function(f) => self.call(&f.name),
-            // Plain functions on PostgreSQL (found through search_path), not grammar.
-            Expr::Ceil { .. } => {
-                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new("ceil")]))
-            }
-            Expr::Floor { .. } => {
-                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new("floor")]))
-            }
+            // Plain functions on PostgreSQL (found through search_path), not grammar; the
+            // comma forms of SUBSTRING and OVERLAY are too.
+            Expr::Ceil { .. } => self.call(&plain("ceil")),
+            Expr::Floor { .. } => self.call(&plain("floor")),
+            Expr::Substring { .. } => self.call(&plain("substring")),
+            Expr::Overlay { .. } => self.call(&plain("overlay")),
             _ => ControlFlow::Continue(()),
         }
     }
@@ -504,9 +503,20 @@ impl Visitor for Inner {
                 self.relation(name);
                 ControlFlow::Continue(())
             }
+            // `FROM unnest(…)`: a plain function on PostgreSQL (found through search_path).
+            TableFactor::UNNEST { .. } => {
+                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new(
+                    "unnest",
+                )]))
+            }
             _ => ControlFlow::Continue(()),
         }
     }
+}
+
+/// An unqualified, unquoted function name.
+fn plain(name: &str) -> ObjectName {
+    ObjectName::from(vec![sqlparser::ast::Ident::new(name)])
 }
 
 fn refusal(f: &str) -> String {
@@ -818,7 +828,7 @@ mod tests {
             calls(
                 Engine::Postgres,
                 r#"SELECT Evil(1), "Evil"(2), public.f(3), "PG_CATALOG"."now"(), U&"\0066\0031"(4),
-                   coalesce(1, 2), CURRENT_TIMESTAMP, current_user, ceil(1.5),
+                   coalesce(1, 2), CURRENT_TIMESTAMP, current_user, ceil(1.5), substring('ab', 1, 1),
                    (SELECT max(x) FROM g(1) AS t(x))
                    FROM generate_series(1, 2) s WHERE lower(v) = 'a'"#
             ),
@@ -831,9 +841,14 @@ mod tests {
                 "generate_series",
                 "lower",
                 "max",
+                "substring",
                 "PG_CATALOG.now",
                 "public.f"
             ]
+        );
+        assert_eq!(
+            calls(Engine::Postgres, "SELECT * FROM unnest(ARRAY[1]) AS u(x)"),
+            vec!["unnest"]
         );
         let long = format!("SELECT {}x()", "f".repeat(63));
         assert_eq!(calls(Engine::Postgres, &long), vec!["f".repeat(63)]);

@@ -430,3 +430,96 @@ fn copy_from_stdin_is_refused_and_the_session_stays_usable() {
         Cell::Int(0)
     );
 }
+
+#[test]
+fn in_a_read_only_transaction_a_lifted_time_limit_is_set_again_before_the_next_statement() {
+    let mut s = spec("postgres");
+    s.statement_timeout = Some(Duration::from_secs(1));
+    let mut conn = connectors::connect(&s).unwrap();
+    conn.begin_read_only().unwrap();
+    // The connector runs what it is given: this is the runner's layer, not the classifier's.
+    exec(
+        conn.as_mut(),
+        "SELECT set_config('statement_timeout', '0', false)",
+    );
+    let started = Instant::now();
+    let err = conn
+        .execute("SELECT pg_sleep(6)", &mut VecSink::new(1))
+        .unwrap_err();
+    assert_eq!(err.kind, DbErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    conn.rollback().unwrap();
+}
+
+/// Forwards one client to PostgreSQL; once `mute` is set, the server's answers are swallowed,
+/// as from a server (or network) that has stopped answering.
+fn muting_proxy() -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind((HOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mute = Arc::new(AtomicBool::new(false));
+    let muted = mute.clone();
+    thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect((HOST, PORT)) else {
+                return;
+            };
+            let pipe = |mut from: TcpStream, mut to: TcpStream, gate: Option<Arc<AtomicBool>>| {
+                thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if gate.as_ref().is_some_and(|g| g.load(Ordering::SeqCst)) {
+                            continue;
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            };
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                None,
+            );
+            pipe(server, client, Some(muted.clone()));
+        }
+    });
+    (port, mute)
+}
+
+#[test]
+fn a_read_only_statement_ends_near_its_limit_even_when_the_server_never_answers() {
+    let (port, mute) = muting_proxy();
+    let mut s = spec("postgres");
+    s.port = port;
+    s.statement_timeout = Some(Duration::from_secs(1));
+    let mut conn = connectors::connect(&s).unwrap();
+    conn.begin_read_only().unwrap();
+    mute.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (tx, rx) = mpsc::channel();
+    let started = Instant::now();
+    thread::spawn(move || {
+        let r = conn.execute("SELECT pg_sleep(1)", &mut VecSink::new(1));
+        let _ = tx.send((r.map(|_| ()), started.elapsed()));
+        drop(conn);
+    });
+    let (result, took) = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the statement did not end: there is no client-side deadline");
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, DbErrorKind::Timeout, "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

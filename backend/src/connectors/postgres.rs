@@ -14,9 +14,18 @@
 //! Notices (`RAISE NOTICE`, warnings) are collected while driving the connection. A statement
 //! timeout and a cancel both end with SQLSTATE 57014; the canceller raises a flag first, so the
 //! two are told apart without reading the (localisable) message.
+//!
+//! Inside a read-only transaction (queries), the time limit cannot be lifted by what runs: it is
+//! set again with `SET LOCAL statement_timeout` before every statement (a `set_config` in one
+//! statement cannot free the next), with `standard_conforming_strings` on so the server reads
+//! strings as the classifier did; and a client-side deadline backs it: at the limit plus
+//! [`GRACE`] a cancel request is sent, and one more grace later the connection is given up on,
+//! so a statement ends near its limit whatever the server does.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
@@ -31,6 +40,60 @@ use super::{ExecOutcome, RowSink, TargetConnection};
 
 const OPTIONS: &[&str] = &["sslmode", "application_name"];
 
+/// How long past a read-only statement's limit the client waits before cancelling it, and again
+/// before giving the connection up.
+pub(crate) const GRACE: Duration = Duration::from_secs(1);
+
+/// Why a statement did not return: the server's error, or our deadline passed unanswered.
+enum Failure {
+    Pg(tokio_postgres::Error),
+    Abandoned,
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Pg(e)
+    }
+}
+
+/// The client-side deadline of one read-only statement.
+struct Deadline {
+    at: Option<Instant>,
+    cancel_sent: bool,
+}
+
+/// Runs `fut` on the connection's runtime until it ends or `dl` passes: then sends one cancel
+/// request and waits one more [`GRACE`]; past that, gives up.
+fn wait<F: Future>(
+    driver: &mut Driver,
+    token: &tokio_postgres::CancelToken,
+    dl: &mut Deadline,
+    fut: F,
+) -> Result<F::Output, Failure> {
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let Some(at) = dl.at else {
+            return Ok(driver.block_on(fut.as_mut()));
+        };
+        let at = tokio::time::Instant::from_std(at);
+        let ended = driver.block_on(async { tokio::time::timeout_at(at, fut.as_mut()).await });
+        match ended {
+            Ok(out) => return Ok(out),
+            Err(_) if dl.cancel_sent => return Err(Failure::Abandoned),
+            Err(_) => {
+                dl.cancel_sent = true;
+                let sent = driver.block_on(async {
+                    tokio::time::timeout(GRACE, token.cancel_query(NoTls)).await
+                });
+                if !matches!(sent, Ok(Ok(()))) {
+                    log::warn!("postgres target: the deadline's cancel request was not taken");
+                }
+                dl.at = Some(Instant::now() + GRACE);
+            }
+        }
+    }
+}
+
 pub(crate) struct PgConnection {
     driver: Driver,
     client: tokio_postgres::Client,
@@ -43,6 +106,9 @@ pub(crate) struct PgConnection {
     /// Set when a protocol error left the session in an unknown state: every later call fails
     /// fast with this message instead of waiting on a server that waits on us.
     broken: Option<String>,
+    /// The statement time limit, set again before each read-only statement and backed there by
+    /// the client-side deadline.
+    timeout: Option<Duration>,
 }
 
 impl PgConnection {
@@ -110,6 +176,7 @@ impl PgConnection {
             txn_failed: false,
             read_only: false,
             broken: None,
+            timeout: spec.statement_timeout,
         };
         // ISO dates and hex bytea are what pg_values parses; the timeout is the server's own.
         let timeout_ms = spec.statement_timeout.map_or(0, |d| d.as_millis().max(1));
@@ -147,20 +214,40 @@ impl PgConnection {
         &mut self,
         sql: &str,
         sink: &mut dyn RowSink,
-    ) -> Result<ExecOutcome, tokio_postgres::Error> {
+        dl: &mut Deadline,
+    ) -> Result<ExecOutcome, Failure> {
+        let token = self.canceller.token.clone();
+        if let (true, Some(limit)) = (self.read_only, self.timeout) {
+            let set = format!(
+                "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on",
+                limit.as_millis().max(1)
+            );
+            wait(
+                &mut self.driver,
+                &token,
+                dl,
+                self.client.batch_execute(&set),
+            )??;
+        }
         // Describe first: nothing runs, but we learn the result column types.
-        let types: Option<Vec<Type>> = match self.driver.block_on(self.client.prepare(sql)) {
+        let prepared = wait(&mut self.driver, &token, dl, self.client.prepare(sql))?;
+        let types: Option<Vec<Type>> = match prepared {
             Ok(stmt) => Some(stmt.columns().iter().map(|c| c.type_().clone()).collect()),
             // Several commands cannot be prepared; run them anyway, every value as text.
             Err(e) if is_multi_command(&e) && !self.read_only => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
-        let stream = self.driver.block_on(self.client.simple_query_raw(sql))?;
+        let stream = wait(
+            &mut self.driver,
+            &token,
+            dl,
+            self.client.simple_query_raw(sql),
+        )??;
         let mut stream = std::pin::pin!(stream);
         let mut outcome = ExecOutcome::default();
         let mut row_types: Vec<Option<Type>> = Vec::new();
         let mut returns_rows = false;
-        while let Some(msg) = self.driver.block_on(stream.next()) {
+        while let Some(msg) = wait(&mut self.driver, &token, dl, stream.next())? {
             match msg? {
                 SimpleQueryMessage::RowDescription(cols) => {
                     returns_rows = true;
@@ -224,15 +311,30 @@ impl TargetConnection for PgConnection {
         refuse_client_copy(sql)?;
         self.driver.notices.clear();
         self.canceller.requested.store(false, Ordering::SeqCst);
-        match self.run(sql, sink) {
+        let limit = self.timeout.filter(|_| self.read_only);
+        let mut dl = Deadline {
+            at: limit.map(|l| Instant::now() + l + GRACE),
+            cancel_sent: false,
+        };
+        match self.run(sql, sink, &mut dl) {
             Ok(mut outcome) => {
                 outcome.notices = std::mem::take(&mut self.driver.notices);
                 Ok(outcome)
             }
-            Err(e) => {
+            Err(Failure::Pg(e)) => {
                 self.txn_failed |= self.in_txn;
-                let cancelled = self.canceller.requested.load(Ordering::SeqCst);
+                // A cancel sent by the deadline is a timeout, not the user's cancel.
+                let cancelled = self.canceller.requested.load(Ordering::SeqCst) && !dl.cancel_sent;
                 Err(self.failed(&e, cancelled))
+            }
+            Err(Failure::Abandoned) => {
+                let secs = limit.map_or(0, |l| l.as_secs());
+                let why = format!(
+                    "the statement did not end within its time limit ({secs} s) and the server \
+                     did not answer the cancel request; the connection was given up"
+                );
+                self.broken = Some(why.clone());
+                Err(DbError::new(DbErrorKind::Timeout, None, why))
             }
         }
     }

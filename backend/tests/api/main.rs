@@ -12,6 +12,7 @@ mod jobs;
 mod permissions;
 mod queries;
 mod queries_attacks;
+mod queries_pg_escapes;
 mod queries_types;
 mod roles;
 mod routes;

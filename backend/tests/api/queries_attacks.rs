@@ -147,15 +147,15 @@ async fn write_attempts_dressed_as_queries_never_change_a_postgresql_target() {
                 "SELECT set_config('statement_timeout', '0', false)",
                 Ok("set_config"),
             ),
-            // Past the parser (it cannot see into functions): the read-only transaction stops them.
-            ("SELECT evil_delete()", Err("25006")),
-            ("SELECT * FROM evil_delete()", Err("25006")),
-            ("SELECT evil_nextval()", Err("25006")),
-            ("SELECT evil_read_write()", Err("25001")),
             (
                 "SELECT query_to_xml('DELETE FROM canary RETURNING 1', true, true, '')",
-                Err("0A000"),
+                Ok("query_to_xml"),
             ),
+            // Past the parser (it cannot see into functions): the target reports them VOLATILE.
+            ("SELECT evil_delete()", Err("function_check")),
+            ("SELECT * FROM evil_delete()", Err("function_check")),
+            ("SELECT evil_nextval()", Err("function_check")),
+            ("SELECT evil_read_write()", Err("function_check")),
         ],
     )
     .await;
@@ -184,6 +184,8 @@ async fn write_attempts_dressed_as_queries_never_change_a_mariadb_target() {
         "INSERT INTO canary_myisam SELECT seq FROM seq_1_to_10",
         "CREATE FUNCTION evil_delete() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM canary; RETURN 1; END",
         "CREATE FUNCTION evil_myisam() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM canary_myisam; RETURN 1; END",
+        "CREATE FUNCTION evil_liar() RETURNS INT READS SQL DATA BEGIN DELETE FROM canary; RETURN 1; END",
+        "CREATE FUNCTION evil_liar_myisam() RETURNS INT READS SQL DATA BEGIN DELETE FROM canary_myisam; RETURN 1; END",
         "CREATE PROCEDURE evil_proc() DELETE FROM canary",
     ] {
         maria_exec(Some(&db.0), sql);
@@ -229,9 +231,12 @@ async fn write_attempts_dressed_as_queries_never_change_a_mariadb_target() {
                 Ok("CREATE TABLE"),
             ),
             ("SELECT GET_LOCK('autodb', 1)", Ok("get_lock")),
-            // Past the parser: MariaDB's read-only transaction stops them (InnoDB and MyISAM alike).
-            ("SELECT evil_delete()", Err("1792")),
-            ("SELECT evil_myisam()", Err("1792")),
+            // Past the parser: declared as writing, the function check refuses them; declared
+            // READS SQL DATA (a lie), MariaDB's read-only transaction stops the write.
+            ("SELECT evil_delete()", Err("function_check")),
+            ("SELECT evil_myisam()", Err("function_check")),
+            ("SELECT evil_liar()", Err("1792")),
+            ("SELECT evil_liar_myisam()", Err("1792")),
         ],
     )
     .await;

@@ -19,22 +19,30 @@
 //! 4. Inside an allowed statement, anywhere (CTEs, subqueries, `EXPLAIN`'s inner statement):
 //!    no data-modifying statement (`WITH d AS (DELETE …)`), no `SELECT … INTO`, no locking read
 //!    (`FOR UPDATE/SHARE`, `LOCK IN SHARE MODE`), no call of a function in [`DENIED_FUNCTIONS`]
-//!    (effects outside the transaction, or on the session's limits).
+//!    (effects outside the transaction, or on the session's limits) or [`RUNS_SQL_TEXT`]
+//!    (functions that run SQL they are given as text). Names are compared as the engine decodes
+//!    them ([`super::names`]: PostgreSQL `U&"…"` escapes and `UESCAPE`, quoting, case, schema),
+//!    and every call and relation is collected in [`Checked`] for the runner's function check
+//!    on the target ([`super::functions`]), which is what holds when the name says nothing.
 //! 5. MySQL/MariaDB: `/*! … */` executable comments are read as code (the parser expands them);
 //!    MariaDB's `/*M! … */` ones are refused.
 //!
-//! What it cannot know: a user-defined function may write. The read-only transaction stops
-//! writes it makes in the same session; effects outside it (an Oracle autonomous transaction,
-//! `dblink` to another server, signalling other backends) are why a target should carry a
-//! least-privilege query account (`query_username`).
+//! 6. Oracle: `@` (a database link) is refused anywhere outside strings.
+//!
+//! What it cannot know: what a user-defined function does. The function check asks the target
+//! (volatility, views, autonomous transactions); the read-only transaction stops writes made in
+//! the same session; a least-privilege query account (`query_username`) bounds the rest.
 
-use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Query, Select, Statement, TableFactor};
-use sqlparser::ast::{Visit, Visitor};
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{Expr, FunctionArguments, ObjectName, ObjectNamePart, Query, Select};
+use sqlparser::ast::{SetExpr, Statement, TableFactor, Visit, Visitor};
 use sqlparser::dialect::{Dialect, MySqlDialect, OracleDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use std::ops::ControlFlow;
 
+use super::names::{self, ObjectRef};
 use crate::connectors::Engine;
 
 /// One statement that passed, as it will be sent.
@@ -43,7 +51,59 @@ pub struct Checked {
     pub sql: String,
     /// 1-based line of its first token in the submitted text.
     pub line: usize,
+    /// Every function the text calls, named as the engine decodes it (PostgreSQL: U& escapes,
+    /// quoting, case, schema). The runner asks the target what each one is before running.
+    pub calls: Vec<ObjectRef>,
+    /// Every relation the text names (tables, views, and CTE names, which match nothing): a
+    /// view runs the functions in its definition.
+    pub relations: Vec<ObjectRef>,
 }
+
+/// Functions that run SQL given as text or a name (`query_to_xml('select …')`,
+/// `table_to_xml('a_view')`), where neither the classifier nor the function check can see what
+/// runs. Refused by name in every schema, and again by the runner when a view calls them.
+pub const RUNS_SQL_TEXT: &[&str] = &[
+    "query_to_xml",
+    "query_to_xmlschema",
+    "query_to_xml_and_xmlschema",
+    "cursor_to_xml",
+    "cursor_to_xmlschema",
+    "table_to_xml",
+    "table_to_xmlschema",
+    "table_to_xml_and_xmlschema",
+    "schema_to_xml",
+    "schema_to_xmlschema",
+    "schema_to_xml_and_xmlschema",
+    "database_to_xml",
+    "database_to_xmlschema",
+    "database_to_xml_and_xmlschema",
+    "ts_stat",
+    "ts_rewrite",
+];
+
+/// PostgreSQL expressions that look like calls but are grammar, not functions in `pg_proc`
+/// (only when written unquoted and unqualified: `"coalesce"(x)` is a function call).
+const PG_SYNTAX: &[&str] = &[
+    "coalesce", "nullif", "greatest", "least", "grouping", "row", "array",
+];
+
+/// SQL value keywords, written without parentheses (`CURRENT_TIMESTAMP`, `current_user`).
+const VALUE_KEYWORDS: &[&str] = &[
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "current_user",
+    "current_role",
+    "session_user",
+    "system_user",
+    "user",
+    "current_catalog",
+    "current_schema",
+    "sysdate",
+    "systimestamp",
+];
 
 /// Functions refused wherever they appear: their effects escape the read-only transaction
 /// (other sessions, other servers, the file system, the server's configuration) or change the
@@ -94,11 +154,37 @@ pub const DENIED_FUNCTIONS: &[&str] = &[
     "pg_file_write",
     "pg_file_rename",
     "pg_file_unlink",
-    // MySQL/MariaDB: session-level locks, server files.
+    "dblink_exec_u",
+    "dblink_get_result",
+    "dblink_fetch",
+    "dblink_close",
+    "dblink_disconnect",
+    "dblink_cancel_query",
+    // PostgreSQL: the server's files and programs, transaction-level locks, other backends.
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "pg_advisory_xact_lock",
+    "pg_advisory_xact_lock_shared",
+    "pg_try_advisory_xact_lock",
+    "pg_try_advisory_xact_lock_shared",
+    "pg_advisory_unlock",
+    "pg_advisory_unlock_all",
+    "pg_signal_backend",
+    "pg_logical_emit_message",
+    "lo_open",
+    "lowrite",
+    "loread",
+    "lo_get",
+    "lo_truncate",
+    // MySQL/MariaDB: session-level locks, server files, well-known shell UDFs.
     "get_lock",
     "release_lock",
     "release_all_locks",
     "load_file",
+    "sys_exec",
+    "sys_eval",
     // SQLite: native code.
     "load_extension",
     "fts3_tokenizer",
@@ -132,6 +218,8 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
 }
 
 /// Splits and classifies `sql` for `engine`. `Err` is the message for the user (a 400 on `sql`).
+/// Each statement is parsed as the server will read its names: on PostgreSQL, `U&"…"`
+/// identifiers are decoded first; on Oracle, `@` (a database link) is refused.
 pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
     let split = sqlsplit::split(crate::services::jobs::runner::dialect(engine), sql);
     if let Some(skipped) = split.skipped.first() {
@@ -154,7 +242,13 @@ pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
             return Err(at("is a PL/SQL block, not a query".into()));
         }
         check_comments(engine, dialect.as_ref(), &stmt.sql).map_err(at)?;
-        let parsed = Parser::parse_sql(dialect.as_ref(), &stmt.sql).map_err(|e| {
+        check_db_links(engine, dialect.as_ref(), &stmt.sql).map_err(at)?;
+        let text = if engine == Engine::Postgres {
+            names::decode_unicode_identifiers(dialect.as_ref(), &stmt.sql).map_err(at)?
+        } else {
+            std::borrow::Cow::Borrowed(stmt.sql.as_str())
+        };
+        let parsed = Parser::parse_sql(dialect.as_ref(), &text).map_err(|e| {
             at(format!(
                 "could not be parsed as a query ({e}); statements that are not recognisably \
                  queries are not run"
@@ -166,10 +260,12 @@ pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
                 parsed.len()
             )));
         };
-        check_statement(engine, only).map_err(at)?;
+        let inner = check_statement(engine, only).map_err(at)?;
         out.push(Checked {
             sql: stmt.sql.clone(),
             line: stmt.line,
+            calls: inner.calls.into_iter().collect(),
+            relations: inner.relations.into_iter().collect(),
         });
     }
     Ok(out)
@@ -195,8 +291,30 @@ fn check_comments(engine: Engine, dialect: &dyn Dialect, sql: &str) -> Result<()
     Ok(())
 }
 
+/// Oracle reaches another database through `name@link`; no query may.
+fn check_db_links(engine: Engine, dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
+    if engine != Engine::Oracle {
+        return Ok(());
+    }
+    let tokens = Tokenizer::new(dialect, sql)
+        .tokenize()
+        .map_err(|e| format!("could not be read ({e})"))?;
+    let link = tokens.iter().any(|t| match t {
+        Token::AtSign => true,
+        Token::Word(w) => w.quote_style.is_none() && w.value.contains('@'),
+        _ => false,
+    });
+    if link {
+        return Err(
+            "names a database link (@), which reaches another database; not allowed here".into(),
+        );
+    }
+    Ok(())
+}
+
 /// Whether the top-level statement is an allowed kind, then whether anything inside it is not.
-fn check_statement(engine: Engine, stmt: &Statement) -> Result<(), String> {
+/// Returns what the statement calls and reads, for the runner's check on the target.
+fn check_statement(engine: Engine, stmt: &Statement) -> Result<Inner, String> {
     match stmt {
         Statement::Query(_) => {}
         Statement::Explain { statement, .. } => {
@@ -230,20 +348,90 @@ fn check_statement(engine: Engine, stmt: &Statement) -> Result<(), String> {
                     READ_PRAGMAS.join(", ")
                 ));
             }
-            return Ok(());
+            return Ok(Inner::new(engine));
         }
         other => return Err(format!("is {}, not a query", article(&kind_of(other)))),
     }
-    let mut inner = Inner { depth: 0 };
+    let mut inner = Inner::new(engine);
     match stmt.visit(&mut inner) {
         ControlFlow::Break(why) => Err(why),
-        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Continue(()) => Ok(inner),
     }
 }
 
-/// Walks everything inside an allowed statement.
+/// Walks everything inside an allowed statement, collecting what it calls and reads.
 struct Inner {
+    engine: Engine,
     depth: usize,
+    calls: BTreeSet<ObjectRef>,
+    relations: BTreeSet<ObjectRef>,
+}
+
+impl Inner {
+    fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            depth: 0,
+            calls: BTreeSet::new(),
+            relations: BTreeSet::new(),
+        }
+    }
+
+    /// Records a call after the name checks: denied names (case-insensitively, in any schema)
+    /// and names that are not identifiers are refused.
+    fn call(&mut self, name: &ObjectName) -> ControlFlow<String> {
+        denied(name)?;
+        let Some(called) = names::object(self.engine, name) else {
+            return ControlFlow::Break(format!(
+                "calls {name}, whose name is computed; only plain function names are allowed"
+            ));
+        };
+        let lower = called.name.to_lowercase();
+        if DENIED_FUNCTIONS.contains(&lower.as_str()) || RUNS_SQL_TEXT.contains(&lower.as_str()) {
+            return ControlFlow::Break(refusal(&called.to_string()));
+        }
+        self.calls.insert(called);
+        ControlFlow::Continue(())
+    }
+
+    /// Whether `f` is grammar that looks like a call (`COALESCE(…)`, `CURRENT_TIMESTAMP`).
+    fn is_syntax(&self, f: &sqlparser::ast::Function) -> bool {
+        let [ObjectNamePart::Identifier(i)] = f.name.0.as_slice() else {
+            return false;
+        };
+        if i.quote_style.is_some() {
+            return false;
+        }
+        let lower = i.value.to_lowercase();
+        let value_keyword =
+            matches!(f.args, FunctionArguments::None) && VALUE_KEYWORDS.contains(&lower.as_str());
+        value_keyword || (self.engine == Engine::Postgres && PG_SYNTAX.contains(&lower.as_str()))
+    }
+
+    fn relation(&mut self, name: &ObjectName) {
+        if let Some(r) = names::object(self.engine, name) {
+            self.relations.insert(r);
+        }
+    }
+
+    /// `TABLE t` (anywhere in a set operation) reads `t`.
+    fn table_commands(&mut self, body: &SetExpr) {
+        match body {
+            SetExpr::Table(t) => {
+                if let Some(name) = &t.table_name {
+                    self.relations.insert(ObjectRef {
+                        schema: t.schema_name.as_ref().map(|s| names::ident(self.engine, s)),
+                        name: names::ident(self.engine, name),
+                    });
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                self.table_commands(left);
+                self.table_commands(right);
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Visitor for Inner {
@@ -267,6 +455,7 @@ impl Visitor for Inner {
     }
 
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<String> {
+        self.table_commands(&q.body);
         if let Some(lock) = q.locks.first() {
             return ControlFlow::Break(format!(
                 "is a locking read (FOR {}), which takes row locks; remove the locking clause",
@@ -287,10 +476,17 @@ impl Visitor for Inner {
     }
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<String> {
-        if let Expr::Function(f) = e {
-            return denied(&f.name);
+        match e {
+            Expr::Function(f) if self.is_syntax(f) => ControlFlow::Continue(()),
+            Expr::Function(f) => self.call(&f.name),
+            // Plain functions on PostgreSQL (found through search_path), not grammar; the
+            // comma forms of SUBSTRING and OVERLAY are too.
+            Expr::Ceil { .. } => self.call(&plain("ceil")),
+            Expr::Floor { .. } => self.call(&plain("floor")),
+            Expr::Substring { .. } => self.call(&plain("substring")),
+            Expr::Overlay { .. } => self.call(&plain("overlay")),
+            _ => ControlFlow::Continue(()),
         }
-        ControlFlow::Continue(())
     }
 
     fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<String> {
@@ -300,19 +496,40 @@ impl Visitor for Inner {
                 args: Some(_),
                 ..
             }
-            | TableFactor::Function { name, .. } => denied(name),
+            | TableFactor::Function { name, .. } => self.call(name),
+            TableFactor::Table {
+                name, args: None, ..
+            } => {
+                self.relation(name);
+                ControlFlow::Continue(())
+            }
+            // `FROM unnest(…)`: a plain function on PostgreSQL (found through search_path).
+            TableFactor::UNNEST { .. } => {
+                self.call(&ObjectName::from(vec![sqlparser::ast::Ident::new(
+                    "unnest",
+                )]))
+            }
             _ => ControlFlow::Continue(()),
         }
     }
 }
 
+/// An unqualified, unquoted function name.
+fn plain(name: &str) -> ObjectName {
+    ObjectName::from(vec![sqlparser::ast::Ident::new(name)])
+}
+
+fn refusal(f: &str) -> String {
+    format!(
+        "calls {f}(), which has effects outside a read-only transaction or on the session, \
+         or runs SQL it is given as text; it is not allowed in queries"
+    )
+}
+
 fn denied(name: &ObjectName) -> ControlFlow<String> {
     let f = last_name(name);
-    if DENIED_FUNCTIONS.contains(&f.as_str()) {
-        return ControlFlow::Break(format!(
-            "calls {f}(), which has effects outside a read-only transaction or on the session; \
-             it is not allowed in queries"
-        ));
+    if DENIED_FUNCTIONS.contains(&f.as_str()) || RUNS_SQL_TEXT.contains(&f.as_str()) {
+        return ControlFlow::Break(refusal(&f));
     }
     ControlFlow::Continue(())
 }
@@ -569,5 +786,103 @@ mod tests {
     fn function_names_in_strings_or_columns_are_not_calls() {
         allowed(Engine::Postgres, "SELECT 'nextval(1)' AS nextval");
         allowed(Engine::Mysql, "SELECT `get_lock` FROM t");
+    }
+
+    fn calls(engine: Engine, sql: &str) -> Vec<String> {
+        allowed(engine, sql)
+            .iter()
+            .flat_map(|c| c.calls.iter().map(ToString::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn denied_names_are_refused_however_they_are_spelled() {
+        for sql in [
+            r#"SELECT U&"dblink\005fexec"('a', 'b')"#,
+            r#"SELECT u&"dblink!005Fexec" UESCAPE '!' ('a', 'b')"#,
+            r#"SELECT U&"\0064blink_exec"('a', 'b')"#,
+            r#"SELECT "DBLINK_EXEC"('a', 'b')"#,
+            r#"SELECT "public"."dblink_exec"('a', 'b')"#,
+            r#"SELECT "PG_CATALOG"."query_to_xml"('select 1', true, true, '')"#,
+            "SELECT pg_catalog.query_to_xml('select 1', true, true, '')",
+            "SELECT x FROM mydb.public.dblink('c', 'select 1') AS t(x int)",
+            "SELECT table_to_xml('t', true, true, '')",
+            "SELECT ts_stat('select v from t')",
+            "SELECT cursor_to_xml('c', 1, true, true, '')",
+            "SELECT database_to_xml(true, true, '')",
+            "SELECT pg_read_file('/etc/hostname')",
+            "SELECT PG_ADVISORY_XACT_LOCK(1)",
+            r#"SELECT U&"set\005Fconfig"('statement_timeout', '0', false)"#,
+            r#"SELECT * FROM U&"query\005fto\005fxml"('select 1', true, true, '') x"#,
+        ] {
+            let e = rejected(Engine::Postgres, sql);
+            assert!(e.contains("it is not allowed in queries"), "{sql}: {e}");
+        }
+        let e = rejected(Engine::Postgres, r#"SELECT U&"\D800"()"#);
+        assert!(e.contains("invalid Unicode escape"), "{e}");
+    }
+
+    #[test]
+    fn every_call_is_collected_with_its_decoded_name_and_schema() {
+        assert_eq!(
+            calls(
+                Engine::Postgres,
+                r#"SELECT Evil(1), "Evil"(2), public.f(3), "PG_CATALOG"."now"(), U&"\0066\0031"(4),
+                   coalesce(1, 2), CURRENT_TIMESTAMP, current_user, ceil(1.5), substring('ab', 1, 1),
+                   (SELECT max(x) FROM g(1) AS t(x))
+                   FROM generate_series(1, 2) s WHERE lower(v) = 'a'"#
+            ),
+            vec![
+                "Evil",
+                "ceil",
+                "evil",
+                "f1",
+                "g",
+                "generate_series",
+                "lower",
+                "max",
+                "substring",
+                "PG_CATALOG.now",
+                "public.f"
+            ]
+        );
+        assert_eq!(
+            calls(Engine::Postgres, "SELECT * FROM unnest(ARRAY[1]) AS u(x)"),
+            vec!["unnest"]
+        );
+        let long = format!("SELECT {}x()", "f".repeat(63));
+        assert_eq!(calls(Engine::Postgres, &long), vec!["f".repeat(63)]);
+        assert_eq!(
+            calls(Engine::Oracle, "SELECT Pkg.Fn(1) FROM dual"),
+            vec!["PKG.FN"]
+        );
+        assert_eq!(calls(Engine::Mysql, "SELECT `MyFn`(1)"), vec!["myfn"]);
+    }
+
+    #[test]
+    fn every_relation_is_collected_views_included() {
+        let ok = allowed(
+            Engine::Postgres,
+            r#"WITH c AS (SELECT 1) SELECT * FROM "V", s.t JOIN c ON true
+               WHERE EXISTS (SELECT 1 FROM u)"#,
+        );
+        let rels: Vec<String> = ok
+            .iter()
+            .flat_map(|c| c.relations.iter().map(ToString::to_string))
+            .collect();
+        assert_eq!(rels, vec!["V", "c", "u", "s.t"]);
+    }
+
+    #[test]
+    fn oracle_database_links_are_refused() {
+        for sql in [
+            "SELECT * FROM t@remote",
+            "SELECT f@remote(1) FROM dual",
+            "SELECT * FROM \"T\"@\"REMOTE\"",
+        ] {
+            let e = rejected(Engine::Oracle, sql);
+            assert!(e.contains("database link"), "{sql}: {e}");
+        }
+        allowed(Engine::Oracle, "SELECT 'a@b' FROM dual");
     }
 }

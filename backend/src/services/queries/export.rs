@@ -324,7 +324,7 @@ impl ExportJob<'_> {
             }
         };
         let prepared = self.prepare();
-        let (spec, sql) = match prepared {
+        let (spec, stmt) = match prepared {
             Ok(v) => v,
             Err(e) => return answer(Err(e)),
         };
@@ -333,7 +333,7 @@ impl ExportJob<'_> {
             cancelled: Default::default(),
             canceller: Mutex::new(None),
         };
-        let mut conn = match open_read_only(&spec, &run) {
+        let mut conn = match open_read_only(&spec, &run, std::slice::from_ref(&stmt)) {
             Ok(c) => c,
             Err(e) => return answer(Err(e)),
         };
@@ -348,7 +348,7 @@ impl ExportJob<'_> {
             canceller: conn.canceller(),
             gone: false,
         };
-        let result = conn.execute(&sql, &mut sink);
+        let result = conn.execute(&stmt.sql, &mut sink);
         let _ = conn.rollback();
         drop(conn);
         match result {
@@ -369,7 +369,9 @@ impl ExportJob<'_> {
         }
     }
 
-    fn prepare(&self) -> std::result::Result<(crate::connectors::ConnectSpec, String), DbError> {
+    fn prepare(
+        &self,
+    ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked), DbError> {
         let target = self
             .engine
             .store
@@ -390,7 +392,7 @@ impl ExportJob<'_> {
             .ok()
             .and_then(|i| statements.into_iter().nth(i))
             .ok_or_else(|| DbError::config("the statement is no longer in this query"))?;
-        Ok((spec, stmt.sql))
+        Ok((spec, stmt))
     }
 }
 

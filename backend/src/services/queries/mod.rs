@@ -7,6 +7,8 @@ pub mod classify;
 pub mod engine;
 pub mod events;
 pub mod export;
+pub mod functions;
+pub mod names;
 pub mod runner;
 
 use std::collections::BTreeSet;

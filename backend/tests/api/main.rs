@@ -10,6 +10,7 @@ mod jobs;
 mod queries;
 mod queries_attacks;
 mod queries_types;
+mod query_account;
 mod routes;
 mod sakila;
 mod targets;

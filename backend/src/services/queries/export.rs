@@ -208,6 +208,9 @@ pub async fn csv(
         .map_err(|e| Error::internal(format!("cannot start an export thread: {e}")))?;
     match ready.await {
         Ok(Ok(())) => Ok(Export { filename, body }),
+        Ok(Err(e)) if e.code.as_deref() == Some(super::account::UNSAFE_CODE) => {
+            Err(Error::QueryAccountUnsafe(e.message))
+        }
         Ok(Err(e)) => Err(Error::TargetFailed(e.to_string())),
         Err(_) => Err(Error::internal("the export thread ended without an answer")),
     }
@@ -257,7 +260,7 @@ impl ExportJob<'_> {
             }
         };
         let prepared = self.prepare();
-        let (spec, sql) = match prepared {
+        let (spec, sql, trusted) = match prepared {
             Ok(v) => v,
             Err(e) => return answer(Err(e)),
         };
@@ -266,7 +269,7 @@ impl ExportJob<'_> {
             cancelled: Default::default(),
             canceller: Mutex::new(None),
         };
-        let mut conn = match open_read_only(&spec, &run) {
+        let mut conn = match open_read_only(&spec, &run, trusted) {
             Ok(c) => c,
             Err(e) => return answer(Err(e)),
         };
@@ -301,7 +304,10 @@ impl ExportJob<'_> {
         }
     }
 
-    fn prepare(&self) -> std::result::Result<(crate::connectors::ConnectSpec, String), DbError> {
+    /// The connection details, the statement, and whether the target is trusted for queries.
+    fn prepare(
+        &self,
+    ) -> std::result::Result<(crate::connectors::ConnectSpec, String, bool), DbError> {
         let target = self
             .engine
             .store
@@ -322,7 +328,7 @@ impl ExportJob<'_> {
             .ok()
             .and_then(|i| statements.into_iter().nth(i))
             .ok_or_else(|| DbError::config("the statement is no longer in this query"))?;
-        Ok((spec, stmt.sql))
+        Ok((spec, stmt.sql, target.trusted_for_queries))
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::classify;
 use super::engine::{QueryEngine, TargetRun};
+use super::{account, classify};
 use crate::connectors::{self, Cell, Column, DbError, DbErrorKind, RowSink, TargetConnection};
 use crate::services::error::{Error, Result};
 use crate::services::targets::query_spec;
@@ -163,7 +163,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
             return Ok(());
         }
     };
-    let mut conn = match open_read_only(&spec, run) {
+    let mut conn = match open_read_only(&spec, run, target.trusted_for_queries) {
         Ok(c) => c,
         Err(e) => {
             let status = if cancelled() { CANCELLED } else { ERROR };
@@ -204,10 +204,12 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
 }
 
 /// Connects and opens the read-only transaction, registering the canceller so a cancel reaches
-/// the statement in the database.
+/// the statement in the database. Before use, the account is checked inside that transaction:
+/// what it may do can have changed since the target was saved (`account::guard`).
 pub(super) fn open_read_only(
     spec: &connectors::ConnectSpec,
     run: &TargetRun,
+    trusted_for_queries: bool,
 ) -> std::result::Result<Box<dyn TargetConnection>, DbError> {
     let mut conn = connectors::connect(spec)?;
     run.set_canceller(Some(conn.canceller()));
@@ -215,6 +217,7 @@ pub(super) fn open_read_only(
         return Err(DbError::new(DbErrorKind::Cancelled, None, "cancelled"));
     }
     conn.begin_read_only()?;
+    account::guard(conn.as_mut(), trusted_for_queries)?;
     Ok(conn)
 }
 

@@ -131,7 +131,7 @@ fn a_million_row_csv_export_streams_with_flat_server_memory() {
         .bearer_auth(&token)
         .json(
             &json!({"name": "pg", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
-                      "database": db, "username": "postgres"}),
+                      "database": db, "username": "postgres", "trusted_for_queries": true}),
         )
         .send()
         .and_then(|r| r.json())

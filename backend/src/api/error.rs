@@ -55,6 +55,7 @@ impl ApiError {
                 Error::InvalidCredentials => "invalid_credentials",
                 Error::TooManyAttempts { .. } => "too_many_attempts",
                 Error::Forbidden(_) => "forbidden",
+                Error::QueryAccountUnsafe(_) => "query_account_unsafe",
                 Error::NotFound(_) => "not_found",
                 Error::Conflict(_) => "conflict",
                 Error::TargetFailed(_) => "target_failed",
@@ -80,7 +81,7 @@ impl ResponseError for ApiError {
                 }
                 Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                 Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                Error::Forbidden(_) | Error::QueryAccountUnsafe(_) => StatusCode::FORBIDDEN,
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::TargetFailed(_) => StatusCode::BAD_GATEWAY,

@@ -19,6 +19,9 @@ pub enum Error {
     TooManyAttempts { retry_after_s: u64 },
     #[error("{0}")]
     Forbidden(Cow<'static, str>),
+    /// Queries refused on a target whose query account can reach beyond a read-only query.
+    #[error("{0}")]
+    QueryAccountUnsafe(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]

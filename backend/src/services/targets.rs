@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::audit::{self, Event};
 use super::confine::Confinement;
 use super::error::{Error, Result};
+use super::queries::account::{self, AccountFinding};
 use super::{Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
 use crate::crypto::SecretBox;
@@ -32,6 +33,15 @@ pub struct Target {
     pub query_username: Option<String>,
     /// Whether a password is stored for the query account (never returned).
     pub has_query_password: bool,
+    /// An admin's decision: queries run on this target even though its query account can reach
+    /// beyond a read-only query (see `query_account_findings`).
+    pub trusted_for_queries: bool,
+    /// What the account queries use may do beyond reading, as last checked (at save; queries
+    /// check again before each use). Null: not checked yet (see `query_account_check_error`).
+    pub query_account_findings: Option<Vec<AccountFinding>>,
+    pub query_account_checked_at: Option<DateTime<Utc>>,
+    /// Why the last check could not run (e.g. the target was down at save time).
+    pub query_account_check_error: Option<String>,
     pub tags: Vec<String>,
     #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
@@ -66,6 +76,10 @@ pub struct TargetInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Password)]
     pub query_password: Option<SecretString>,
+    /// Run queries even if the query account can reach beyond a read-only query (admins only;
+    /// audited). On create absent means false; on update absent keeps the stored value.
+    #[serde(default)]
+    pub trusted_for_queries: Option<bool>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -99,6 +113,7 @@ pub struct TestResult {
 }
 
 fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
+    let query_account_findings = account::stored(&row);
     Ok(Target {
         id: row.id,
         engine: row
@@ -113,6 +128,10 @@ fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
         has_password: row.password_enc.is_some(),
         query_username: row.query_username,
         has_query_password: row.query_password_enc.is_some(),
+        trusted_for_queries: row.trusted_for_queries,
+        query_account_findings,
+        query_account_checked_at: row.query_account_checked_at.map(|t| t.and_utc()),
+        query_account_check_error: row.query_account_check_error,
         tags,
         options: serde_json::from_str(&row.options).unwrap_or_default(),
         created_at: row.created_at.and_utc(),
@@ -274,6 +293,7 @@ fn fields(ctx: &Ctx, input: &TargetInput, password_enc: Option<String>) -> rows:
                 .filter(|p| !p.expose_secret().is_empty())
                 .map(|p| ctx.secrets.seal(p)),
         ),
+        trusted_for_queries: input.trusted_for_queries.unwrap_or(false),
     }
 }
 
@@ -281,14 +301,17 @@ fn query_username(input: &TargetInput) -> Option<String> {
     input.query_username.clone().filter(|u| !u.is_empty())
 }
 
-/// What the audit log keeps of a target change: everything but the password.
-fn audit_detail(input: &TargetInput, tags: &[String]) -> Value {
+/// What the audit log keeps of a target change: everything but the password, and the trust for
+/// queries as it now stands (`before`: as it stood).
+fn audit_detail(input: &TargetInput, tags: &[String], trusted: bool, before: bool) -> Value {
     json!({
         "name": input.name, "engine": input.engine, "host": input.host, "port": input.port,
         "database": input.database, "username": input.username, "tags": tags,
         "password_changed": input.password.is_some(),
         "query_username": input.query_username,
         "query_password_changed": input.query_password.is_some(),
+        "trusted_for_queries": trusted,
+        "trusted_for_queries_changed": trusted != before,
     })
 }
 
@@ -298,7 +321,8 @@ pub async fn create(ctx: &Ctx, actor: &Actor, mut input: TargetInput) -> Result<
     check_place(ctx, &mut input).await?;
     let f = fields(ctx, &input, None);
     let actor = actor.clone();
-    ctx.store
+    let id = ctx
+        .store
         .run(move |c| {
             store::write_tx(c, |c| {
                 let id = rows::insert(c, &f, &tags, actor.user_id).map_err(|e| match e {
@@ -307,13 +331,14 @@ pub async fn create(ctx: &Ctx, actor: &Actor, mut input: TargetInput) -> Result<
                     }
                     other => other,
                 })?;
-                let event = Event::ok("create", "target", id).with(audit_detail(&input, &tags));
+                let detail = audit_detail(&input, &tags, f.trusted_for_queries, false);
+                let event = Event::ok("create", "target", id).with(detail);
                 audit::record(c, Some(&actor), None, None, event)?;
-                let (row, tags) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
-                row_to_target(row, tags)
+                Ok(id)
             })
         })
-        .await
+        .await?;
+    check_query_account(ctx, id).await
 }
 
 pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, mut input: TargetInput) -> Result<Target> {
@@ -339,19 +364,64 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, mut input: TargetInput) -
                 if input.query_password.is_none() && f.query_username.is_some() {
                     f.query_password_enc = before.query_password_enc;
                 }
+                if input.trusted_for_queries.is_none() {
+                    f.trusted_for_queries = before.trusted_for_queries;
+                }
                 rows::update(c, id, &f, &tags).map_err(|e| match e {
                     Error::Conflict(_) => {
                         Error::Conflict(format!("a target named `{}` already exists", input.name))
                     }
                     other => other,
                 })?;
-                let event = Event::ok("update", "target", id).with(audit_detail(&input, &tags));
-                audit::record(c, Some(&actor), None, None, event)?;
-                let (row, tags) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
-                row_to_target(row, tags)
+                let detail = audit_detail(
+                    &input,
+                    &tags,
+                    f.trusted_for_queries,
+                    before.trusted_for_queries,
+                );
+                let event = Event::ok("update", "target", id).with(detail);
+                audit::record(c, Some(&actor), None, None, event)
             })
         })
-        .await
+        .await?;
+    check_query_account(ctx, id).await
+}
+
+/// Checks what the account queries will use may do (see `queries::account`) and stores the
+/// answer on the target; a target that cannot be reached is stored unchecked. Returns the target.
+async fn check_query_account(ctx: &Ctx, id: i64) -> Result<Target> {
+    let row = ctx
+        .store
+        .run(move |c| rows::row(c, id))
+        .await?
+        .ok_or(Error::NotFound("target"))?;
+    let connect = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
+    let check = match query_spec(
+        &TargetAccess::of(ctx),
+        &row,
+        connect,
+        connect.max(Duration::from_secs(5)),
+    ) {
+        Ok(spec) if spec.engine == Engine::Sqlite => rows::AccountCheckFields {
+            query_account_findings: Some("[]".into()),
+            query_account_checked_at: Some(store::now()),
+            query_account_check_error: None,
+        },
+        Ok(spec) => on_thread(move || account::check_at_save(&spec)).await?,
+        Err(e) => rows::AccountCheckFields {
+            query_account_findings: None,
+            query_account_checked_at: None,
+            query_account_check_error: Some(e.to_string()),
+        },
+    };
+    let (row, tags) = ctx
+        .store
+        .run(move |c| {
+            store::write_tx(c, |c| rows::set_account_check(c, id, &check))?;
+            rows::by_id(c, id)?.ok_or(Error::NotFound("target"))
+        })
+        .await?;
+    row_to_target(row, tags)
 }
 
 pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {

@@ -793,6 +793,7 @@ mod tests {
                         updated_at: at,
                         query_username: None,
                         query_password_enc: None,
+                        trusted_for_queries: false,
                     };
                     ids.push((
                         write_tx(c, |c| targets::insert(c, &fields, &[], user.id))?,

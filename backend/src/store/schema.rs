@@ -79,6 +79,10 @@ diesel::table! {
         updated_at -> Timestamp,
         query_username -> Nullable<Text>,
         query_password_enc -> Nullable<Text>,
+        trusted_for_queries -> Bool,
+        query_account_findings -> Nullable<Text>,
+        query_account_checked_at -> Nullable<Timestamp>,
+        query_account_check_error -> Nullable<Text>,
     }
 }
 

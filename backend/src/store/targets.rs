@@ -26,6 +26,10 @@ pub struct TargetRow {
     pub updated_at: NaiveDateTime,
     pub query_username: Option<String>,
     pub query_password_enc: Option<String>,
+    pub trusted_for_queries: bool,
+    pub query_account_findings: Option<String>,
+    pub query_account_checked_at: Option<NaiveDateTime>,
+    pub query_account_check_error: Option<String>,
 }
 
 /// Written on create and on update (an update replaces every field but the creator).
@@ -43,6 +47,26 @@ pub struct TargetFields {
     pub updated_at: NaiveDateTime,
     pub query_username: Option<String>,
     pub query_password_enc: Option<String>,
+    pub trusted_for_queries: bool,
+}
+
+/// What the last check of the query account found (see `services::queries::account`).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = targets, treat_none_as_null = true)]
+pub struct AccountCheckFields {
+    /// A JSON array of findings; `None` when the check could not run (then `check_error`).
+    pub query_account_findings: Option<String>,
+    pub query_account_checked_at: Option<NaiveDateTime>,
+    pub query_account_check_error: Option<String>,
+}
+
+/// Records a check's outcome. A single-row write that stands alone: call it inside a
+/// [`write_tx`](crate::store::write_tx).
+pub fn set_account_check(conn: &mut DbConn, id: i64, check: &AccountCheckFields) -> Result<()> {
+    diesel::update(targets::table.find(id))
+        .set(check)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Inside a [`write_tx`](crate::store::write_tx), as every write of several statements.

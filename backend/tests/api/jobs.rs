@@ -34,12 +34,14 @@ pub async fn create_target(app: &TestApp, token: &str, body: Value) -> i64 {
         .expect("id")
 }
 
+/// A target on the PostgreSQL superuser, marked trusted for queries (the query tests that use
+/// it test other layers; `query_account.rs` tests the account check).
 pub async fn pg_target(app: &TestApp, token: &str, db: &PgDb) -> i64 {
     create_target(
         app,
         token,
         json!({"name": db.0, "engine": "postgres", "host": "127.0.0.1",
-        "port": 5432, "database": db.0, "username": "postgres"}),
+        "port": 5432, "database": db.0, "username": "postgres", "trusted_for_queries": true}),
     )
     .await
 }

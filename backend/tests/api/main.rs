@@ -15,6 +15,7 @@ mod queries_attacks;
 mod queries_pg_escapes;
 mod queries_types;
 mod roles;
+mod query_account;
 mod routes;
 mod sakila;
 mod sqlite_confine;

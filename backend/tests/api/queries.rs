@@ -74,12 +74,13 @@ pub fn pg_text(db: &str, sql: &str) -> String {
     .expect("thread")
 }
 
+/// A target on MariaDB's root, marked trusted for queries (see `pg_target`).
 pub async fn maria_target(app: &TestApp, token: &str, db: &MariaDb) -> i64 {
     create_target(
         app,
         token,
         json!({"name": db.0, "engine": "mysql", "host": "127.0.0.1",
-        "port": 3306, "database": db.0, "username": "root"}),
+        "port": 3306, "database": db.0, "username": "root", "trusted_for_queries": true}),
     )
     .await
 }
@@ -649,8 +650,9 @@ async fn a_target_query_account_is_used_for_queries_and_its_password_never_retur
     assert_eq!(updated["has_query_password"], true);
     let q = run(&app, &t, "SELECT current_user AS who", &[id]).await;
     assert_eq!(q["results"][0]["rows"][0][0]["v"], role);
+    // The main account is the superuser: queries through it need the admin's trust.
     let body = json!({"name": "acct", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
-        "database": db.0, "username": "postgres"});
+        "database": db.0, "username": "postgres", "trusted_for_queries": true});
     let r = app
         .put_json(&format!("/api/targets/{id}"), Some(&t), body)
         .await;

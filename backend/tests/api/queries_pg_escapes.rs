@@ -21,7 +21,7 @@ async fn trusted_pg_target(app: &TestApp, admin: &str, db: &PgDb) -> i64 {
         app,
         admin,
         json!({"name": db.0, "engine": "postgres", "host": "127.0.0.1",
-        "port": 5432, "database": db.0, "username": "postgres"}),
+        "port": 5432, "database": db.0, "username": "postgres", "trusted_for_queries": true}),
     )
     .await
 }

@@ -392,6 +392,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One thing the account may do that a read-only query must not be able to. */
+        AccountFinding: {
+            /** @description What it allows, for people. */
+            detail: string;
+            /**
+             * @description Stable name: `superuser`, `pg_read_server_files`, `execute:dblink_exec(text)`, `FILE`,
+             *     `role:DBA`, `privilege:CREATE DATABASE LINK`, `autonomous:APP.LOG_IT`…
+             */
+            name: string;
+        };
         ApiToken: {
             /** Format: date-time */
             created_at: string;
@@ -791,9 +801,23 @@ export interface components {
             };
             /** Format: int32 */
             port: number;
+            /** @description Why the last check could not run (e.g. the target was down at save time). */
+            query_account_check_error?: string | null;
+            /** Format: date-time */
+            query_account_checked_at?: string | null;
+            /**
+             * @description What the account queries use may do beyond reading, as last checked (at save; queries
+             *     check again before each use). Null: not checked yet (see `query_account_check_error`).
+             */
+            query_account_findings?: components["schemas"]["AccountFinding"][] | null;
             /** @description The separate account read-only queries connect with, when set (least privilege). */
             query_username?: string | null;
             tags: string[];
+            /**
+             * @description An admin's decision: queries run on this target even though its query account can reach
+             *     beyond a read-only query (see `query_account_findings`).
+             */
+            trusted_for_queries: boolean;
             /** Format: date-time */
             updated_at: string;
             username: string;
@@ -826,6 +850,11 @@ export interface components {
              */
             query_username?: string | null;
             tags?: string[];
+            /**
+             * @description Run queries even if the query account can reach beyond a read-only query (admins only;
+             *     audited). On create absent means false; on update absent keeps the stored value.
+             */
+            trusted_for_queries?: boolean | null;
             username?: string;
         };
         TestResult: {

@@ -25,7 +25,25 @@ describe('target form model', () => {
       username: '',
       tags: [],
       options: {},
+      trusted_for_queries: false,
     })
+  })
+
+  it('keeps the query account on edit and sends its password only when typed', () => {
+    const model = modelFromTarget(target({ query_username: 'reader', has_query_password: true }))
+
+    expect(toTargetInput(model).query_username).toBe('reader')
+    expect('query_password' in toTargetInput(model)).toBe(false)
+    expect(toTargetInput({ ...model, queryPassword: 's3' }).query_password).toBe('s3')
+    expect('query_username' in toTargetInput({ ...model, queryUsername: ' ' })).toBe(false)
+  })
+
+  it('sends the trust for queries as the admin set it', () => {
+    const model = modelFromTarget(target({ trusted_for_queries: true }))
+
+    expect(model.trustedForQueries).toBe(true)
+    expect(toTargetInput(model).trusted_for_queries).toBe(true)
+    expect(toTargetInput({ ...model, trustedForQueries: false }).trusted_for_queries).toBe(false)
   })
 
   it('leaves the password out when editing with an empty password field, to keep the stored one', () => {

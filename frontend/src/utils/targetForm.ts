@@ -16,6 +16,12 @@ export interface TargetFormModel {
   tags: string[]
   /** Options as JSON text; empty means none. */
   optionsText: string
+  /** The least-privilege account queries use; empty means the main account. */
+  queryUsername: string
+  /** Empty on edit means "keep the stored one". */
+  queryPassword: string
+  /** Run queries even if the query account can escape (admins only; the form is theirs). */
+  trustedForQueries: boolean
 }
 
 export function emptyModel(engine: Engine = 'postgres'): TargetFormModel {
@@ -29,6 +35,9 @@ export function emptyModel(engine: Engine = 'postgres'): TargetFormModel {
     password: '',
     tags: [],
     optionsText: '',
+    queryUsername: '',
+    queryPassword: '',
+    trustedForQueries: false,
   }
 }
 
@@ -44,6 +53,9 @@ export function modelFromTarget(target: Target): TargetFormModel {
     password: '',
     tags: [...(target.tags ?? [])],
     optionsText: hasOptions ? JSON.stringify(target.options, null, 2) : '',
+    queryUsername: target.query_username ?? '',
+    queryPassword: '',
+    trustedForQueries: target.trusted_for_queries,
   }
 }
 
@@ -79,8 +91,15 @@ export function toTargetInput(model: TargetFormModel): TargetInput {
     username: spec.network ? model.username.trim() : '',
     tags: [...new Set(model.tags.map((tag) => tag.trim()).filter(Boolean))],
     options: parseOptions(model.optionsText) ?? {},
+    trusted_for_queries: model.trustedForQueries,
   }
   // Absent, not empty: on PUT an absent password keeps the stored one.
   if (spec.network && model.password !== '') input.password = model.password
+  // An absent query account means the main one: it is sent whenever it is set, so an edit keeps it.
+  const queryUser = model.queryUsername.trim()
+  if (spec.network && queryUser !== '') {
+    input.query_username = queryUser
+    if (model.queryPassword !== '') input.query_password = model.queryPassword
+  }
   return input
 }

@@ -266,6 +266,9 @@ pub async fn csv(
         .map_err(|e| Error::internal(format!("cannot start an export thread: {e}")))?;
     match ready.await {
         Ok(Ok(())) => Ok(Export { filename, body }),
+        Ok(Err(e)) if e.code.as_deref() == Some(super::account::UNSAFE_CODE) => {
+            Err(Error::QueryAccountUnsafe(e.message))
+        }
         Ok(Err(e)) => Err(Error::TargetFailed(e.to_string())),
         Err(_) => Err(Error::internal("the export thread ended without an answer")),
     }
@@ -324,7 +327,7 @@ impl ExportJob<'_> {
             }
         };
         let prepared = self.prepare();
-        let (spec, stmt) = match prepared {
+        let (spec, stmt, trusted) = match prepared {
             Ok(v) => v,
             Err(e) => return answer(Err(e)),
         };
@@ -333,7 +336,7 @@ impl ExportJob<'_> {
             cancelled: Default::default(),
             canceller: Mutex::new(None),
         };
-        let mut conn = match open_read_only(&spec, &run, std::slice::from_ref(&stmt)) {
+        let mut conn = match open_read_only(&spec, &run, std::slice::from_ref(&stmt), trusted) {
             Ok(c) => c,
             Err(e) => return answer(Err(e)),
         };
@@ -369,9 +372,10 @@ impl ExportJob<'_> {
         }
     }
 
+    /// The connection details, the statement, and whether the target is trusted for queries.
     fn prepare(
         &self,
-    ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked), DbError> {
+    ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked, bool), DbError> {
         let target = self
             .engine
             .store
@@ -392,7 +396,7 @@ impl ExportJob<'_> {
             .ok()
             .and_then(|i| statements.into_iter().nth(i))
             .ok_or_else(|| DbError::config("the statement is no longer in this query"))?;
-        Ok((spec, stmt))
+        Ok((spec, stmt, target.trusted_for_queries))
     }
 }
 

@@ -3,6 +3,7 @@
 //! and answers; the engine (`engine.rs`, `runner.rs`) runs each target on a thread inside a
 //! read-only transaction; `events.rs` streams progress; `export.rs` streams CSV.
 
+pub mod account;
 pub mod classify;
 pub mod engine;
 pub mod events;
@@ -237,6 +238,15 @@ fn resolve(
                 ))
             }
         };
+    let refused: Vec<String> = chosen
+        .iter()
+        .filter_map(|(t, _)| {
+            account::unsafe_findings(t).map(|f| format!("{}: {}", t.name, account::refusal(&f)))
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::QueryAccountUnsafe(refused.join("; ")));
+    }
     let mut out = vec![];
     let mut verdict = Ok(());
     for (t, _) in chosen {

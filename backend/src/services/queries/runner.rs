@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::engine::{QueryEngine, TargetRun};
-use super::{classify, functions};
+use super::{account, classify, functions};
 use crate::connectors::{self, Cell, Column, DbError, DbErrorKind, RowSink, TargetConnection};
 use crate::services::error::{Error, Result};
 use crate::services::targets::query_spec;
@@ -163,7 +163,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
             return Ok(());
         }
     };
-    let mut conn = match open_read_only(&spec, run, &statements) {
+    let mut conn = match open_read_only(&spec, run, &statements, target.trusted_for_queries) {
         Ok(c) => c,
         Err(e) => {
             let status = if cancelled() { CANCELLED } else { ERROR };
@@ -204,13 +204,15 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
 }
 
 /// Connects and opens the read-only transaction, registering the canceller so a cancel reaches
-/// the statement in the database; then, before anything of the user's runs, asks the target
-/// what the statements call ([`functions::check`]). A refusal carries the code
-/// [`functions::REFUSED_CODE`].
+/// the statement in the database; then, before anything of the user's runs, checks what the
+/// account may do (it can have changed since the target was saved: [`account::guard`]) and asks
+/// the target what the statements call ([`functions::check`]). A refusal carries the code
+/// [`account::UNSAFE_CODE`] or [`functions::REFUSED_CODE`].
 pub(super) fn open_read_only(
     spec: &connectors::ConnectSpec,
     run: &TargetRun,
     statements: &[classify::Checked],
+    trusted_for_queries: bool,
 ) -> std::result::Result<Box<dyn TargetConnection>, DbError> {
     let mut conn = connectors::connect(spec)?;
     run.set_canceller(Some(conn.canceller()));
@@ -218,6 +220,10 @@ pub(super) fn open_read_only(
         return Err(DbError::new(DbErrorKind::Cancelled, None, "cancelled"));
     }
     conn.begin_read_only()?;
+    if let Err(e) = account::guard(conn.as_mut(), trusted_for_queries) {
+        let _ = conn.rollback();
+        return Err(e);
+    }
     if let Err(why) = functions::check(conn.as_mut(), spec.engine, statements) {
         let _ = conn.rollback();
         let code = Some(functions::REFUSED_CODE.to_string());

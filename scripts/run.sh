@@ -15,6 +15,9 @@ cargo build --release --locked -p autodb
 bin="$AUTODB_ROOT/target/release/autodb"
 
 export AUTODB__SERVER__STATIC_DIR="${AUTODB__SERVER__STATIC_DIR:-$AUTODB_ROOT/frontend/dist}"
+# SQLite demo targets live in a folder of their own, never beside the store (targets.sqlite_dirs).
+export AUTODB__TARGETS__SQLITE_DIRS="${AUTODB__TARGETS__SQLITE_DIRS:-$AUTODB_ROOT/demo-targets}"
+mkdir -p "$AUTODB_ROOT/demo-targets"
 "$bin" migrate >/dev/null
 if [ -z "$("$bin" user list)" ]; then
   log "first start: creating the admin account (the password is shown only now)"

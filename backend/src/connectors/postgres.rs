@@ -25,6 +25,7 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::pg_errors::{breaks_protocol, classify, is_multi_command, refuse_client_copy, Phase};
 use super::pg_runtime::{Driver, PgCanceller};
+use super::sink::{NoticeLimits, Notices};
 use super::support::{check_known_options, offer_row, string_option};
 use super::{pg_values, Canceller, Column, ConnectSpec, DbError, DbErrorKind, Engine};
 use super::{ExecOutcome, RowSink, TargetConnection};
@@ -101,7 +102,7 @@ impl PgConnection {
             driver: Driver {
                 rt,
                 conn,
-                notices: Vec::new(),
+                notices: Notices::default(),
                 closed: false,
             },
             client,
@@ -226,7 +227,7 @@ impl TargetConnection for PgConnection {
         self.canceller.requested.store(false, Ordering::SeqCst);
         match self.run(sql, sink) {
             Ok(mut outcome) => {
-                outcome.notices = std::mem::take(&mut self.driver.notices);
+                self.driver.notices.take_into(&mut outcome);
                 Ok(outcome)
             }
             Err(e) => {
@@ -235,6 +236,10 @@ impl TargetConnection for PgConnection {
                 Err(self.failed(&e, cancelled))
             }
         }
+    }
+
+    fn set_notice_limits(&mut self, limits: NoticeLimits) {
+        self.driver.notices.set_limits(limits);
     }
 
     fn canceller(&self) -> Arc<dyn Canceller> {

@@ -164,6 +164,9 @@ impl TargetConnection for SqliteConnection {
         result.map_err(|e| classify(&e, self.timed_out.load(Ordering::SeqCst)))
     }
 
+    /// SQLite sends no notices.
+    fn set_notice_limits(&mut self, _: super::NoticeLimits) {}
+
     fn canceller(&self) -> Arc<dyn Canceller> {
         self.canceller.clone()
     }

@@ -210,6 +210,32 @@ pub fn script(conn: &mut DbConn, job_id: i64, idx: i32) -> Result<Option<ScriptR
         .optional()?)
 }
 
+/// Up to `limit` scripts written before scripts were sealed, after id `after`: (id, text).
+pub fn unsealed_scripts(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+    Ok(job_scripts::table
+        .filter(job_scripts::sql_sealed.is_null())
+        .filter(job_scripts::id.gt(after))
+        .order(job_scripts::id.asc())
+        .limit(limit)
+        .select((job_scripts::id, job_scripts::sql_text))
+        .load(conn)?)
+}
+
+/// Seals one such script, unless another process did first. Call inside `write_tx`.
+pub fn seal_script(conn: &mut DbConn, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+    let n = diesel::update(
+        job_scripts::table
+            .filter(job_scripts::id.eq(id))
+            .filter(job_scripts::sql_sealed.is_null()),
+    )
+    .set((
+        job_scripts::sql_text.eq(shown),
+        job_scripts::sql_sealed.eq(Some(sealed)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
     Ok(job_runs::table
         .filter(job_runs::job_id.eq(job_id))

@@ -158,3 +158,90 @@ async fn a_password_in_a_script_runs_as_written_and_is_shown_to_no_one() {
         assert!(!contains(&store, pw), "{pw} in the store");
     }
 }
+
+/// Runs `sql` on the app's own store (a test's stand-in for an older AutoDB's writes).
+fn store_exec(app: &TestApp, sql: &str) {
+    match app.pg_database() {
+        Some(db) => {
+            let (db, sql) = (db.to_string(), sql.to_string());
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(
+                    &format!("host=127.0.0.1 user=postgres dbname={db}"),
+                    postgres::NoTls,
+                )
+                .expect("connect");
+                c.batch_execute(&sql).expect("store sql");
+            })
+            .join()
+            .expect("thread");
+        }
+        None => {
+            let c = rusqlite::Connection::open(app.dir.path().join("autodb.db")).expect("open");
+            c.busy_timeout(std::time::Duration::from_secs(5))
+                .expect("busy timeout");
+            c.execute_batch(sql).expect("store sql");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_script_stored_in_clear_before_sealing_is_shown_redacted_then_sealed_at_start() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let role = format!("autodb_l_{}", &tag[..12]);
+    let pw = format!("S3cretOld{tag}");
+    let db = PgDb::new("legacy");
+    let pg = pg_target(&app, &admin, &db).await;
+    let original =
+        format!("SET password_encryption = 'md5';\nCREATE ROLE {role} LOGIN PASSWORD '{pw}';");
+    let job = submit(
+        &app,
+        &admin,
+        json!({"name": "legacy", "scripts": [{"sql": "SELECT 1/0", "target_ids": [pg]}]}),
+    )
+    .await;
+    let id = job["id"].as_i64().expect("id");
+    wait_job(&app, &admin, id, 30, ended).await;
+    // As an AutoDB before sealing wrote it: the executable text in clear, nothing sealed.
+    store_exec(
+        &app,
+        &format!(
+            "UPDATE job_scripts SET sql_text = '{}', sql_sealed = NULL WHERE job_id = {id}",
+            original.replace('\'', "''")
+        ),
+    );
+    let shown = app
+        .get(&format!("/api/jobs/{id}"), Some(&admin))
+        .await
+        .text()
+        .await
+        .expect("job");
+    assert!(shown.contains("PASSWORD '***'"), "{shown}");
+    assert!(!shown.contains(&pw), "{shown}");
+    // A process starting on this store seals it.
+    crate::helpers::spawn_second(&app, |_| {}).await;
+    let sealed_text = crate::output_caps::store_text(
+        &app,
+        &format!("SELECT sql_text || '|' || COALESCE(sql_sealed, 'none') FROM job_scripts WHERE job_id = {id}"),
+    );
+    assert!(!sealed_text.contains(&pw), "{sealed_text}");
+    assert!(!sealed_text.ends_with("|none"), "{sealed_text}");
+    // And it still runs as written: a retry makes the role with that very password.
+    let r = app
+        .post_json(&format!("/api/jobs/{id}/retry"), Some(&admin), json!({}))
+        .await;
+    assert!(r.status().is_success(), "retry: {}", r.status());
+    let done = wait_job(&app, &admin, id, 30, |j| {
+        j["finished_at"].is_string() && j["attempt"].as_i64() != Some(1)
+    })
+    .await;
+    let hash_matches = pg_text(
+        &db.0,
+        &format!(
+            "SELECT (rolpassword = 'md5' || md5('{pw}' || rolname))::text FROM pg_authid WHERE rolname = '{role}'"
+        ),
+    );
+    let _ = crate::helpers::pg_admin(&format!("DROP ROLE IF EXISTS {role}"));
+    assert_eq!(hash_matches, "true", "{done}");
+}

@@ -227,20 +227,48 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
 }
 
 /// A script as it may be shown. A sealed script's `sql_text` is already redacted; one written
-/// before scripts were sealed holds the executable text, redacted here as every dialect reads it.
+/// before scripts were sealed holds the executable text, redacted here.
 fn shown_script(s: &rows::ScriptRow) -> String {
     if s.sql_sealed.is_some() {
         return s.sql_text.clone();
     }
+    redact_every_dialect(&s.sql_text)
+}
+
+/// A script whose targets' engines are not at hand, redacted as each dialect reads it.
+fn redact_every_dialect(text: &str) -> String {
     [
         sqlsplit::Dialect::Postgres,
         sqlsplit::Dialect::Mysql,
         sqlsplit::Dialect::Oracle,
     ]
     .into_iter()
-    .fold(s.sql_text.clone(), |text, d| {
-        sqlsplit::redact(d, &text).text
-    })
+    .fold(text.to_string(), |text, d| sqlsplit::redact(d, &text).text)
+}
+
+/// Scripts written before scripts were sealed (their text in clear in the store) are sealed,
+/// and keep their redaction for display. Run once at start; another process doing the same at
+/// the same time seals each script once.
+pub(crate) fn seal_legacy_scripts(
+    c: &mut crate::store::DbConn,
+    secrets: &crate::crypto::SecretBox,
+) -> Result<usize> {
+    let mut sealed = 0;
+    let mut after = 0;
+    loop {
+        let batch = rows::unsealed_scripts(c, after, 100)?;
+        let Some((last, _)) = batch.last() else {
+            return Ok(sealed);
+        };
+        after = *last;
+        for (id, text) in batch {
+            let shown = redact_every_dialect(&text);
+            let closed = secrets.seal_script(&text);
+            if write_tx(c, |c| rows::seal_script(c, id, &shown, &closed))? {
+                sealed += 1;
+            }
+        }
+    }
 }
 
 pub const MAX_SCRIPTS: usize = 100;

@@ -413,6 +413,19 @@ mod tests {
     }
 
     #[test]
+    fn the_output_caps_have_defaults_and_are_checked() {
+        let s = Settings::load_from(None, env(&[("AUTODB__ENGINE__MAX_NOTICES_PER_RUN", "7")]))
+            .expect("load");
+        assert_eq!(s.engine.max_notices_per_run, 7);
+        assert_eq!(s.engine.max_notice_bytes_per_statement, 256 * 1024);
+        assert_eq!(s.query.max_statements, 100);
+        assert_eq!(s.query.max_query_result_bytes, 32 * 1024 * 1024);
+        let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_STATEMENTS", "0")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("query.max_statements"), "{err}");
+    }
+
+    #[test]
     fn a_missing_explicit_file_is_an_error() {
         let err = Settings::load_from(Some(Path::new("/nonexistent/autodb.toml")), env(&[]))
             .expect_err("must fail");

@@ -221,6 +221,14 @@ pub struct EngineSettings {
     pub poll_ms: u64,
     /// The nice value (0–19) of run threads: the CPU a job needs yields to the HTTP workers.
     pub run_nice: u8,
+    /// Notices (NOTICE, warnings, DBMS_OUTPUT lines) kept per statement; the rest are counted.
+    pub max_notices_per_statement: u64,
+    /// Bytes of notices kept per statement; the rest are counted.
+    pub max_notice_bytes_per_statement: u64,
+    /// Notices kept per run, across its statements.
+    pub max_notices_per_run: u64,
+    /// Bytes of notices kept per run, across its statements.
+    pub max_notice_bytes_per_run: u64,
 }
 
 impl Default for EngineSettings {
@@ -233,6 +241,10 @@ impl Default for EngineSettings {
             lease_s: 30,
             poll_ms: 1000,
             run_nice: 10,
+            max_notices_per_statement: 1000,
+            max_notice_bytes_per_statement: 256 * 1024,
+            max_notices_per_run: 10_000,
+            max_notice_bytes_per_run: 1024 * 1024,
         }
     }
 }
@@ -254,6 +266,10 @@ pub struct QuerySettings {
     pub export_max_rows: u64,
     /// Query targets (and exports) running at once across the process; more wait their turn.
     pub max_parallel: usize,
+    /// Statements one query may hold; a longer text is refused (400 on `sql`).
+    pub max_statements: u32,
+    /// Bytes of rows (as JSON) kept for a whole query, across its statements and targets.
+    pub max_query_result_bytes: u64,
 }
 
 impl Default for QuerySettings {
@@ -266,6 +282,8 @@ impl Default for QuerySettings {
             max_result_bytes: 8 * 1024 * 1024,
             export_max_rows: 1_000_000,
             max_parallel: 16,
+            max_statements: 100,
+            max_query_result_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -385,6 +403,11 @@ impl Settings {
             ("query.max_result_bytes", self.query.max_result_bytes),
             ("query.export_max_rows", self.query.export_max_rows),
             ("query.max_parallel", self.query.max_parallel as u64),
+            ("query.max_statements", self.query.max_statements as u64),
+            (
+                "query.max_query_result_bytes",
+                self.query.max_query_result_bytes,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Value {
@@ -611,6 +634,19 @@ mod tests {
             err.to_string().contains("login_max_failures_per_account"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_output_caps_have_defaults_and_are_checked() {
+        let s = Settings::load_from(None, env(&[("AUTODB__ENGINE__MAX_NOTICES_PER_RUN", "7")]))
+            .expect("load");
+        assert_eq!(s.engine.max_notices_per_run, 7);
+        assert_eq!(s.engine.max_notice_bytes_per_statement, 256 * 1024);
+        assert_eq!(s.query.max_statements, 100);
+        assert_eq!(s.query.max_query_result_bytes, 32 * 1024 * 1024);
+        let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_STATEMENTS", "0")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("query.max_statements"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 const SEALED_PREFIX: &str = "v1:";
 /// Binds ciphertexts to their purpose, so a sealed value cannot be replayed elsewhere.
 const AAD: &[u8] = b"autodb:target-credential";
+/// The purpose of a sealed job script (it may hold passwords: `CREATE ROLE … PASSWORD`).
+const SCRIPT_AAD: &[u8] = b"autodb:job-script";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -106,6 +108,42 @@ impl SecretBox {
     }
 }
 
+impl SecretBox {
+    /// Seals a job script for execution; only [`SecretBox::open_script`] opens it (a target
+    /// credential and a script cannot be swapped for each other).
+    pub fn seal_script(&self, script: &str) -> String {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: script.as_bytes(),
+            aad: SCRIPT_AAD,
+        };
+        let sealed = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{SEALED_PREFIX}{}", STANDARD.encode(out))
+    }
+
+    pub fn open_script(&self, sealed: &str) -> Result<String, String> {
+        let raw = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .and_then(|b| STANDARD.decode(b).ok())
+            .filter(|b| b.len() > 12)
+            .ok_or("the stored script is malformed")?;
+        let (nonce, body) = raw.split_at(12);
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: SCRIPT_AAD,
+                },
+            )
+            .map_err(|_| "the stored script cannot be decrypted with the configured secret key")?;
+        String::from_utf8(plain).map_err(|_| "the stored script is not UTF-8".to_string())
+    }
+}
+
 #[cfg(unix)]
 fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -183,6 +221,22 @@ mod tests {
             a.seal(&SecretString::from("hunter2-secret")),
             "fresh nonce"
         );
+    }
+
+    #[test]
+    fn a_sealed_script_opens_only_as_a_script_and_only_with_its_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = SecretBox::load_or_create(&dir.path().join("a.key")).expect("key a");
+        let b = SecretBox::load_or_create(&dir.path().join("b.key")).expect("key b");
+        let script = "CREATE ROLE x PASSWORD 'S3cret'";
+        let sealed = a.seal_script(script);
+        assert!(!sealed.contains("S3cret"));
+        assert_eq!(a.open_script(&sealed).as_deref(), Ok(script));
+        assert!(b.open_script(&sealed).is_err());
+        // Purpose-bound: neither opens as the other.
+        assert!(a.open(&sealed).is_err());
+        let credential = a.seal(&SecretString::from("pw".to_string()));
+        assert!(a.open_script(&credential).is_err());
     }
 
     #[test]

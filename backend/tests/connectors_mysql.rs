@@ -420,3 +420,17 @@ fn an_ssl_mode_that_cannot_be_honoured_is_a_config_error() {
         "{err}"
     );
 }
+
+#[test]
+fn warnings_past_the_limits_are_counted_not_kept() {
+    let mut conn = connectors::connect(&spec("test")).unwrap();
+    conn.set_notice_limits(autodb::connectors::NoticeLimits {
+        max_count: 2,
+        max_bytes: 1 << 20,
+    });
+    let out = conn
+        .execute("SELECT 1/0 AS x FROM seq_1_to_5", &mut VecSink::new(10))
+        .unwrap();
+    assert_eq!(out.notices.len(), 2, "{:?}", out.notices);
+    assert_eq!(out.notices_dropped, 3);
+}

@@ -523,3 +523,26 @@ fn a_read_only_statement_ends_near_its_limit_even_when_the_server_never_answers(
     assert_eq!(err.kind, DbErrorKind::Timeout, "{err}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[test]
+fn notices_past_the_limits_are_counted_not_kept() {
+    let mut conn = connectors::connect(&spec("postgres")).unwrap();
+    conn.set_notice_limits(autodb::connectors::NoticeLimits {
+        max_count: 10,
+        max_bytes: 1 << 20,
+    });
+    let out = exec(
+        conn.as_mut(),
+        "DO $$ BEGIN FOR i IN 1..50 LOOP RAISE NOTICE 'n%', i; END LOOP; END $$",
+    );
+    assert_eq!(out.notices.len(), 10);
+    assert_eq!(out.notices[9], "NOTICE: n10");
+    assert_eq!(out.notices_dropped, 40);
+    assert!(out.notices_dropped_bytes >= 40 * "NOTICE: n11".len() as u64);
+    // The limits stay for the connection's next statements.
+    let again = exec(
+        conn.as_mut(),
+        "DO $$ BEGIN FOR i IN 1..12 LOOP RAISE NOTICE 'n%', i; END LOOP; END $$",
+    );
+    assert_eq!((again.notices.len(), again.notices_dropped), (10, 2));
+}

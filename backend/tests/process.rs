@@ -501,3 +501,206 @@ fn a_kill_9_mid_job_then_restart_on_postgresql_reclaims_the_run_by_its_lease() {
         &format!("DROP DATABASE IF EXISTS {store} WITH (FORCE)"),
     );
 }
+
+/// Logs in as the admin and sends `body` to `path`, answering the JSON.
+fn admin_call(server: &Server, token: &str, path: &str, body: Value) -> Value {
+    reqwest::blocking::Client::new()
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or(Value::Null)
+}
+
+fn login(server: &Server, user: &str, password: &str) -> String {
+    let v = admin_call(
+        server,
+        "",
+        "/api/auth/login",
+        json!({"username": user, "password": password}),
+    );
+    v["token"].as_str().expect("token").to_string()
+}
+
+fn wait_job_end(server: &Server, token: &str, id: i64, secs: u64) -> Value {
+    let http = reqwest::blocking::Client::new();
+    let url = server.url(&format!("/api/jobs/{id}"));
+    wait_until(secs, "the job to end", || {
+        let j: Value = http.get(&url).bearer_auth(token).send().ok()?.json().ok()?;
+        j["finished_at"].is_string().then_some(j)
+    })
+}
+
+#[test]
+fn a_password_in_a_job_script_appears_nowhere_in_the_debug_log_or_the_store_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid = std::process::id();
+    let target_db = format!("autodb_seal_{pid}");
+    let role = format!("autodb_seal_role_{pid}");
+    let pg_pw = format!("S3cretLogPg{pid}");
+    let my_user = format!("autodb_seal_{pid}");
+    let my_pw = format!("S3cretLogMy{pid}");
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("CREATE DATABASE {target_db}"));
+    assert!(create_user(dir.path(), "admin", "admin-password-7")
+        .status
+        .success());
+    let server = Server::start(dir.path());
+    let token = login(&server, "admin", "admin-password-7");
+    let pg_target = admin_call(
+        &server,
+        &token,
+        "/api/targets",
+        json!({"name": "pg",
+        "engine": "postgres", "host": "127.0.0.1", "port": 5432, "database": target_db,
+        "username": "postgres"}),
+    );
+    let my_target = admin_call(
+        &server,
+        &token,
+        "/api/targets",
+        json!({"name": "maria",
+        "engine": "mysql", "host": "127.0.0.1", "port": 3306, "database": "",
+        "username": "root"}),
+    );
+    admin_call(
+        &server,
+        &token,
+        "/api/users",
+        json!({"username": "viewer",
+        "password": "viewer-password-7", "role": "viewer"}),
+    );
+    let job = admin_call(
+        &server,
+        &token,
+        "/api/jobs",
+        json!({"name": "seal",
+        "on_error": "continue", "scripts": [
+        {"sql": format!("CREATE ROLE {role} PASSWORD '{pg_pw}'"), "target_ids": [pg_target["id"]]},
+        {"sql": format!("CREATE USER '{my_user}'@'%' IDENTIFIED BY '{my_pw}'"),
+         "target_ids": [my_target["id"]]}]}),
+    );
+    let id = job["id"].as_i64().expect("job id");
+    let done = wait_job_end(&server, &token, id, 60);
+    let viewer = login(&server, "viewer", "viewer-password-7");
+    let http = reqwest::blocking::Client::new();
+    let mut answers = done.to_string();
+    for path in [format!("/api/jobs/{id}"), "/api/audit".to_string()] {
+        answers.push_str(
+            &http
+                .get(server.url(&path))
+                .bearer_auth(&viewer)
+                .send()
+                .and_then(|r| r.text())
+                .unwrap_or_default(),
+        );
+    }
+    let log = server.stop();
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("DROP ROLE IF EXISTS {role}"));
+    {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(
+            mysql::OptsBuilder::new()
+                .ip_or_hostname(Some("127.0.0.1"))
+                .tcp_port(3306)
+                .user(Some("root")),
+        )
+        .expect("mariadb");
+        c.query_drop(format!("DROP USER IF EXISTS '{my_user}'@'%'"))
+            .expect("drop");
+    }
+    assert_eq!(done["status"], "success", "{done}");
+    assert!(log.contains("/api/jobs"), "the log was captured");
+    for pw in [&pg_pw, &my_pw] {
+        assert!(
+            !answers.contains(pw.as_str()),
+            "{pw} in an answer: {answers}"
+        );
+        assert!(
+            !contains(log.as_bytes(), pw.as_bytes()),
+            "{pw} in the debug log"
+        );
+        for entry in std::fs::read_dir(dir.path()).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("autodb.db"))
+            {
+                let bytes = std::fs::read(&path).expect("read store file");
+                assert!(
+                    !contains(&bytes, pw.as_bytes()),
+                    "{pw} in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// Peak resident memory of a process, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_job_raising_200000_notices_does_not_hold_them_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target_db = format!("autodb_flood_{}", std::process::id());
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("CREATE DATABASE {target_db}"));
+    assert!(create_user(dir.path(), "admin", "admin-password-8")
+        .status
+        .success());
+    let server = Server::start_with(dir.path(), &[("RUST_LOG", "info")]);
+    let token = login(&server, "admin", "admin-password-8");
+    let target = admin_call(
+        &server,
+        &token,
+        "/api/targets",
+        json!({"name": "pg",
+        "engine": "postgres", "host": "127.0.0.1", "port": 5432, "database": target_db,
+        "username": "postgres"}),
+    );
+    let before = peak_rss_kib(server.child.id());
+    let sql =
+        "DO $$ BEGIN FOR i IN 1..200000 LOOP RAISE NOTICE '%', repeat('x',400); END LOOP; END $$;";
+    let job = admin_call(
+        &server,
+        &token,
+        "/api/jobs",
+        json!({"name": "flood",
+        "scripts": [{"sql": sql, "target_ids": [target["id"]]}]}),
+    );
+    let done = wait_job_end(&server, &token, job["id"].as_i64().expect("id"), 180);
+    let after = peak_rss_kib(server.child.id());
+    server.stop();
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    assert_eq!(done["status"], "success", "{done}");
+    assert!(before > 0, "VmHWM readable");
+    // 200,000 notices of 400 bytes are 80 MB; what is kept is at most a few MiB.
+    assert!(
+        after.saturating_sub(before) < 40 * 1024,
+        "peak memory grew by {} KiB",
+        after - before
+    );
+}

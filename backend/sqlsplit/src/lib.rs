@@ -33,8 +33,11 @@ mod mysql;
 mod oracle;
 mod out;
 mod postgres;
+mod redact;
 mod sqlite;
 mod sqlplus;
+
+pub use redact::{redact, Redacted};
 
 use serde::{Deserialize, Serialize};
 

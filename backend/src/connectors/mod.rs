@@ -29,7 +29,7 @@ mod sqlite_values;
 mod support;
 
 pub use error::{DbError, DbErrorKind};
-pub use sink::VecSink;
+pub use sink::{NoticeLimits, VecSink};
 
 /// The database engines AutoDB can run SQL on.
 #[derive(
@@ -143,8 +143,13 @@ pub struct ExecOutcome {
     /// Rows handed to (and accepted by) the sink.
     pub rows_returned: u64,
     pub truncated: bool,
-    /// PG NOTICE/RAISE, MySQL SHOW WARNINGS, Oracle DBMS_OUTPUT lines.
+    /// PG NOTICE/RAISE, MySQL SHOW WARNINGS, Oracle DBMS_OUTPUT lines, up to the connection's
+    /// [`NoticeLimits`].
     pub notices: Vec<String>,
+    /// Lines past the limits: counted while collecting, never held.
+    pub notices_dropped: u64,
+    /// Their bytes.
+    pub notices_dropped_bytes: u64,
 }
 
 /// Cancels the statement currently running on a connection, from any thread. It blocks for
@@ -166,6 +171,9 @@ pub trait TargetConnection: Send {
     fn server_version(&mut self) -> Result<String, DbError>;
     /// Run ONE statement (already split, no trailing ';' needed). Result rows (if any) go to `sink`.
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError>;
+    /// Caps the notices each later statement keeps (in memory too: the rest are only counted).
+    /// A new connection starts with [`NoticeLimits::default`].
+    fn set_notice_limits(&mut self, limits: NoticeLimits);
     /// A handle that cancels the running statement in the database: PostgreSQL cancel request,
     /// MySQL/MariaDB `KILL QUERY <connection id>` on a second connection, Oracle break, SQLite
     /// interrupt. A cancelled statement returns DbError kind Cancelled.

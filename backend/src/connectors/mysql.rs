@@ -15,6 +15,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 use secrecy::ExposeSecret;
 
+use super::sink::{NoticeLimits, Notices};
 use super::support::{check_known_options, connect_within, offer_row, string_option};
 use super::{mysql_values, Canceller, Column, ConnectSpec, DbError, DbErrorKind, Engine};
 use super::{ExecOutcome, RowSink, TargetConnection};
@@ -30,6 +31,7 @@ pub(crate) struct MysqlConnection {
     /// Inside `begin_read_only`: each text is first prepared (which the server accepts for one
     /// statement only), so a `COMMIT` hidden among several statements never runs.
     read_only: bool,
+    notice_limits: NoticeLimits,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -70,6 +72,7 @@ impl MysqlConnection {
             .into();
         let conn = open(&opts, spec)?;
         let mut me = MysqlConnection {
+            notice_limits: NoticeLimits::default(),
             canceller: Arc::new(MysqlCanceller {
                 opts,
                 connection_id: conn.connection_id(),
@@ -165,12 +168,21 @@ impl MysqlConnection {
         if !returned_a_set {
             outcome.rows_affected = Some(affected);
         }
-        if self.conn.warnings() > 0 {
-            let warnings: Vec<(String, u32, String)> = self.conn.query("SHOW WARNINGS")?;
-            outcome.notices = warnings
-                .into_iter()
-                .map(|(level, code, message)| format!("{level} {code}: {message}"))
-                .collect();
+        let total = u64::from(self.conn.warnings());
+        if total > 0 {
+            // Streamed into the bounded collector (a session may raise max_error_count).
+            let mut notices = Notices::new(self.notice_limits);
+            let mut seen = 0u64;
+            for row in self.conn.query_iter("SHOW WARNINGS")? {
+                let (level, code, message): (String, u32, String) =
+                    mysql::from_row_opt(row?).map_err(|e| mysql::Error::FromRowError(e.0))?;
+                seen += 1;
+                let len = level.len() + message.len() + 8;
+                notices.push_with(len, || format!("{level} {code}: {message}"));
+            }
+            // Warnings past max_error_count are counted by the server but not listed.
+            notices.count_dropped(total.saturating_sub(seen), 0);
+            notices.take_into(outcome);
         }
         Ok(())
     }
@@ -183,6 +195,10 @@ impl TargetConnection for MysqlConnection {
 
     fn server_version(&mut self) -> Result<String, DbError> {
         Ok(self.version.clone())
+    }
+
+    fn set_notice_limits(&mut self, limits: NoticeLimits) {
+        self.notice_limits = limits;
     }
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<ExecOutcome, DbError> {

@@ -17,18 +17,17 @@ use oracle::{Connection, Connector, SqlValue};
 use secrecy::ExposeSecret;
 
 use super::oracle_values::{self as values, CellKind, Phase};
+use super::sink::{NoticeLimits, Notices};
 use super::support::{check_known_options, connect_within, offer_row};
 use super::{
     Canceller, Cell, Column, ConnectSpec, DbError, Engine, ExecOutcome, RowSink, TargetConnection,
 };
 
-/// A runaway PL/SQL loop must not make us read output forever.
-const MAX_OUTPUT_LINES: usize = 100_000;
-
 pub(crate) struct OracleConnection {
     conn: Arc<Connection>,
     in_txn: bool,
     canceller: Arc<OracleCanceller>,
+    notice_limits: NoticeLimits,
 }
 
 impl OracleConnection {
@@ -54,6 +53,7 @@ impl OracleConnection {
             }),
             conn,
             in_txn: false,
+            notice_limits: NoticeLimits::default(),
         })
     }
 
@@ -107,25 +107,36 @@ impl OracleConnection {
         Ok(outcome)
     }
 
-    /// The DBMS_OUTPUT lines the statement produced (GET_LINE until status 1).
-    fn drain_output(&self) -> Result<Vec<String>, oracle::Error> {
+    /// The DBMS_OUTPUT lines the statement produced, up to the notice limits (GET_LINE until
+    /// status 1); what is left past them is counted by the server in one round trip.
+    fn drain_output(&self) -> Result<Notices, oracle::Error> {
         let mut stmt = self
             .conn
             .statement("BEGIN DBMS_OUTPUT.GET_LINE(:1, :2); END;")
             .build()?;
         stmt.bind(1, &OracleType::Varchar2(32767))?;
         stmt.bind(2, &OracleType::Number(0, 0))?;
-        let mut lines = Vec::new();
-        while lines.len() < MAX_OUTPUT_LINES {
+        let mut notices = Notices::new(self.notice_limits);
+        let next = || -> Result<Option<String>, oracle::Error> {
             stmt.execute(&[])?;
             let status: i32 = stmt.bind_value(2)?;
             if status != 0 {
-                break;
+                return Ok(None);
             }
             let line: Option<String> = stmt.bind_value(1)?;
-            lines.push(line.unwrap_or_default());
-        }
-        Ok(lines)
+            Ok(Some(line.unwrap_or_default()))
+        };
+        let rest = || -> Result<(u64, u64), oracle::Error> {
+            let mut count = self.conn.statement(COUNT_REST_OF_OUTPUT).build()?;
+            count.bind(1, &OracleType::Number(0, 0))?;
+            count.bind(2, &OracleType::Number(0, 0))?;
+            count.execute(&[])?;
+            let lines: u64 = count.bind_value(1)?;
+            let bytes: u64 = count.bind_value(2)?;
+            Ok((lines, bytes))
+        };
+        collect_output(&mut notices, next, rest)?;
+        Ok(notices)
     }
 
     fn simple(&mut self, sql: &str) -> Result<(), DbError> {
@@ -191,8 +202,13 @@ impl TargetConnection for OracleConnection {
         let output = self.drain_output();
         let cancelled = self.canceller.requested.load(Ordering::SeqCst);
         let mut outcome = result.map_err(|e| classify(&e, Phase::Statement, cancelled))?;
-        outcome.notices = output.map_err(|e| classify(&e, Phase::Statement, cancelled))?;
+        let mut notices = output.map_err(|e| classify(&e, Phase::Statement, cancelled))?;
+        notices.take_into(&mut outcome);
         Ok(outcome)
+    }
+
+    fn set_notice_limits(&mut self, limits: NoticeLimits) {
+        self.notice_limits = limits;
     }
 
     fn canceller(&self) -> Arc<dyn Canceller> {
@@ -227,6 +243,33 @@ impl TargetConnection for OracleConnection {
     }
 }
 
+/// Empties the DBMS_OUTPUT buffer on the server, answering how many lines (and bytes) it held.
+const COUNT_REST_OF_OUTPUT: &str = "DECLARE l VARCHAR2(32767); s INTEGER; n INTEGER := 0; \
+    b INTEGER := 0; BEGIN LOOP DBMS_OUTPUT.GET_LINE(l, s); EXIT WHEN s <> 0; n := n + 1; \
+    b := b + NVL(LENGTHB(l), 0); END LOOP; :1 := n; :2 := b; END;";
+
+/// Reads output lines with `next` (one round trip each) while they are kept; at the first line
+/// past the limits, `rest` empties the buffer server-side and its count is added to the
+/// dropped. So a `DBMS_OUTPUT.ENABLE(NULL)` flood costs at most `max_count + 2` round trips
+/// and the memory of the kept lines. The buffer is always emptied, so no line reaches the next
+/// statement's outcome.
+fn collect_output<E>(
+    notices: &mut Notices,
+    mut next: impl FnMut() -> Result<Option<String>, E>,
+    rest: impl FnOnce() -> Result<(u64, u64), E>,
+) -> Result<(), E> {
+    while let Some(line) = next()? {
+        if !notices.has_room(line.len()) {
+            notices.count_dropped(1, line.len() as u64);
+            let (lines, bytes) = rest()?;
+            notices.count_dropped(lines, bytes);
+            return Ok(());
+        }
+        notices.push(line);
+    }
+    Ok(())
+}
+
 /// Breaks the running call. Holds the connection weakly: a closed connection has nothing to cancel.
 struct OracleCanceller {
     conn: Weak<Connection>,
@@ -259,4 +302,71 @@ fn classify(e: &oracle::Error, phase: Phase, cancel_requested: bool) -> DbError 
         None => e.to_string(),
     };
     values::classify_message(&message, phase, cancel_requested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server buffer of `n` lines of 400 bytes, read as GET_LINE and the counting block would.
+    struct Buffer {
+        left: u64,
+        fetched: u64,
+    }
+
+    #[test]
+    fn a_dbms_output_flood_is_kept_up_to_the_cap_and_the_rest_counted_on_the_server() {
+        let buffer = std::cell::RefCell::new(Buffer {
+            left: 200_000,
+            fetched: 0,
+        });
+        let mut notices = Notices::new(NoticeLimits {
+            max_count: 1000,
+            max_bytes: 256 * 1024,
+        });
+        let next = || -> Result<Option<String>, ()> {
+            let mut b = buffer.borrow_mut();
+            if b.left == 0 {
+                return Ok(None);
+            }
+            b.left -= 1;
+            b.fetched += 1;
+            Ok(Some("x".repeat(400)))
+        };
+        let rest = || -> Result<(u64, u64), ()> {
+            let mut b = buffer.borrow_mut();
+            let n = std::mem::take(&mut b.left);
+            Ok((n, n * 400))
+        };
+        collect_output(&mut notices, next, rest).expect("drained");
+        let mut out = ExecOutcome::default();
+        notices.take_into(&mut out);
+        // 655 lines of 400 bytes fit in 256 KiB; one more was fetched to learn it did not.
+        let kept = (256 * 1024 / 400) as u64;
+        assert_eq!(out.notices.len() as u64, kept);
+        assert_eq!(
+            buffer.borrow().fetched,
+            kept + 1,
+            "round trips stop at the cap"
+        );
+        assert_eq!(buffer.borrow().left, 0, "the buffer is emptied");
+        assert_eq!(out.notices_dropped, 200_000 - kept);
+        assert_eq!(out.notices_dropped_bytes, (200_000 - kept) * 400);
+    }
+
+    #[test]
+    fn output_within_the_cap_is_all_kept_and_nothing_counted() {
+        let mut lines = vec!["a".to_string(), "b".to_string()].into_iter();
+        let mut notices = Notices::new(NoticeLimits::default());
+        collect_output(
+            &mut notices,
+            || Ok::<_, ()>(lines.next()),
+            || unreachable!("nothing to count"),
+        )
+        .expect("drained");
+        let mut out = ExecOutcome::default();
+        notices.take_into(&mut out);
+        assert_eq!(out.notices, ["a", "b"]);
+        assert_eq!(out.notices_dropped, 0);
+    }
 }

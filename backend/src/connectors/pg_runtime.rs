@@ -11,6 +11,7 @@ use tokio::runtime::Runtime;
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{AsyncMessage, NoTls, Socket};
 
+use super::sink::Notices;
 use super::{Canceller, DbError};
 
 /// The socket side of a connection plus the runtime that drives it. Kept apart from the
@@ -18,7 +19,8 @@ use super::{Canceller, DbError};
 pub(crate) struct Driver {
     pub(crate) rt: Runtime,
     pub(crate) conn: tokio_postgres::Connection<Socket, NoTlsStream>,
-    pub(crate) notices: Vec<String>,
+    /// Bounded while collected: a flood of `RAISE NOTICE` is counted, not held.
+    pub(crate) notices: Notices,
     pub(crate) closed: bool,
 }
 
@@ -37,7 +39,8 @@ impl Driver {
             while !*closed {
                 match conn.poll_message(cx) {
                     Poll::Ready(Some(Ok(AsyncMessage::Notice(n)))) => {
-                        notices.push(format!("{}: {}", n.severity(), n.message()));
+                        let len = n.severity().len() + 2 + n.message().len();
+                        notices.push_with(len, || format!("{}: {}", n.severity(), n.message()));
                     }
                     Poll::Ready(Some(Ok(_))) => {}
                     Poll::Ready(Some(Err(e))) => {

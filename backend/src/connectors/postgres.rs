@@ -34,6 +34,7 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::pg_errors::{breaks_protocol, classify, is_multi_command, refuse_client_copy, Phase};
 use super::pg_runtime::{Driver, PgCanceller};
+use super::sink::{NoticeLimits, Notices};
 use super::support::{check_known_options, offer_row, string_option};
 use super::{pg_values, Canceller, Column, ConnectSpec, DbError, DbErrorKind, Engine};
 use super::{ExecOutcome, RowSink, TargetConnection};
@@ -167,7 +168,7 @@ impl PgConnection {
             driver: Driver {
                 rt,
                 conn,
-                notices: Vec::new(),
+                notices: Notices::default(),
                 closed: false,
             },
             client,
@@ -318,7 +319,7 @@ impl TargetConnection for PgConnection {
         };
         match self.run(sql, sink, &mut dl) {
             Ok(mut outcome) => {
-                outcome.notices = std::mem::take(&mut self.driver.notices);
+                self.driver.notices.take_into(&mut outcome);
                 Ok(outcome)
             }
             Err(Failure::Pg(e)) => {
@@ -337,6 +338,10 @@ impl TargetConnection for PgConnection {
                 Err(DbError::new(DbErrorKind::Timeout, None, why))
             }
         }
+    }
+
+    fn set_notice_limits(&mut self, limits: NoticeLimits) {
+        self.driver.notices.set_limits(limits);
     }
 
     fn canceller(&self) -> Arc<dyn Canceller> {

@@ -189,6 +189,9 @@ impl TargetConnection for SqliteConnection {
         result.map_err(|e| self.error(&e))
     }
 
+    /// SQLite sends no notices.
+    fn set_notice_limits(&mut self, _: super::NoticeLimits) {}
+
     fn canceller(&self) -> Arc<dyn Canceller> {
         self.canceller.clone()
     }

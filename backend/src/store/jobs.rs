@@ -39,11 +39,15 @@ pub struct ScriptRow {
     pub id: i64,
     pub job_id: i64,
     pub idx: i32,
+    /// The script as shown: password literals redacted.
     pub sql_text: String,
     pub target_selector: String,
     pub status: String,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// The executable script, sealed (`SecretBox::seal_script`); `None` for scripts written
+    /// before scripts were sealed, whose `sql_text` is the executable text.
+    pub sql_sealed: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -83,11 +87,15 @@ pub struct StatementRow {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub started_at: NaiveDateTime,
+    /// Notices past the caps: counted, not kept.
+    pub notices_dropped: i64,
 }
 
-/// A script of a new job: its SQL, its target selector as given (JSON), its targets (id, name).
+/// A script of a new job: its SQL as shown (redacted) and sealed for execution, its target
+/// selector as given (JSON), its targets (id, name).
 pub struct NewScript {
     pub sql: String,
+    pub sealed: Option<String>,
     pub selector: String,
     pub targets: Vec<(i64, String)>,
 }
@@ -133,6 +141,7 @@ pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
         idx,
         NewScript {
             sql,
+            sealed,
             selector,
             targets,
         },
@@ -144,6 +153,7 @@ pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
                 job_scripts::job_id.eq(id),
                 job_scripts::idx.eq(idx),
                 job_scripts::sql_text.eq(sql),
+                job_scripts::sql_sealed.eq(sealed),
                 job_scripts::target_selector.eq(selector),
                 job_scripts::status.eq(WAITING),
             ))
@@ -198,6 +208,32 @@ pub fn script(conn: &mut DbConn, job_id: i64, idx: i32) -> Result<Option<ScriptR
         .select(ScriptRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Up to `limit` scripts written before scripts were sealed, after id `after`: (id, text).
+pub fn unsealed_scripts(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+    Ok(job_scripts::table
+        .filter(job_scripts::sql_sealed.is_null())
+        .filter(job_scripts::id.gt(after))
+        .order(job_scripts::id.asc())
+        .limit(limit)
+        .select((job_scripts::id, job_scripts::sql_text))
+        .load(conn)?)
+}
+
+/// Seals one such script, unless another process did first. Call inside `write_tx`.
+pub fn seal_script(conn: &mut DbConn, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+    let n = diesel::update(
+        job_scripts::table
+            .filter(job_scripts::id.eq(id))
+            .filter(job_scripts::sql_sealed.is_null()),
+    )
+    .set((
+        job_scripts::sql_text.eq(shown),
+        job_scripts::sql_sealed.eq(Some(sealed)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
@@ -808,6 +844,7 @@ mod tests {
                     created_by_name: "op".into(),
                     scripts: vec![NewScript {
                         sql: "SELECT 1".into(),
+                        sealed: None,
                         selector: "{}".into(),
                         targets: ids,
                     }],

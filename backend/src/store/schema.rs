@@ -125,6 +125,7 @@ diesel::table! {
         status -> Text,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        sql_sealed -> Nullable<Text>,
     }
 }
 
@@ -165,6 +166,7 @@ diesel::table! {
         error_code -> Nullable<Text>,
         error_message -> Nullable<Text>,
         started_at -> Timestamp,
+        notices_dropped -> BigInt,
     }
 }
 

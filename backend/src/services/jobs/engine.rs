@@ -97,6 +97,15 @@ impl JobEngine {
         if reaped > 0 {
             log::warn!("{reaped} run(s) left running by a previous process ended as interrupted");
         }
+        // Scripts from before scripts were sealed are sealed before anything runs.
+        let secrets = self.secrets.clone();
+        let sealed = self
+            .store
+            .run(move |c| super::seal_legacy_scripts(c, &secrets))
+            .await?;
+        if sealed > 0 {
+            log::info!("{sealed} job script(s) from before scripts were sealed are now sealed");
+        }
         let me = self.clone();
         actix_web::rt::spawn(async move { me.dispatch_loop().await });
         let me = self.clone();

@@ -79,6 +79,8 @@ pub struct Run {
 pub struct Script {
     pub index: i32,
     pub status: String,
+    /// The script with its password literals redacted (`PASSWORD '***'`, `IDENTIFIED BY
+    /// '***'`); the original is kept sealed and is what runs.
     pub sql: String,
     /// The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`.
     #[schema(value_type = HashMap<String, serde_json::Value>)]
@@ -127,13 +129,16 @@ pub struct JobPage {
 pub struct StatementLog {
     pub index: i32,
     pub line: i32,
-    /// The statement, truncated to 4,000 characters.
+    /// The statement, password literals redacted, truncated to 4,000 characters.
     pub sql: String,
     pub status: String,
     pub rows_affected: Option<i64>,
     pub rows_returned: Option<i64>,
-    /// NOTICE / warnings / DBMS_OUTPUT lines.
+    /// NOTICE / warnings / DBMS_OUTPUT lines, up to the `engine.max_notice*` caps; when some
+    /// were cut, the last line says how many (and how many bytes).
     pub notices: Vec<String>,
+    /// Notices past the caps: counted, not kept.
+    pub notices_dropped: i64,
     pub duration_ms: f64,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -207,7 +212,7 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
             .map(|s| Script {
                 index: s.idx,
                 status: s.status.clone(),
-                sql: s.sql_text.clone(),
+                sql: shown_script(s),
                 targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
@@ -221,10 +226,60 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     })
 }
 
+/// A script as it may be shown. A sealed script's `sql_text` is already redacted; one written
+/// before scripts were sealed holds the executable text, redacted here.
+fn shown_script(s: &rows::ScriptRow) -> String {
+    if s.sql_sealed.is_some() {
+        return s.sql_text.clone();
+    }
+    redact_every_dialect(&s.sql_text)
+}
+
+/// A script whose targets' engines are not at hand, redacted as each dialect reads it.
+fn redact_every_dialect(text: &str) -> String {
+    [
+        sqlsplit::Dialect::Postgres,
+        sqlsplit::Dialect::Mysql,
+        sqlsplit::Dialect::Oracle,
+    ]
+    .into_iter()
+    .fold(text.to_string(), |text, d| sqlsplit::redact(d, &text).text)
+}
+
+/// Scripts written before scripts were sealed (their text in clear in the store) are sealed,
+/// and keep their redaction for display. Run once at start; another process doing the same at
+/// the same time seals each script once.
+pub(crate) fn seal_legacy_scripts(
+    c: &mut crate::store::DbConn,
+    secrets: &crate::crypto::SecretBox,
+) -> Result<usize> {
+    let mut sealed = 0;
+    let mut after = 0;
+    loop {
+        let batch = rows::unsealed_scripts(c, after, 100)?;
+        let Some((last, _)) = batch.last() else {
+            return Ok(sealed);
+        };
+        after = *last;
+        for (id, text) in batch {
+            let shown = redact_every_dialect(&text);
+            let closed = secrets.seal_script(&text);
+            if write_tx(c, |c| rows::seal_script(c, id, &shown, &closed))? {
+                sealed += 1;
+            }
+        }
+    }
+}
+
 pub const MAX_SCRIPTS: usize = 100;
 
 /// Checks the input and resolves each script's targets (ids must exist; tags must match).
-fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows::NewScript>> {
+/// Each script is sealed for execution and kept redacted for display.
+fn resolve(
+    conn: &mut crate::store::DbConn,
+    input: &JobInput,
+    secrets: &crate::crypto::SecretBox,
+) -> Result<Vec<rows::NewScript>> {
     let all = target_rows::list(conn, &[])?;
     let mut out = vec![];
     for (i, s) in input.scripts.iter().enumerate() {
@@ -270,6 +325,7 @@ fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows
             };
         // Split once per engine among the targets, not once per target.
         let engines: BTreeSet<&str> = chosen.iter().map(|(t, _)| t.engine.as_str()).collect();
+        let mut shown = s.sql.clone();
         for name in engines {
             let engine: Engine = name.parse().map_err(|e| Error::internal(format!("{e}")))?;
             if sqlsplit::split(runner::dialect(engine), &s.sql)
@@ -281,11 +337,14 @@ fn resolve(conn: &mut crate::store::DbConn, input: &JobInput) -> Result<Vec<rows
                     format!("has no statement to run on {engine} targets"),
                 ));
             }
+            // As each engine reads it: what is a literal differs between dialects.
+            shown = sqlsplit::redact(runner::dialect(engine), &shown).text;
         }
         let selector =
             json!({"target_ids": s.target_ids, "target_tags": s.target_tags}).to_string();
         out.push(rows::NewScript {
-            sql: s.sql.clone(),
+            sealed: Some(secrets.seal_script(&s.sql)),
+            sql: shown,
             selector,
             targets: chosen.iter().map(|(t, _)| (t.id, t.name.clone())).collect(),
         });
@@ -307,10 +366,11 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
         ));
     }
     let actor = actor.clone();
+    let secrets = ctx.secrets.clone();
     let job = ctx
         .store
         .run(move |c| {
-            let scripts = resolve(c, &input)?;
+            let scripts = resolve(c, &input, &secrets)?;
             let new = rows::NewJob {
                 name,
                 on_error: if input.on_error == OnError::Continue {
@@ -436,6 +496,7 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
                     rows_affected: s.rows_affected,
                     rows_returned: s.rows_returned,
                     notices: serde_json::from_str(&s.notices).unwrap_or_default(),
+                    notices_dropped: s.notices_dropped,
                     duration_ms: s.duration_ms,
                     error_code: s.error_code,
                     error_message: s.error_message,

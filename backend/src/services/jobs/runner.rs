@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::engine::{JobEngine, Running};
+use crate::config::EngineSettings;
 use crate::connectors::{
-    self, Cell, Column, DbError, DbErrorKind, Engine, RowSink, TargetConnection,
+    self, Cell, Column, DbError, DbErrorKind, Engine, NoticeLimits, RowSink, TargetConnection,
 };
 use crate::services::error::{Error, Result};
 use crate::services::targets as targets_service;
@@ -297,7 +298,15 @@ fn execute_inner(
         Ok(s) => s,
         Err(e) => return Ok(Outcome::from_db(&e, None)),
     };
-    let split = sqlsplit::split(dialect(spec.engine), &script.sql_text);
+    // The sealed original runs; scripts from before sealing keep their text in sql_text.
+    let executable = match &script.sql_sealed {
+        Some(sealed) => match engine.secrets.open_script(sealed) {
+            Ok(text) => text,
+            Err(why) => return Ok(Outcome::failed(why, None, None)),
+        },
+        None => script.sql_text.clone(),
+    };
+    let split = sqlsplit::split(dialect(spec.engine), &executable);
     let statements = split.statements;
     let total = i32::try_from(statements.len()).unwrap_or(i32::MAX);
     // A one-statement run (the common fleet case) reports its total with its end: one write
@@ -341,13 +350,21 @@ fn run_statements(
     }
     let mut outcome = Outcome::success();
     let mut last = None;
+    let mut budget = NoticeBudget::new(&engine.settings);
     for (i, stmt) in statements.iter().enumerate() {
         if cancelled.load(Ordering::SeqCst) {
             outcome = Outcome::cancelled();
             break;
         }
         let line = i32::try_from(stmt.line).unwrap_or(i32::MAX);
-        let (result, entry) = run_statement(conn.as_mut(), run.id, i, line, &stmt.sql);
+        conn.set_notice_limits(budget.next_statement());
+        let (result, entry) = run_statement(
+            conn.as_mut(),
+            (run.id, i, line),
+            &stmt.sql,
+            dialect(spec.engine),
+            &mut budget,
+        );
         let done = i as i32 + 1;
         if result.is_ok() && i + 1 < statements.len() {
             let recorded = engine
@@ -385,11 +402,14 @@ fn run_statements(
 
 fn run_statement(
     conn: &mut dyn TargetConnection,
-    run_id: i64,
-    idx: usize,
-    line: i32,
+    (run_id, idx, line): (i64, usize, i32),
     sql: &str,
+    dialect: sqlsplit::Dialect,
+    budget: &mut NoticeBudget,
 ) -> (std::result::Result<(), DbError>, rows::StatementRow) {
+    // The log shows the statement with its password literals redacted, and whatever echoes
+    // the statement (an error, a notice) is scrubbed of them.
+    let shown = sqlsplit::redact(dialect, sql);
     let started_at = store::now();
     let clock = Instant::now();
     let mut sink = CountingSink;
@@ -399,7 +419,7 @@ fn run_statement(
         run_id,
         idx: idx as i32,
         line,
-        sql_text: truncate(sql, LOG_SQL_CHARS),
+        sql_text: truncate(&shown.text, LOG_SQL_CHARS),
         status: rows::SUCCESS.into(),
         rows_affected: None,
         rows_returned: None,
@@ -408,15 +428,26 @@ fn run_statement(
         error_code: None,
         error_message: None,
         started_at,
+        notices_dropped: 0,
     };
     match result {
         Ok(out) => {
             entry.rows_affected = out.rows_affected.map(|n| n as i64);
             entry.rows_returned = Some(out.rows_returned as i64);
-            entry.notices = serde_json::to_string(&out.notices).unwrap_or_else(|_| "[]".into());
+            budget.spend(&out.notices);
+            let mut notices: Vec<String> = out.notices.iter().map(|n| shown.scrub(n)).collect();
+            if out.notices_dropped > 0 {
+                notices.push(dropped_line(out.notices_dropped, out.notices_dropped_bytes));
+            }
+            entry.notices_dropped = i64::try_from(out.notices_dropped).unwrap_or(i64::MAX);
+            entry.notices = serde_json::to_string(&notices).unwrap_or_else(|_| "[]".into());
             (Ok(()), entry)
         }
         Err(e) => {
+            let e = DbError {
+                message: shown.scrub(&e.message),
+                ..e
+            };
             entry.status = if e.kind == DbErrorKind::Cancelled {
                 rows::CANCELLED
             } else {
@@ -428,6 +459,69 @@ fn run_statement(
             (Err(e), entry)
         }
     }
+}
+
+/// What is left of a run's notice caps (`engine.max_notices_per_run`,
+/// `engine.max_notice_bytes_per_run`); each statement gets the smaller of its own caps and this.
+struct NoticeBudget {
+    per_statement: NoticeLimits,
+    count: u64,
+    bytes: u64,
+}
+
+impl NoticeBudget {
+    fn new(s: &EngineSettings) -> Self {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        Self {
+            per_statement: NoticeLimits {
+                max_count: size(s.max_notices_per_statement),
+                max_bytes: size(s.max_notice_bytes_per_statement),
+            },
+            count: s.max_notices_per_run,
+            bytes: s.max_notice_bytes_per_run,
+        }
+    }
+
+    fn next_statement(&self) -> NoticeLimits {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        NoticeLimits {
+            max_count: self.per_statement.max_count.min(size(self.count)),
+            max_bytes: self.per_statement.max_bytes.min(size(self.bytes)),
+        }
+    }
+
+    fn spend(&mut self, kept: &[String]) {
+        let bytes: usize = kept.iter().map(String::len).sum();
+        self.count = self.count.saturating_sub(kept.len() as u64);
+        self.bytes = self.bytes.saturating_sub(bytes as u64);
+    }
+}
+
+/// The run log's last notice line when some were cut: "… 199,358 notices (79.8 MB) dropped".
+fn dropped_line(count: u64, bytes: u64) -> String {
+    let size = match bytes {
+        0 => String::new(),
+        b if b >= 1_000_000 => format!(" ({:.1} MB)", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!(" ({:.1} kB)", b as f64 / 1_000.0),
+        b => format!(" ({b} bytes)"),
+    };
+    let noun = if count == 1 { "notice" } else { "notices" };
+    format!(
+        "… {} {noun}{size} dropped (engine.max_notices_*/max_notice_bytes_* caps)",
+        thousands(count)
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn truncate(s: &str, max_chars: usize) -> String {
@@ -444,5 +538,38 @@ impl RowSink for CountingSink {
     fn columns(&mut self, _: &[Column]) {}
     fn row(&mut self, _: Vec<Cell>) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dropped_line_says_how_many_and_how_much() {
+        assert_eq!(
+            dropped_line(199_358, 81_340_064),
+            "… 199,358 notices (81.3 MB) dropped (engine.max_notices_*/max_notice_bytes_* caps)"
+        );
+        assert!(dropped_line(1, 0).starts_with("… 1 notice dropped"));
+    }
+
+    #[test]
+    fn a_run_budget_shrinks_each_statement_cap_as_it_is_spent() {
+        let settings = EngineSettings {
+            max_notices_per_statement: 10,
+            max_notice_bytes_per_statement: 1000,
+            max_notices_per_run: 25,
+            max_notice_bytes_per_run: 10_000,
+            ..EngineSettings::default()
+        };
+        let mut b = NoticeBudget::new(&settings);
+        assert_eq!(b.next_statement().max_count, 10);
+        b.spend(&vec!["x".to_string(); 10]);
+        b.spend(&vec!["x".to_string(); 10]);
+        assert_eq!(b.next_statement().max_count, 5);
+        b.spend(&vec!["x".to_string(); 5]);
+        assert_eq!(b.next_statement().max_count, 0);
+        assert_eq!(b.next_statement().max_bytes, 1000);
     }
 }

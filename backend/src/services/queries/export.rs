@@ -375,7 +375,8 @@ impl ExportJob<'_> {
     /// The connection details, the statement, and whether the target is trusted for queries.
     fn prepare(
         &self,
-    ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked, bool), DbError> {
+    ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked, bool), DbError>
+    {
         let target = self
             .engine
             .store

@@ -84,7 +84,8 @@ pub struct QueryResult {
     pub rows: Value,
     /// The database had more rows than are kept here.
     pub truncated: bool,
-    /// Which limit cut the page: `row_limit` or `max_result_bytes`.
+    /// Which limit cut the page: `row_limit`, `max_result_bytes` (this statement's bytes) or
+    /// `max_query_result_bytes` (the query's bytes, shared by its statements and targets).
     pub truncated_by: Option<String>,
     pub row_count: i64,
     pub duration_ms: f64,
@@ -203,6 +204,7 @@ pub(crate) fn load(conn: &mut DbConn, actor: &Actor, id: i64, with_rows: bool) -
 fn resolve(
     conn: &mut DbConn,
     input: &QueryInput,
+    max_statements: u32,
 ) -> Result<(Vec<rows::NewTarget>, std::result::Result<(), String>)> {
     let all = target_rows::list(conn, &[])?;
     let chosen: Vec<&(target_rows::TargetRow, Vec<String>)> =
@@ -254,6 +256,19 @@ fn resolve(
             .engine
             .parse()
             .map_err(|e| Error::internal(format!("{e}")))?;
+        // Counted before anything is parsed: each statement costs a result row per target.
+        let count = sqlsplit::split(crate::services::jobs::runner::dialect(engine), &input.sql)
+            .statements
+            .len();
+        if count > max_statements as usize {
+            return Err(Error::validation(
+                "sql",
+                format!(
+                    "holds {count} statements (as {engine} reads it); a query may hold at most \
+                     {max_statements} (query.max_statements)"
+                ),
+            ));
+        }
         match classify::classify(engine, &input.sql) {
             Ok(stmts) => out.push(rows::NewTarget {
                 id: t.id,
@@ -310,11 +325,12 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
     }
     let (row_limit, timeout_s) = limits(ctx, &input)?;
     let runner = ctx.queries.id.clone();
+    let max_statements = ctx.settings.query.max_statements;
     let a = actor.clone();
     let (id, targets) = ctx
         .store
         .run(move |c| {
-            let (targets, verdict) = resolve(c, &input)?;
+            let (targets, verdict) = resolve(c, &input, max_statements)?;
             let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
             let detail = json!({
                 "sql": crate::services::jobs::runner::truncate(&input.sql, 10_000),

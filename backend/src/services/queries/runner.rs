@@ -23,6 +23,8 @@ pub(super) struct PageSink {
     pub rows: i64,
     limit: i64,
     max_bytes: usize,
+    /// The limit `max_bytes` stands for, named when it cuts.
+    bytes_limit: &'static str,
     pub truncated_by: Option<&'static str>,
 }
 
@@ -34,8 +36,19 @@ impl PageSink {
             rows: 0,
             limit,
             max_bytes,
+            bytes_limit: "max_result_bytes",
             truncated_by: None,
         }
+    }
+
+    /// At most `left` bytes when that is less than the statement's own cap: what is left of
+    /// the query's share (`query.max_query_result_bytes`).
+    pub fn within_query_budget(mut self, left: usize) -> Self {
+        if left < self.max_bytes {
+            self.max_bytes = left;
+            self.bytes_limit = "max_query_result_bytes";
+        }
+        self
     }
 
     pub fn finish(mut self) -> (String, String, i64, Option<&'static str>) {
@@ -66,7 +79,7 @@ impl RowSink for PageSink {
             return false;
         };
         if self.json.len() + text.len() + 2 > self.max_bytes {
-            self.truncated_by = Some("max_result_bytes");
+            self.truncated_by = Some(self.bytes_limit);
             return false;
         }
         if self.rows > 0 {
@@ -121,10 +134,14 @@ pub(super) fn fail_all(
 
 fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Result<()> {
     let target_id = run.target_id;
-    let (query, target) = engine.store.run_blocking(|c| {
+    let (query, target, targets_in_query) = engine.store.run_blocking(|c| {
         let q = rows::query(c, query_id)?.ok_or(Error::NotFound("query"))?;
         let t = targets::by_id(c, target_id)?.map(|(t, _)| t);
-        Ok((q, t))
+        let ids: std::collections::BTreeSet<i64> = rows::results(c, query_id)?
+            .iter()
+            .map(|r| r.target_id)
+            .collect();
+        Ok((q, t, ids.len().max(1)))
     })?;
     let cancelled = || run.cancelled.load(Ordering::SeqCst);
     if query.cancel_requested || cancelled() {
@@ -173,6 +190,10 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
     };
     let limit = i64::from(query.row_limit);
     let max_bytes = usize::try_from(engine.settings.max_result_bytes).unwrap_or(usize::MAX);
+    // The query's bytes are shared equally by its targets, so what the store keeps and a GET
+    // answers stays within query.max_query_result_bytes whatever the number of statements.
+    let mut budget = usize::try_from(engine.settings.max_query_result_bytes).unwrap_or(usize::MAX)
+        / targets_in_query;
     let mut failed: Option<usize> = None;
     for (idx, stmt) in statements.iter().enumerate() {
         let end = if cancelled() {
@@ -184,7 +205,9 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
                 None,
             )
         } else {
-            let end = execute(conn.as_mut(), &stmt.sql, limit, max_bytes, &cancelled);
+            let sink = PageSink::new(limit, max_bytes).within_query_budget(budget);
+            let end = execute(conn.as_mut(), &stmt.sql, sink, &cancelled);
+            budget = budget.saturating_sub(end.rows_json.len());
             if end.status != SUCCESS {
                 failed = Some(idx);
             }
@@ -235,11 +258,9 @@ pub(super) fn open_read_only(
 fn execute(
     conn: &mut dyn TargetConnection,
     sql: &str,
-    limit: i64,
-    max_bytes: usize,
+    mut sink: PageSink,
     cancelled: &dyn Fn() -> bool,
 ) -> ResultEnd {
-    let mut sink = PageSink::new(limit, max_bytes);
     let clock = Instant::now();
     let result = conn.execute(sql, &mut sink);
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;

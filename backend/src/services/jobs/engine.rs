@@ -98,7 +98,7 @@ impl JobEngine {
             log::warn!("{reaped} run(s) left running by a previous process ended as interrupted");
         }
         // Scripts from before scripts were sealed are sealed before anything runs.
-        let secrets = self.secrets.clone();
+        let secrets = self.access.secrets.clone();
         let sealed = self
             .store
             .run(move |c| super::seal_legacy_scripts(c, &secrets))

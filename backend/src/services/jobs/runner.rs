@@ -300,7 +300,7 @@ fn execute_inner(
     };
     // The sealed original runs; scripts from before sealing keep their text in sql_text.
     let executable = match &script.sql_sealed {
-        Some(sealed) => match engine.secrets.open_script(sealed) {
+        Some(sealed) => match engine.access.secrets.open_script(sealed) {
             Ok(text) => text,
             Err(why) => return Ok(Outcome::failed(why, None, None)),
         },

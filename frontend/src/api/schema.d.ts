@@ -20,6 +20,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Walks the audit log's hash chain and names the first missing or changed entry. A broken
+         *     chain is an answer (200, `ok: false`), not an error.
+         */
+        get: operations["verify"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -437,6 +457,39 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        BadEntry: {
+            /**
+             * Format: int64
+             * @description The entry at fault (for `missing`, the id that is gone); none for `pre_chain_changed`
+             *     and `no_head`.
+             */
+            id?: number | null;
+            message: string;
+            problem: components["schemas"]["Problem"];
+        };
+        /** @description The answer of `autodb audit verify` and `GET /api/audit/verify`. */
+        ChainReport: {
+            /**
+             * Format: int64
+             * @description Chained entries checked and found intact (up to the first bad one).
+             */
+            entries: number;
+            first_bad?: null | components["schemas"]["BadEntry"];
+            last_hash: string;
+            /**
+             * Format: int64
+             * @description The head: the newest entry's id and hash. Kept elsewhere, they let a later check see
+             *     a rewrite of the whole tail.
+             */
+            last_id: number;
+            /** @description True when every chained entry is present and unchanged and the head matches. */
+            ok: boolean;
+            /**
+             * Format: int64
+             * @description Entries from before the chain began: counted, not protected by the chain.
+             */
+            unchained: number;
+        };
         CreatedApiToken: {
             api_token: components["schemas"]["ApiToken"];
             /** @description The secret, shown this once: send it as `Authorization: Bearer`. */
@@ -570,6 +623,11 @@ export interface components {
         };
         /** @enum {string} */
         OnError: "continue" | "stop";
+        /**
+         * @description What a chain verification found wrong first.
+         * @enum {string}
+         */
+        Problem: "hash_mismatch" | "missing" | "head_mismatch" | "pre_chain_changed" | "no_head";
         Query: {
             /** Format: date-time */
             created_at: string;
@@ -664,7 +722,10 @@ export interface components {
             target_name: string;
             /** @description The database had more rows than are kept here. */
             truncated: boolean;
-            /** @description Which limit cut the page: `row_limit` or `max_result_bytes`. */
+            /**
+             * @description Which limit cut the page: `row_limit`, `max_result_bytes` (this statement's bytes) or
+             *     `max_query_result_bytes` (the query's bytes, shared by its statements and targets).
+             */
             truncated_by?: string | null;
         };
         QuerySummary: {
@@ -725,6 +786,10 @@ export interface components {
             /** Format: int32 */
             index: number;
             runs: components["schemas"]["Run"][];
+            /**
+             * @description The script with its password literals redacted (`PASSWORD '***'`, `IDENTIFIED BY
+             *     '***'`); the original is kept sealed and is what runs.
+             */
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
@@ -771,13 +836,21 @@ export interface components {
             index: number;
             /** Format: int32 */
             line: number;
-            /** @description NOTICE / warnings / DBMS_OUTPUT lines. */
+            /**
+             * @description NOTICE / warnings / DBMS_OUTPUT lines, up to the `engine.max_notice*` caps; when some
+             *     were cut, the last line says how many (and how many bytes).
+             */
             notices: string[];
+            /**
+             * Format: int64
+             * @description Notices past the caps: counted, not kept.
+             */
+            notices_dropped: number;
             /** Format: int64 */
             rows_affected?: number | null;
             /** Format: int64 */
             rows_returned?: number | null;
-            /** @description The statement, truncated to 4,000 characters. */
+            /** @description The statement, password literals redacted, truncated to 4,000 characters. */
             sql: string;
             /** Format: date-time */
             started_at: string;
@@ -942,6 +1015,33 @@ export interface operations {
             };
         };
     };
+    verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainReport"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -964,6 +1064,15 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
+            /** @description User name longer than 64 bytes or password longer than 1024 characters (`field` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Wrong user name or password (never says which) */
             401: {
                 headers: {
@@ -973,7 +1082,25 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed attempts; see Retry-After */
+            /** @description `cross_origin`: sent from another site's page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed attempts, or every password check busy; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1283,7 +1410,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `snapshot`, then `run` / `script` / `job` events, and `end` */
+            /** @description `snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,13 +1667,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `snapshot`, then `result` per target and statement as it ends, `status`, and `end` */
+            /** @description `snapshot`, then `result` per target and statement as it ends, `status`, and `end` (with a `reason` when the session or token ended, the user was disabled or their role no longer runs queries) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -1566,6 +1701,17 @@ export interface operations {
                 statement?: number | null;
                 /** @description Write NULL as this marker (default: an empty unquoted field; an empty string is `""`). */
                 null?: string | null;
+                /**
+                 * @description `1`: every value untouched. Default (`0`): text cells starting with `=`, `+`, `-`, `@`,
+                 *     a tab or a carriage return (and such column names) get a leading `'` and are quoted, so
+                 *     a spreadsheet does not run them as formulas; typed numbers stay as they are.
+                 */
+                raw?: boolean | null;
+                /**
+                 * @description `1`: start the file with a UTF-8 byte order mark (for Excel, which otherwise reads it in
+                 *     the system's code page, e.g. GBK on Chinese Windows).
+                 */
+                bom?: boolean | null;
             };
             header?: never;
             path: {
@@ -1576,13 +1722,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows) */
+            /** @description RFC 4180 CSV with a header line, streamed; re-runs the statement read-only when the stored page is incomplete (at most `query.export_max_rows` rows). Formula-like text cells are neutralised unless `raw=1`. The download is cut short if the session or token ends, the user is disabled or their role no longer runs queries */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not run queries */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {

@@ -3,7 +3,7 @@
 // without a reload, read a run's log; then a failing job, its database error,
 // and a retry that fails again as attempt 2. Every wait is on a condition.
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { openMenu, password, sqlitePath, stamp, username } from './support'
+import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-jobs-sqlite-${stamp}`
 const table = `e2e_t_${stamp}`
@@ -59,6 +59,7 @@ test('an admin runs a two-script job on SQLite, reads its log, and retries a fai
     await expect(page.getByTestId('current-user')).toHaveText(username)
     // The target form has its own journey; here the API is enough (the page's session cookie).
     const res = await page.request.post('/api/targets', {
+      headers: sameOrigin,
       data: { name: targetName, engine: 'sqlite', host: '', port: 0, database: sqlitePath, username: '', tags: ['e2e'], options: {} },
     })
     expect(res.status()).toBe(201)

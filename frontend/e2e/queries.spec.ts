@@ -4,7 +4,7 @@
 // and find the query in the history. Every wait is on a condition.
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { openMenu, password, sqlitePath, stamp, username } from './support'
+import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-queries-sqlite-${stamp}`
 const table = `q_${stamp}`
@@ -56,12 +56,14 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
 
     // Targets and jobs have their own journeys; here the API is enough (the page's session cookie).
     const target = await page.request.post('/api/targets', {
+      headers: sameOrigin,
       data: { name: targetName, engine: 'sqlite', host: '', port: 0, database: sqlitePath, username: '', tags: [], options: {} },
     })
     expect(target.status()).toBe(201)
     const targetId = ((await target.json()) as { id: number }).id
 
     const job = await page.request.post('/api/jobs', {
+      headers: sameOrigin,
       data: {
         name: `seed ${table}`,
         scripts: [

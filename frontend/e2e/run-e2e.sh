@@ -57,14 +57,15 @@ BASE_URL="http://127.0.0.1:$PORT"
 
 export AUTODB__SERVER__BIND="127.0.0.1:$PORT"
 export AUTODB__SERVER__STATIC_DIR="$FRONTEND_DIR/dist"
-export AUTODB__DATABASE__URL="sqlite://$TMP/autodb.db"
-export AUTODB__SECURITY__SECRET_KEY_FILE="$TMP/secret.key"
+# AutoDB's data folder (store and key) and the SQLite targets' folder are apart: targets may
+# never lie in the data folder (targets.sqlite_dirs).
+mkdir -p "$TMP/data" "$TMP/targets"
+export AUTODB__DATABASE__URL="sqlite://$TMP/data/autodb.db"
+export AUTODB__SECURITY__SECRET_KEY_FILE="$TMP/data/secret.key"
 
 export AUTODB_E2E_USER=admin
 export AUTODB_E2E_PASSWORD=${AUTODB_E2E_PASSWORD:-$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')}
-# The target database of the journey: an empty file is a valid empty SQLite database. SQLite
-# targets must lie in targets.sqlite_dirs, outside AutoDB's data folder ($TMP here).
-mkdir -p "$TMP/targets"
+# The target database of the journey: an empty file is a valid empty SQLite database.
 export AUTODB_E2E_SQLITE_PATH=${AUTODB_E2E_SQLITE_PATH:-$TMP/targets/target.db}
 [[ -e "$AUTODB_E2E_SQLITE_PATH" ]] || : >"$AUTODB_E2E_SQLITE_PATH"
 export AUTODB__TARGETS__SQLITE_DIRS=${AUTODB__TARGETS__SQLITE_DIRS:-$(dirname "$AUTODB_E2E_SQLITE_PATH")}

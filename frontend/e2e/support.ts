@@ -12,6 +12,12 @@ export const username = requiredEnv('AUTODB_E2E_USER')
 export const password = requiredEnv('AUTODB_E2E_PASSWORD')
 export const sqlitePath = requiredEnv('AUTODB_E2E_SQLITE_PATH')
 
+/**
+ * Headers for a change sent with the page's session cookie outside the page (`page.request`):
+ * AutoDB refuses cookie changes that do not name its own origin, as a browser's fetch does.
+ */
+export const sameOrigin = { Origin: new URL(requiredEnv('AUTODB_E2E_URL')).origin }
+
 /** Unique per run, so the journeys also pass against a server and files with older data. */
 export const stamp = Date.now().toString(36)
 

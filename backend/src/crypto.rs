@@ -73,74 +73,51 @@ impl SecretBox {
     }
 
     pub fn seal(&self, plain: &SecretString) -> String {
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let payload = Payload {
-            msg: plain.expose_secret().as_bytes(),
-            aad: AAD,
-        };
-        // Encryption with a valid key and a fresh nonce cannot fail for in-memory inputs.
-        let sealed = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", STANDARD.encode(out))
+        self.seal_bytes(plain.expose_secret().as_bytes(), AAD)
     }
 
     pub fn open(&self, sealed: &str) -> Result<SecretString, String> {
-        let raw = sealed
-            .strip_prefix(SEALED_PREFIX)
-            .and_then(|b| STANDARD.decode(b).ok())
-            .filter(|b| b.len() > 12)
-            .ok_or("stored credential is malformed")?;
-        let (nonce, body) = raw.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: AAD,
-                },
-            )
-            .map_err(|_| "stored credential cannot be decrypted with the configured secret key")?;
+        let plain = self.open_bytes(sealed, AAD, "stored credential")?;
         String::from_utf8(plain)
             .map(SecretString::from)
             .map_err(|_| "stored credential is not UTF-8".to_string())
     }
-}
 
-impl SecretBox {
     /// Seals a job script for execution; only [`SecretBox::open_script`] opens it (a target
     /// credential and a script cannot be swapped for each other).
     pub fn seal_script(&self, script: &str) -> String {
+        self.seal_bytes(script.as_bytes(), SCRIPT_AAD)
+    }
+
+    pub fn open_script(&self, sealed: &str) -> Result<String, String> {
+        let plain = self.open_bytes(sealed, SCRIPT_AAD, "the stored script")?;
+        String::from_utf8(plain).map_err(|_| "the stored script is not UTF-8".to_string())
+    }
+
+    /// `v1:` + base64(nonce ‖ ciphertext), bound to its purpose by `aad`.
+    fn seal_bytes(&self, msg: &[u8], aad: &[u8]) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let payload = Payload {
-            msg: script.as_bytes(),
-            aad: SCRIPT_AAD,
-        };
-        let sealed = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
+        // Encryption with a valid key and a fresh nonce cannot fail for in-memory inputs.
+        let sealed = self
+            .cipher
+            .encrypt(&nonce, Payload { msg, aad })
+            .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         format!("{SEALED_PREFIX}{}", STANDARD.encode(out))
     }
 
-    pub fn open_script(&self, sealed: &str) -> Result<String, String> {
+    /// Opens what [`SecretBox::seal_bytes`] sealed with the same `aad`; `what` names it in errors.
+    fn open_bytes(&self, sealed: &str, aad: &[u8], what: &str) -> Result<Vec<u8>, String> {
         let raw = sealed
             .strip_prefix(SEALED_PREFIX)
             .and_then(|b| STANDARD.decode(b).ok())
             .filter(|b| b.len() > 12)
-            .ok_or("the stored script is malformed")?;
-        let (nonce, body) = raw.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: SCRIPT_AAD,
-                },
-            )
-            .map_err(|_| "the stored script cannot be decrypted with the configured secret key")?;
-        String::from_utf8(plain).map_err(|_| "the stored script is not UTF-8".to_string())
+            .ok_or_else(|| format!("{what} is malformed"))?;
+        let (nonce, msg) = raw.split_at(12);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg, aad })
+            .map_err(|_| format!("{what} cannot be decrypted with the configured secret key"))
     }
 }
 

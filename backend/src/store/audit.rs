@@ -261,17 +261,7 @@ pub fn in_snapshot<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T
         DbConn::Postgresql(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         DbConn::Sqlite(_) => "BEGIN DEFERRED",
     };
-    conn.batch_execute(begin)?;
-    match f(conn) {
-        Ok(v) => {
-            conn.batch_execute("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.batch_execute("ROLLBACK");
-            Err(e)
-        }
-    }
+    super::in_transaction(conn, begin, f)
 }
 
 type Backend = <DbConn as diesel::Connection>::Backend;

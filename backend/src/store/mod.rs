@@ -315,17 +315,26 @@ pub fn write_tx<T>(
             let _writer = gate
                 .as_ref()
                 .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(v) => {
-                    conn.batch_execute("COMMIT")?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    let _ = conn.batch_execute("ROLLBACK");
-                    Err(e)
-                }
-            }
+            in_transaction(conn, "BEGIN IMMEDIATE", f)
+        }
+    }
+}
+
+/// Runs `f` between `begin` (a `BEGIN …` statement) and `COMMIT`, rolling back when it fails.
+pub(crate) fn in_transaction<T>(
+    conn: &mut DbConn,
+    begin: &str,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    conn.batch_execute(begin)?;
+    match f(conn) {
+        Ok(v) => {
+            conn.batch_execute("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            Err(e)
         }
     }
 }

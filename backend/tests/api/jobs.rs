@@ -343,7 +343,8 @@ async fn on_error_stop_cancels_what_has_not_started_and_retry_makes_a_new_attemp
     expect_error(r, StatusCode::CONFLICT, "conflict").await;
 }
 
-fn pg_admin_db(db: &str, sql: &str) {
+/// Runs `sql` on a PostgreSQL database as the superuser, on a plain thread.
+pub fn pg_admin_db(db: &str, sql: &str) {
     let (db, sql) = (db.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let mut c = postgres::Client::connect(

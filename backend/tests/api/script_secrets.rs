@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
-use crate::jobs::{create_target, ended, pg_target, submit, wait_job, PgDb};
+use crate::jobs::{create_target, ended, pg_admin_db, pg_target, submit, wait_job, PgDb};
 use crate::queries::{maria_exec, pg_text};
 
 fn mariadb_login(user: &str, password: &str) -> Result<(), String> {
@@ -162,19 +162,7 @@ async fn a_password_in_a_script_runs_as_written_and_is_shown_to_no_one() {
 /// Runs `sql` on the app's own store (a test's stand-in for an older AutoDB's writes).
 fn store_exec(app: &TestApp, sql: &str) {
     match app.pg_database() {
-        Some(db) => {
-            let (db, sql) = (db.to_string(), sql.to_string());
-            std::thread::spawn(move || {
-                let mut c = postgres::Client::connect(
-                    &format!("host=127.0.0.1 user=postgres dbname={db}"),
-                    postgres::NoTls,
-                )
-                .expect("connect");
-                c.batch_execute(&sql).expect("store sql");
-            })
-            .join()
-            .expect("thread");
-        }
+        Some(db) => pg_admin_db(db, sql),
         None => {
             let c = rusqlite::Connection::open(app.dir.path().join("autodb.db")).expect("open");
             c.busy_timeout(std::time::Duration::from_secs(5))

@@ -295,6 +295,9 @@ impl FromRequest for Auth {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(actor) = verified(req) {
+            return Box::pin(std::future::ready(Ok(Auth(actor))));
+        }
         let credential = credential(req);
         let ctx = ctx(req).cloned();
         Box::pin(async move {
@@ -304,6 +307,20 @@ impl FromRequest for Auth {
             Ok(Auth(credential.verify(&ctx).await?))
         })
     }
+}
+
+/// The caller the permission table's middleware verified for this very request, kept so the
+/// handler's extractor does not verify the same credential a second time.
+#[derive(Clone)]
+struct Verified(Actor);
+
+/// Keeps the caller verified for this request (`api::permissions::enforce`).
+pub fn remember_verified(req: &HttpRequest, actor: Actor) {
+    req.extensions_mut().insert(Verified(actor));
+}
+
+fn verified(req: &HttpRequest) -> Option<Actor> {
+    req.extensions().get::<Verified>().map(|v| v.0.clone())
 }
 
 /// The secret the request presents: `Authorization: Bearer`, else the session cookie. A
@@ -340,12 +357,16 @@ impl FromRequest for LiveAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let credential = credential(req);
+        let known = verified(req);
         let ctx = ctx(req).cloned();
         Box::pin(async move {
             let (Some(credential), Some(ctx)) = (credential?, ctx) else {
                 return Err(crate::services::error::Error::Unauthenticated.into());
             };
-            let actor = credential.verify(&ctx).await?;
+            let actor = match known {
+                Some(actor) => actor,
+                None => credential.verify(&ctx).await?,
+            };
             Ok(LiveAuth(actor, credential))
         })
     }

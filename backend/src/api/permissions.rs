@@ -170,6 +170,7 @@ pub async fn enforce(
             return Ok(refuse(req, e));
         }
     }
+    extract::remember_verified(req.request(), actor);
     next.call(req).await
 }
 

@@ -275,30 +275,33 @@ fn check(head: &ChainHead, expected: i64, prev: &str, e: &rows::StoredEntry) -> 
             message,
         })
     };
-    if e.id != expected && expected <= head.last_id {
+    if e.row.id != expected && expected <= head.last_id {
         return bad(
             expected,
             Problem::Missing,
-            format!("entry {expected} is missing (the next entry is {})", e.id),
+            format!(
+                "entry {expected} is missing (the next entry is {})",
+                e.row.id
+            ),
         );
     }
-    if e.id > head.last_id {
+    if e.row.id > head.last_id {
         return bad(
-            e.id,
+            e.row.id,
             Problem::HeadMismatch,
             format!(
                 "entry {} lies beyond the chain head (entry {}): added past AutoDB or the head was moved back",
-                e.id, head.last_id
+                e.row.id, head.last_id
             ),
         );
     }
     if e.hash.as_deref() != Some(rows::entry_hash(prev, &e.fields()).as_str()) {
         return bad(
-            e.id,
+            e.row.id,
             Problem::HashMismatch,
             format!(
                 "entry {} does not match its hash: it, or the entry before it, was changed",
-                e.id
+                e.row.id
             ),
         );
     }

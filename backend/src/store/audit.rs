@@ -214,32 +214,25 @@ pub fn count_before(conn: &mut DbConn, id: i64) -> Result<i64> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct StoredEntry {
-    pub id: i64,
-    pub at: NaiveDateTime,
-    pub actor_id: Option<i64>,
-    pub actor_name: Option<String>,
-    pub action: String,
-    pub object_type: String,
-    pub object_id: Option<String>,
-    pub detail: String,
-    pub client_addr: Option<String>,
-    pub success: bool,
+    #[diesel(embed)]
+    pub row: AuditRow,
     pub hash: Option<String>,
 }
 
 impl StoredEntry {
     pub fn fields(&self) -> EntryFields<'_> {
+        let r = &self.row;
         EntryFields {
-            id: self.id,
-            at: self.at,
-            actor_id: self.actor_id,
-            actor_name: self.actor_name.as_deref(),
-            action: &self.action,
-            object_type: &self.object_type,
-            object_id: self.object_id.as_deref(),
-            detail: &self.detail,
-            client_addr: self.client_addr.as_deref(),
-            success: self.success,
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name.as_deref(),
+            action: &r.action,
+            object_type: &r.object_type,
+            object_id: r.object_id.as_deref(),
+            detail: &r.detail,
+            client_addr: r.client_addr.as_deref(),
+            success: r.success,
         }
     }
 }

@@ -393,6 +393,14 @@ const zhCN: MessageSchema = {
     noTokens: '没有 API 令牌',
     expired: '已过期',
   },
+  live: {
+    ended: {
+      unauthenticated: '实时更新已停止：您的会话已结束，请重新登录后再查看。',
+      forbidden: '实时更新已停止：您的角色已不再允许查看此内容。',
+      unverified: '实时更新已停止：无法验证您的登录状态，请刷新页面重试。',
+      other: '实时更新已被服务器停止（{reason}），请刷新页面重试。',
+    },
+  },
   notFound: {
     text: '该地址没有对应的页面。',
     back: '返回目标库',

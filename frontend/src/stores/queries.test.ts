@@ -66,7 +66,7 @@ describe('running a query on one target', () => {
     answer.resolve(json(200, query({ status: 'running' })))
     await settle()
 
-    expect(api.callsTo('GET', '/api/queries/42')[0]!.init.signal?.aborted).toBe(true)
+    expect(api.callsTo('GET', '/api/queries/42')[0]!.signal?.aborted).toBe(true)
     expect(store.current).toBeNull()
     expect(streams).toHaveLength(0)
   })

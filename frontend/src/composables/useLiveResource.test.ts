@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { effectScope } from 'vue'
 import { ApiError } from '@/api/http'
 import { installFakeEventSource, type FakeEventSource } from '@/test/fakeEventSource'
-import { deferred } from '@/test/mockApi'
 import { useLiveResource, type FetchInit, type LiveResourceOptions } from './useLiveResource'
 
 interface Thing {

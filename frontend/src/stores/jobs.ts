@@ -1,7 +1,6 @@
 // Jobs: one page of the list with its filters, and the job open on the detail
 // page, kept current from its event stream (or by polling when the stream fails).
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
 import type { RequestOptions } from '@/api/http'
 import { jobEventsUrl, type JobStreamEvents } from '@/api/jobEvents'
 import { jobsApi, type JobQuery } from '@/api/jobs'

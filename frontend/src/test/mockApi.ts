@@ -36,7 +36,7 @@ export function mockApi(routes: Record<string, Reply | Reply[]>) {
   const used: Record<string, number> = {}
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const request = input instanceof Request ? input : null
-    const raw = request ? request.url : input instanceof URL ? input.href : String(input)
+    const raw = request ? request.url : input instanceof URL ? input.href : (input as string)
     const url = new URL(raw, 'http://localhost')
     const method = (request?.method ?? init.method ?? 'GET').toUpperCase()
     const key = `${method} ${url.pathname}`

@@ -5,6 +5,8 @@ import type { JobInput } from './types'
 
 /** Query parameters of GET /api/jobs. */
 export type JobQuery = NonNullable<paths['/api/jobs']['get']['parameters']['query']>
+/** Query parameters of GET /api/jobs/{id}/runs: one script's runs, by status, a page at a time. */
+export type RunQuery = NonNullable<paths['/api/jobs/{id}/runs']['get']['parameters']['query']>
 
 export const jobsApi = {
   list: (query: JobQuery, opts?: RequestOptions) =>
@@ -16,6 +18,9 @@ export const jobsApi = {
     call(opts, (init) => api.POST('/api/jobs/{id}/cancel', { ...init, params: { path: { id } } })),
   retry: (id: number, opts?: RequestOptions) =>
     call(opts, (init) => api.POST('/api/jobs/{id}/retry', { ...init, params: { path: { id } } })),
+  /** Runs ordered by script, target name and attempt. */
+  runs: (id: number, query: RunQuery, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/jobs/{id}/runs', { ...init, params: { path: { id }, query } })),
   runLog: (id: number, runId: number, opts?: RequestOptions) =>
     call(opts, (init) =>
       api.GET('/api/jobs/{id}/runs/{run_id}/log', { ...init, params: { path: { id, run_id: runId } } }),

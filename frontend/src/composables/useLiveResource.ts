@@ -39,6 +39,8 @@ export interface LiveResourceOptions<T, Events> {
   isEnded: (value: T) => boolean
   /** How each incremental event changes the resource (pure: returns a new object). */
   apply: { [Name in keyof Events]: (current: T, data: Events[Name]) => T }
+  /** Told of each incremental event after it was applied (e.g. a table showing a part of the resource). */
+  listen?: { [Name in keyof Events]?: (data: Events[Name]) => void }
   /** How an `end` without a reason changes the resource before live updates stop. */
   applyEnd?: (current: T, end: StreamEnd) => T
   /** Time from the start of one poll to the next. */
@@ -71,6 +73,8 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
   const live = ref<LiveMode>('off')
   /** Why the server ended the stream, when it gave a reason; cleared when following starts again. */
   const endReason = ref<string | null>(null)
+  /** Bumped whenever the resource is replaced whole (snapshot, GET, `set`), not changed by an event. */
+  const replaced = ref(0)
 
   // Bumped by every stop: anything started before belongs to an older session.
   let session = 0
@@ -114,6 +118,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
       const value = await opts.fetch(id, { ...init, signal: abort.signal })
       if (s !== session || ticket !== pollTicket) return null
       current.value = value
+      replaced.value++
       if (opts.isEnded(value)) stop()
       return value
     } finally {
@@ -130,6 +135,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
         retryMs = firstRetryMs
         live.value = 'events'
         current.value = data as T
+        replaced.value++
       },
       end: (data) => {
         if (s !== session) return
@@ -142,8 +148,12 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
     }
     for (const name of Object.keys(opts.apply) as (keyof Events & string)[]) {
       const apply = opts.apply[name]
+      const listen = opts.listen?.[name]
       handlers[name] = (data) => {
-        if (s === session) update(id, (value) => apply(value, data as Events[typeof name]))
+        if (s !== session) return
+        const event = data as Events[typeof name]
+        update(id, (value) => apply(value, event))
+        listen?.(event)
       }
     }
     closeStream = openEventStream(opts.streamUrl(id), handlers, {
@@ -239,6 +249,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
     }
     if (s !== session) return null
     current.value = value
+    replaced.value++
     if (!opts.isEnded(value)) {
       live.value = 'events'
       openStream(id, s)
@@ -249,6 +260,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
   /** Replaces the resource as shown (an answer to a cancel or retry); live updates go on. */
   function set(value: T | null): void {
     current.value = value
+    replaced.value++
   }
 
   /** Stops and forgets the resource. */
@@ -260,5 +272,5 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
 
   if (getCurrentScope()) onScopeDispose(stop)
 
-  return { current, live, endReason, follow, load, set, stop, clear }
+  return { current, live, endReason, replaced, follow, load, set, stop, clear }
 }

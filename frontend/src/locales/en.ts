@@ -272,6 +272,7 @@ export default {
     retried: 'Job "{name}" queued again (attempt {attempt})',
     script: 'Script {n}',
     showSql: 'SQL',
+    filterAll: 'All',
     earlier: 'Show earlier attempts ({n})',
     noRuns: 'No runs',
     columns: {

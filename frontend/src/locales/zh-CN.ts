@@ -273,6 +273,7 @@ const zhCN: MessageSchema = {
     retried: '作业“{name}”已重新排队（第 {attempt} 次尝试）',
     script: '脚本 {n}',
     showSql: 'SQL',
+    filterAll: '全部',
     earlier: '显示之前的尝试（{n}）',
     noRuns: '没有执行记录',
     columns: {

@@ -3,8 +3,8 @@
 import { defineStore } from 'pinia'
 import type { RequestOptions } from '@/api/http'
 import { jobEventsUrl, type JobStreamEvents } from '@/api/jobEvents'
-import { jobsApi, type JobQuery } from '@/api/jobs'
-import type { Job, JobInput, RunLog } from '@/api/types'
+import { jobsApi, type JobQuery, type RunQuery } from '@/api/jobs'
+import type { Job, JobInput, RunEvent, RunLog, RunPage } from '@/api/types'
 import { useLiveResource } from '@/composables/useLiveResource'
 import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils/jobs'
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
@@ -34,9 +34,17 @@ export const useJobsStore = defineStore('jobs', () => {
     idOf: (job) => job.id,
     isEnded,
     apply: { run: applyRunEvent, script: applyScriptEvent, job: applyJobEvent },
+    listen: { run: (e) => runListeners.forEach((listener) => listener(e)) },
     pollIntervalMs: POLL_INTERVAL_MS,
   })
-  const { current, live, endReason } = follower
+  const { current, live, endReason, replaced } = follower
+  const runListeners = new Set<(event: RunEvent) => void>()
+
+  /** Tells `listener` of each live run event of the open job; returns the unsubscribe. */
+  function onRunEvent(listener: (event: RunEvent) => void): () => void {
+    runListeners.add(listener)
+    return () => runListeners.delete(listener)
+  }
   let watchedId: number | null = null
 
   /** The new job becomes the current one, so its page can follow it without asking for it again. */
@@ -78,6 +86,11 @@ export const useJobsStore = defineStore('jobs', () => {
     return adopt(await jobsApi.retry(id))
   }
 
+  /** One page of one script's runs (the run table loads them as they come into view). */
+  function runs(id: number, query: RunQuery, opts?: RequestOptions): Promise<RunPage> {
+    return jobsApi.runs(id, query, opts)
+  }
+
   function runLog(id: number, runId: number): Promise<RunLog> {
     return jobsApi.runLog(id, runId)
   }
@@ -98,6 +111,8 @@ export const useJobsStore = defineStore('jobs', () => {
     current,
     live,
     endReason,
+    replaced,
+    onRunEvent,
     load,
     resetFilters,
     submit,
@@ -105,6 +120,7 @@ export const useJobsStore = defineStore('jobs', () => {
     close,
     cancel,
     retry,
+    runs,
     runLog,
     reset,
   }

@@ -145,6 +145,8 @@ const FLEET = 300
 const OWN_FILES = 290
 
 test('a job on 300 targets shows its runs by status and scrolls to its last run', async ({ page }) => {
+  // 300 targets to add and 300 runs that each write a file: minutes on a slow machine, not seconds.
+  test.setTimeout(240_000)
   const tag = `fleet-${stamp}`
   const name = (i: number) => `${tag}-t${String(i).padStart(3, '0')}`
   let jobId = 0
@@ -187,7 +189,7 @@ test('a job on 300 targets shows its runs by status and scrolls to its last run'
     jobId = ((await res.json()) as { id: number }).id
 
     await page.goto(`/jobs/${jobId}`)
-    await expect(page.getByTestId('job-status')).toHaveAttribute('data-status', 'error')
+    await expect(page.getByTestId('job-status')).toHaveAttribute('data-status', 'error', { timeout: 120_000 })
     const filters = page.getByTestId('run-filters')
     const count = (status: string) => filters.locator(`[data-status="${status}"]`).getByTestId('run-count')
     await expect(count('all')).toHaveText(String(FLEET))

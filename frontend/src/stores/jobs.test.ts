@@ -78,6 +78,25 @@ describe('the open job', () => {
     expect(store.live).toBe('off')
   })
 
+  it('tells the run table of each live run event, and of each time the job was replaced whole', async () => {
+    mockApi({ 'GET /api/jobs/7': json(200, job({ status: 'running' })) })
+    const store = useJobsStore()
+    const heard: number[] = []
+    const unsubscribe = store.onRunEvent((e) => heard.push(e.run.id))
+    await store.open(7)
+    const afterLoad = store.replaced
+
+    streams[0]!.emit('snapshot', job({ status: 'running', scripts: [script({ runs: [run({ id: 1 }), run({ id: 2 })] })] }))
+    expect(store.replaced).toBe(afterLoad + 1)
+    streams[0]!.emit('run', { job_id: 7, script_index: 0, run: run({ id: 2, status: 'running' }) })
+    unsubscribe()
+    streams[0]!.emit('run', { job_id: 7, script_index: 0, run: run({ id: 1, status: 'running' }) })
+
+    expect(heard).toEqual([2])
+    expect(store.replaced).toBe(afterLoad + 1)
+    expect(store.current?.scripts[0]?.counts).toMatchObject({ running: 2, waiting: 0 })
+  })
+
   it('follows a job it has just submitted through its stream, without asking for it again', async () => {
     const api = mockApi({ 'POST /api/jobs': json(201, job({ id: 7, status: 'waiting' })) })
     const store = useJobsStore()

@@ -16,9 +16,15 @@ use serde_json::json;
 use super::audit::{self, Event};
 use super::error::{Error, Result};
 use super::users::User;
-use super::{Actor, Ctx, Role};
+use super::{blocking, Actor, Ctx, Role};
 use crate::crypto;
-use crate::store::{self, tokens, users as user_rows, DbConn};
+use crate::store::{self, tokens, users as user_rows, Store, WriteTx};
+
+/// A session or API token whose last-used time is due to be written.
+enum Touch {
+    Session(i64),
+    Token(i64),
+}
 
 const SESSION_PREFIX: &str = "ads_";
 const API_TOKEN_PREFIX: &str = "adt_";
@@ -112,7 +118,7 @@ pub async fn login(
             };
             let failure = slot.failed(other.is_some());
             ctx.store
-                .run(move |c| {
+                .write(move |c| {
                     record_reports_blocking(c, &reports)?;
                     if failure.itemize {
                         let mut detail = json!({ "reason": reason });
@@ -122,7 +128,7 @@ pub async fn login(
                         let event = Event::ok("login", "session", "").with(detail);
                         audit::record(c, None, Some(&username), addr.as_deref(), event.failed())?;
                     }
-                    Ok(())
+                    Ok::<_, Error>(())
                 })
                 .await?;
             return Err(Error::InvalidCredentials);
@@ -130,7 +136,7 @@ pub async fn login(
     };
     let ttl = chrono::Duration::hours(ctx.settings.security.session_ttl_hours as i64);
     ctx.store
-        .run(move |c| open_session(c, user, addr.as_deref(), ttl, &reports))
+        .write(move |c| open_session(c, user, addr.as_deref(), ttl, &reports))
         .await
 }
 
@@ -139,13 +145,13 @@ async fn record_reports(ctx: &Ctx, reports: Vec<ThrottleReport>) -> Result<()> {
         return Ok(());
     }
     ctx.store
-        .run(move |c| record_reports_blocking(c, &reports))
+        .write(move |c| record_reports_blocking(c, &reports))
         .await
 }
 
 /// One failed `login` entry per summary: `{"reason": "throttled", "attempts": n}` for a lock
 /// episode of a user, `{"reason": "unknown_users", ...}` for names that do not exist.
-fn record_reports_blocking(conn: &mut DbConn, reports: &[ThrottleReport]) -> Result<()> {
+fn record_reports_blocking(conn: &mut WriteTx<'_>, reports: &[ThrottleReport]) -> Result<()> {
     for r in reports {
         let (who, addr, detail) = match r {
             ThrottleReport::Episode {
@@ -173,7 +179,7 @@ fn record_reports_blocking(conn: &mut DbConn, reports: &[ThrottleReport]) -> Res
 }
 
 fn open_session(
-    conn: &mut DbConn,
+    c: &mut WriteTx<'_>,
     user: user_rows::UserRow,
     addr: Option<&str>,
     ttl: chrono::Duration,
@@ -183,7 +189,7 @@ fn open_session(
     let now = store::now();
     let expires = now + ttl;
     let digest = crypto::token_digest(token.expose_secret());
-    store::write_tx(conn, |c| {
+    {
         record_reports_blocking(c, reports)?;
         tokens::insert_session(
             c,
@@ -210,8 +216,8 @@ fn open_session(
             None,
             None,
             Event::ok("login", "session", user.id),
-        )
-    })?;
+        )?;
+    }
     Ok(LoginOutcome {
         token,
         expires_at: expires.and_utc(),
@@ -223,19 +229,17 @@ pub async fn logout(ctx: &Ctx, actor: &Actor) -> Result<()> {
     let actor = actor.clone();
     let ended = ctx
         .store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                if let Some(digest) = &actor.session_digest {
-                    tokens::delete_session(c, digest)?;
-                }
-                audit::record(
-                    c,
-                    Some(&actor),
-                    None,
-                    None,
-                    Event::ok("logout", "session", actor.user_id),
-                )
-            })
+        .write(move |c| {
+            if let Some(digest) = &actor.session_digest {
+                tokens::delete_session(c, digest)?;
+            }
+            audit::record(
+                c,
+                Some(&actor),
+                None,
+                None,
+                Event::ok("logout", "session", actor.user_id),
+            )
         })
         .await;
     ctx.auth_cache.invalidate();
@@ -255,43 +259,55 @@ pub async fn authenticate(ctx: &Ctx, token: String, client_addr: Option<String>)
     }
     let generation = ctx.auth_cache.generation();
     let key = digest.clone();
-    let (actor, expires_at) = ctx
-        .store
-        .run(move |c| authenticate_blocking(c, &key, session, client_addr))
-        .await?;
+    let store = ctx.store.clone();
+    let (actor, expires_at) =
+        blocking(move || authenticate_blocking(&store, &key, session, client_addr)).await?;
     ctx.auth_cache.put(digest, &actor, expires_at, generation);
     Ok(actor)
 }
 
 /// The actor and when the secret expires (None: an API token without expiry).
 fn authenticate_blocking(
-    conn: &mut DbConn,
+    store: &Store,
     digest: &str,
     session: bool,
     addr: Option<String>,
 ) -> Result<(Actor, Option<chrono::NaiveDateTime>)> {
     let now = store::now();
-    let (user, session_digest, expires_at) = if session {
-        let (session, user) =
-            tokens::session_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
-        if session.expires_at <= now {
-            return Err(Error::Unauthenticated);
+    // Read, let the connection go, then touch in a write of its own (one connection at a time).
+    let (user, session_digest, expires_at, touch) = store.run_blocking(|conn| {
+        if session {
+            let (session, user) =
+                tokens::session_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
+            if session.expires_at <= now {
+                return Err(Error::Unauthenticated);
+            }
+            let touch =
+                (now - session.last_seen_at > TOUCH_EVERY).then_some(Touch::Session(session.id));
+            Ok((
+                user,
+                Some(digest.to_string()),
+                Some(session.expires_at),
+                touch,
+            ))
+        } else {
+            let (tok, user) =
+                tokens::api_token_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
+            if tok.revoked_at.is_some() || tok.expires_at.is_some_and(|e| e <= now) {
+                return Err(Error::Unauthenticated);
+            }
+            let touch = tok
+                .last_used_at
+                .is_none_or(|t| now - t > TOUCH_EVERY)
+                .then_some(Touch::Token(tok.id));
+            Ok((user, None, tok.expires_at, touch))
         }
-        if now - session.last_seen_at > TOUCH_EVERY {
-            store::write_tx(conn, |c| tokens::touch_session(c, session.id, now))?;
-        }
-        (user, Some(digest.to_string()), Some(session.expires_at))
-    } else {
-        let (tok, user) =
-            tokens::api_token_with_user(conn, digest)?.ok_or(Error::Unauthenticated)?;
-        if tok.revoked_at.is_some() || tok.expires_at.is_some_and(|e| e <= now) {
-            return Err(Error::Unauthenticated);
-        }
-        if tok.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
-            store::write_tx(conn, |c| tokens::touch_api_token(c, tok.id, now))?;
-        }
-        (user, None, tok.expires_at)
-    };
+    })?;
+    match touch {
+        Some(Touch::Session(id)) => store.write_blocking(|c| tokens::touch_session(c, id, now))?,
+        Some(Touch::Token(id)) => store.write_blocking(|c| tokens::touch_api_token(c, id, now))?,
+        None => {}
+    }
     if user.disabled {
         return Err(Error::Unauthenticated);
     }
@@ -455,23 +471,21 @@ pub async fn create_api_token(
     let actor = actor.clone();
     let row = ctx
         .store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                let now = store::now();
-                let row = tokens::insert_api_token(
-                    c,
-                    &tokens::NewApiToken {
-                        user_id: actor.user_id,
-                        name: &name,
-                        token_hash: &digest,
-                        created_at: now,
-                        expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d as i64)),
-                    },
-                )?;
-                let event = Event::ok("create", "api_token", row.id).with(json!({"name": name}));
-                audit::record(c, Some(&actor), None, None, event)?;
-                Ok(row)
-            })
+        .write(move |c| {
+            let now = store::now();
+            let row = tokens::insert_api_token(
+                c,
+                &tokens::NewApiToken {
+                    user_id: actor.user_id,
+                    name: &name,
+                    token_hash: &digest,
+                    created_at: now,
+                    expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d as i64)),
+                },
+            )?;
+            let event = Event::ok("create", "api_token", row.id).with(json!({"name": name}));
+            audit::record(c, Some(&actor), None, None, event)?;
+            Ok::<_, Error>(row)
         })
         .await?;
     Ok((row.into(), secret))
@@ -490,19 +504,17 @@ pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     let actor = actor.clone();
     let revoked = ctx
         .store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                if !tokens::revoke_api_token(c, actor.user_id, id, store::now())? {
-                    return Err(Error::NotFound("api token"));
-                }
-                audit::record(
-                    c,
-                    Some(&actor),
-                    None,
-                    None,
-                    Event::ok("revoke", "api_token", id),
-                )
-            })
+        .write(move |c| {
+            if !tokens::revoke_api_token(c, actor.user_id, id, store::now())? {
+                return Err(Error::NotFound("api token"));
+            }
+            audit::record(
+                c,
+                Some(&actor),
+                None,
+                None,
+                Event::ok("revoke", "api_token", id),
+            )
         })
         .await;
     ctx.auth_cache.invalidate();

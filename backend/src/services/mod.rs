@@ -181,6 +181,15 @@ impl Action {
     }
 }
 
+/// Runs blocking work (argon2, several store transactions in a row) on tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, error::Error> + Send + 'static,
+) -> Result<T, error::Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| error::Error::internal(format!("blocking task failed: {e}")))?
+}
+
 /// Largest page any list answers.
 pub const MAX_PER_PAGE: i64 = 500;
 

@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::schema::{job_runs, job_scripts, jobs, run_statements};
-use super::{now, write_tx, DbConn};
-use crate::services::error::{Error, Result};
+use super::error::{Result, StoreError};
+use super::schema::{job_runs, job_scripts, jobs, run_statements, work_items};
+use super::{now, DbConn, WriteTx};
 
 pub const WAITING: &str = "waiting";
 pub const RUNNING: &str = "running";
@@ -109,8 +109,9 @@ pub struct NewJob {
     pub scripts: Vec<NewScript>,
 }
 
-/// Writes a job, its scripts and their first runs. Call inside `write_tx`.
-pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
+/// Writes a job, its scripts and their first runs.
+pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
+    let c: &mut DbConn = tx;
     let at = now();
     let values = (
         jobs::name.eq(&job.name),
@@ -182,6 +183,7 @@ pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
                 .execute(lite)?,
         };
     }
+    enqueue_script(c, id, 0)?;
     Ok(id)
 }
 
@@ -221,8 +223,9 @@ pub fn unsealed_scripts(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec
         .load(conn)?)
 }
 
-/// Seals one such script, unless another process did first. Call inside `write_tx`.
-pub fn seal_script(conn: &mut DbConn, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+/// Seals one such script, unless another process did first.
+pub fn seal_script(tx: &mut WriteTx<'_>, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+    let conn: &mut DbConn = tx;
     let n = diesel::update(
         job_scripts::table
             .filter(job_scripts::id.eq(id))
@@ -322,8 +325,18 @@ const CANDIDATES: &str = "SELECT r.id, r.target_id FROM job_runs r JOIN jobs j O
 /// Claims waiting runs whose script is current, at most `want` of them, skipping targets for
 /// which `target_full` says no. Each run is claimed by exactly one process: PostgreSQL locks the
 /// candidates with `FOR UPDATE OF r SKIP LOCKED`, and the status flip is a compare-and-set.
+/// Whether any run waits to be claimed: looked at before taking the write lock, as most
+/// wake-ups (a run ended) find nothing to claim.
+pub fn any_claimable(conn: &mut DbConn) -> Result<bool> {
+    let waiting: Vec<Candidate> = match conn {
+        DbConn::Postgresql(pg) => diesel::sql_query(CANDIDATES).load(pg)?,
+        DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
+    };
+    Ok(!waiting.is_empty())
+}
+
 pub fn claim(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     engine_id: &str,
     lease_until: NaiveDateTime,
     want: usize,
@@ -332,15 +345,8 @@ pub fn claim(
     if want == 0 {
         return Ok(vec![]);
     }
-    // Look before taking the write lock: most wake-ups (a run ended) find nothing to claim.
-    let waiting: Vec<Candidate> = match conn {
-        DbConn::Postgresql(pg) => diesel::sql_query(CANDIDATES).load(pg)?,
-        DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
-    };
-    if waiting.is_empty() {
-        return Ok(vec![]);
-    }
-    write_tx(conn, |c| {
+    {
+        let c: &mut DbConn = tx;
         let candidates: Vec<Candidate> = match c {
             DbConn::Postgresql(pg) => {
                 diesel::sql_query(format!("{CANDIDATES} FOR UPDATE OF r SKIP LOCKED")).load(pg)?
@@ -390,7 +396,7 @@ pub fn claim(
             }
         }
         Ok(claimed)
-    })
+    }
 }
 
 /// The job and the script of a first-started run become `running`. Rows already running are
@@ -421,18 +427,16 @@ fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
     Ok(())
 }
 
-pub fn set_total(conn: &mut DbConn, run_id: i64, total: i32) -> Result<()> {
-    write_tx(conn, |c| {
-        diesel::update(job_runs::table.find(run_id))
-            .set(job_runs::statements_total.eq(Some(total)))
-            .execute(c)?;
-        Ok(())
-    })
+pub fn set_total(tx: &mut WriteTx<'_>, run_id: i64, total: i32) -> Result<()> {
+    diesel::update(job_runs::table.find(run_id))
+        .set(job_runs::statements_total.eq(Some(total)))
+        .execute(&mut **tx)?;
+    Ok(())
 }
 
 /// Appends one statement's log line and counts it done.
-pub fn record_statement(conn: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
-    write_tx(conn, |c| append_statement(c, row, done))
+pub fn record_statement(tx: &mut WriteTx<'_>, row: &StatementRow, done: i32) -> Result<()> {
+    append_statement(tx, row, done)
 }
 
 fn append_statement(c: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
@@ -459,12 +463,12 @@ pub struct RunEnd<'a> {
 /// (one write instead of two when a fleet of runs ends at once). Returns whether this call
 /// ended the run.
 pub fn finish_run(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     run_id: i64,
     end: RunEnd<'_>,
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
-    write_tx(conn, |c| end_run(c, run_id, end, last))
+    end_run(tx, run_id, end, last)
 }
 
 /// A run's end as [`finish_runs`] takes it: the run, its end and its last statement's log.
@@ -474,13 +478,11 @@ pub type Ended<'a> = (i64, RunEnd<'a>, Option<(&'a StatementRow, i32)>);
 /// one write transaction for all of them holds the store's writer far less than one each.
 /// Give them sorted by job: job rows are locked in that order, as every other writer takes at
 /// most one.
-pub fn finish_runs<'a>(conn: &mut DbConn, ends: Vec<Ended<'a>>) -> Result<()> {
-    write_tx(conn, |c| {
-        for (run_id, end, last) in ends {
-            end_run(c, run_id, end, last)?;
-        }
-        Ok(())
-    })
+pub fn finish_runs<'a>(tx: &mut WriteTx<'_>, ends: Vec<Ended<'a>>) -> Result<()> {
+    for (run_id, end, last) in ends {
+        end_run(tx, run_id, end, last)?;
+    }
+    Ok(())
 }
 
 fn end_run(
@@ -533,7 +535,7 @@ fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
             .optional()?,
         DbConn::Sqlite(_) => job(c, job_id)?,
     };
-    row.ok_or(Error::NotFound("job"))
+    row.ok_or(StoreError::NotFound("job"))
 }
 
 /// The latest attempt of each (script, target): what the job's outcome is made of.
@@ -607,12 +609,108 @@ fn advance(c: &mut DbConn, mut job: JobRow) -> Result<()> {
                 .execute(c)?;
             return Ok(());
         }
+        enqueue_script(c, job_id, job.current_script)?;
     }
+}
+
+/// The work kind of job runs (`store::work`): a run is claimable while it has an item, and it
+/// has one from when its script becomes current until it ends.
+pub const WORK_KIND: &str = "job_run";
+
+/// The waiting runs of a script that just became current become work items.
+fn enqueue_script(c: &mut DbConn, job_id: i64, script_idx: i32) -> Result<usize> {
+    let at = now();
+    let q = diesel::sql_query(
+        "INSERT INTO work_items (kind, group_id, subject_id, target_id, run_after, created_at) \
+         SELECT $1, job_id, id, target_id, $2, $2 FROM job_runs \
+         WHERE job_id = $3 AND script_idx = $4 AND status = 'waiting' ORDER BY id",
+    )
+    .bind::<diesel::sql_types::Text, _>(WORK_KIND)
+    .bind::<diesel::sql_types::Timestamp, _>(at)
+    .bind::<BigInt, _>(job_id)
+    .bind::<diesel::sql_types::Integer, _>(script_idx);
+    Ok(match c {
+        DbConn::Postgresql(pg) => q.execute(pg)?,
+        DbConn::Sqlite(lite) => q.execute(lite)?,
+    })
+}
+
+/// Claimed runs start: the compare-and-set waiting → running, and their job and script become
+/// running with their first run. Returns the runs that started (a run cancelled meanwhile does
+/// not).
+pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> {
+    let c: &mut DbConn = tx;
+    let at = now();
+    diesel::update(
+        job_runs::table
+            .filter(job_runs::id.eq_any(run_ids))
+            .filter(job_runs::status.eq(WAITING)),
+    )
+    .set((
+        job_runs::status.eq(RUNNING),
+        job_runs::started_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    let started: Vec<RunRow> = job_runs::table
+        .filter(job_runs::id.eq_any(run_ids))
+        .filter(job_runs::status.eq(RUNNING))
+        .filter(job_runs::started_at.eq(Some(at)))
+        .order(job_runs::id)
+        .select(RunRow::as_select())
+        .load(c)?;
+    let mut marked: Vec<(i64, i32)> = vec![];
+    for row in &started {
+        if !marked.contains(&(row.job_id, row.script_idx)) {
+            mark_started(c, row, at)?;
+            marked.push((row.job_id, row.script_idx));
+        }
+    }
+    Ok(started)
+}
+
+/// The reaper's end of a run whose process stopped renewing its lease.
+pub fn interrupt_run(tx: &mut WriteTx<'_>, run_id: i64, message: &str) -> Result<bool> {
+    end_run(
+        tx,
+        run_id,
+        RunEnd {
+            status: ERROR,
+            total: None,
+            error: Some(message.to_string()),
+            error_code: None,
+            error_line: None,
+        },
+        None,
+    )
+}
+
+/// An end that came after the reaper had ended the run: the recorded status stays; what
+/// really happened is kept beside it.
+pub fn record_late_end(
+    tx: &mut WriteTx<'_>,
+    run_id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    diesel::update(job_runs::table.find(run_id))
+        .set((
+            job_runs::late_status.eq(Some(status)),
+            job_runs::late_error.eq(error),
+        ))
+        .execute(&mut **tx)?;
+    Ok(())
 }
 
 /// Waiting runs of the job become cancelled, and so do the scripts that had only those.
 fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     let at = now();
+    diesel::delete(
+        work_items::table
+            .filter(work_items::kind.eq(WORK_KIND))
+            .filter(work_items::group_id.eq(job_id))
+            .filter(work_items::status.eq(super::work::WAITING)),
+    )
+    .execute(c)?;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::job_id.eq(job_id))
@@ -636,39 +734,63 @@ fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     Ok(n)
 }
 
-/// Cancel: nothing new starts; waiting runs end as cancelled. Returns the running runs, which
-/// the engine cancels in their databases.
-pub fn request_cancel(conn: &mut DbConn, job_id: i64) -> Result<Vec<i64>> {
-    write_tx(conn, |c| {
+/// What a cancel did.
+#[derive(Debug)]
+pub enum Cancel {
+    /// The job was marked; these runs are running and are cancelled in their databases.
+    Requested { running: Vec<i64> },
+    /// Nothing to cancel: the job had ended.
+    AlreadyEnded { status: String },
+}
+
+/// Cancel: nothing new starts; waiting runs end as cancelled.
+pub fn request_cancel(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Cancel> {
+    {
+        let c: &mut DbConn = tx;
         let job = lock_job(c, job_id)?;
         if job.finished_at.is_some() {
-            return Err(Error::Conflict(format!(
-                "job {job_id} has already ended ({})",
-                job.status
-            )));
+            return Ok(Cancel::AlreadyEnded { status: job.status });
         }
         diesel::update(jobs::table.find(job_id))
             .set(jobs::cancel_requested.eq(true))
             .execute(c)?;
         cancel_waiting(c, job_id)?;
+        // Running items are marked: their holder, here or elsewhere, cancels at its next renewal.
+        diesel::update(
+            work_items::table
+                .filter(work_items::kind.eq(WORK_KIND))
+                .filter(work_items::group_id.eq(job_id)),
+        )
+        .set(work_items::cancel_requested.eq(true))
+        .execute(c)?;
         advance(c, job)?;
-        Ok(job_runs::table
+        let running = job_runs::table
             .filter(job_runs::job_id.eq(job_id))
             .filter(job_runs::status.eq(RUNNING))
             .select(job_runs::id)
-            .load(c)?)
-    })
+            .load(c)?;
+        Ok(Cancel::Requested { running })
+    }
+}
+
+/// What a retry did.
+#[derive(Debug)]
+pub enum Retry {
+    /// This many runs wait again, as a new attempt.
+    Again { runs: usize },
+    /// The job has not ended.
+    StillActive { status: String },
+    /// No latest attempt failed or was cancelled.
+    NothingFailed,
 }
 
 /// Retry: the failed and cancelled runs (latest attempts) run again as a new attempt.
-pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
-    write_tx(conn, |c| {
+pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
+    {
+        let c: &mut DbConn = tx;
         let job = lock_job(c, job_id)?;
         if job.finished_at.is_none() {
-            return Err(Error::Conflict(format!(
-                "job {job_id} is still {}",
-                job.status
-            )));
+            return Ok(Retry::StillActive { status: job.status });
         }
         let all = runs(c, job_id)?;
         let again: Vec<RunRow> = latest_attempts(&all)
@@ -677,9 +799,7 @@ pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
             .cloned()
             .collect();
         let Some(first) = again.iter().map(|r| r.script_idx).min() else {
-            return Err(Error::Conflict(format!(
-                "job {job_id} has no failed or cancelled runs"
-            )));
+            return Ok(Retry::NothingFailed);
         };
         let attempt = job.attempt + 1;
         let at = now();
@@ -716,15 +836,16 @@ pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
                 jobs::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?;
-        Ok(again.len())
-    })
+        enqueue_script(c, job_id, first)?;
+        Ok(Retry::Again { runs: again.len() })
+    }
 }
 
 /// Extends the leases of the runs this process is executing (`local`: a run whose end could
 /// not be recorded is not renewed, so it lapses and is reaped); returns those whose job asked
 /// to cancel.
 pub fn heartbeat(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     engine_id: &str,
     local: &[i64],
     lease_until: NaiveDateTime,
@@ -738,22 +859,22 @@ pub fn heartbeat(
             .filter(job_runs::claimed_by.eq(engine_id))
             .filter(job_runs::status.eq(RUNNING))
     };
-    write_tx(conn, |c| {
-        diesel::update(mine())
-            .set(job_runs::lease_until.eq(Some(lease_until)))
-            .execute(c)?;
-        Ok(mine()
-            .inner_join(jobs::table)
-            .filter(jobs::cancel_requested.eq(true))
-            .select(job_runs::id)
-            .load(c)?)
-    })
+    let c: &mut DbConn = tx;
+    diesel::update(mine())
+        .set(job_runs::lease_until.eq(Some(lease_until)))
+        .execute(c)?;
+    Ok(mine()
+        .inner_join(jobs::table)
+        .filter(jobs::cancel_requested.eq(true))
+        .select(job_runs::id)
+        .load(c)?)
 }
 
 /// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;
 /// they can be retried. With `all_of_others`, every run not claimed by `engine_id` is reaped
 /// (SQLite: one process owns the store, so at start nothing else can be running).
-pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<usize> {
+pub fn reap(tx: &mut WriteTx<'_>, engine_id: &str, all_of_others: bool) -> Result<usize> {
+    let conn: &mut DbConn = tx;
     let running = job_runs::table.filter(job_runs::status.eq(RUNNING));
     let expired: Vec<i64> = if all_of_others {
         running
@@ -772,7 +893,7 @@ pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<u
     };
     let mut n = 0;
     for id in expired {
-        let ended = finish_run(
+        let ended = end_run(
             conn,
             id,
             RunEnd {
@@ -802,7 +923,7 @@ mod tests {
         let store = Store::open(&url, 2, 5).expect("open");
         store.migrate().expect("migrate");
         let (job_id, runs) = store
-            .run_blocking(|c| {
+            .write_blocking(|c| {
                 let at = now();
                 let user = users::insert(
                     c,
@@ -831,10 +952,7 @@ mod tests {
                         query_password_enc: None,
                         trusted_for_queries: false,
                     };
-                    ids.push((
-                        write_tx(c, |c| targets::insert(c, &fields, &[], user.id))?,
-                        name.to_string(),
-                    ));
+                    ids.push((targets::insert(c, &fields, &[], user.id)?, name.to_string()));
                 }
                 let job = NewJob {
                     name: "j".into(),
@@ -849,9 +967,9 @@ mod tests {
                         targets: ids,
                     }],
                 };
-                let job_id = write_tx(c, |c| insert(c, &job))?;
+                let job_id = insert(c, &job)?;
                 let runs = claim(c, "engine-1", now(), 10, |_| false)?;
-                Ok((job_id, runs))
+                Ok::<_, StoreError>((job_id, runs))
             })
             .expect("setup");
         assert_eq!(runs.len(), 2);
@@ -873,7 +991,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, job_id, runs) = two_running_runs(dir.path());
         // A batch with a run that does not exist fails as a whole: the good end is not kept.
-        let failed = store.run_blocking(|c| {
+        let failed = store.write_blocking(|c| {
             finish_runs(
                 c,
                 vec![(runs[0].id, success(), None), (i64::MAX, success(), None)],
@@ -882,16 +1000,18 @@ mod tests {
         assert!(failed.is_err());
         let statuses: Vec<String> = store
             .run_blocking(|c| {
-                Ok(super::runs(c, job_id)?
-                    .into_iter()
-                    .map(|r| r.status)
-                    .collect())
+                Ok::<_, StoreError>(
+                    super::runs(c, job_id)?
+                        .into_iter()
+                        .map(|r| r.status)
+                        .collect(),
+                )
             })
             .expect("runs");
         assert_eq!(statuses, [RUNNING, RUNNING]);
         // Both ends together: the runs end, and the job with them.
         store
-            .run_blocking(|c| {
+            .write_blocking(|c| {
                 finish_runs(c, runs.iter().map(|r| (r.id, success(), None)).collect())
             })
             .expect("finish");

@@ -5,10 +5,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::Result;
 use super::jobs::{outcome, CANCELLED, ERROR, RUNNING, WAITING};
 use super::schema::{queries, query_results};
-use super::{now, write_tx, DbConn};
-use crate::services::error::Result;
+use super::{now, DbConn, Store, WriteTx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = queries)]
@@ -69,9 +69,10 @@ pub struct NewQuery {
     pub targets: Vec<NewTarget>,
 }
 
-/// Writes the query and one waiting result per target × statement. Call inside `write_tx`
-/// (with the audit entry).
-pub fn insert(c: &mut DbConn, q: &NewQuery) -> Result<i64> {
+/// Writes the query and one waiting result per target × statement (with the audit entry, in
+/// the caller's transaction).
+pub fn insert(tx: &mut WriteTx<'_>, q: &NewQuery) -> Result<i64> {
+    let c: &mut DbConn = tx;
     let at = now();
     let values = (
         queries::sql_text.eq(&q.sql),
@@ -187,8 +188,9 @@ pub fn page(
 }
 
 /// A target's statements start: the query is running from its first one on.
-pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<bool> {
-    write_tx(conn, |c| {
+pub fn start_target(tx: &mut WriteTx<'_>, query_id: i64, target_id: i64) -> Result<bool> {
+    {
+        let c: &mut DbConn = tx;
         let at = now();
         diesel::update(
             queries::table
@@ -212,7 +214,7 @@ pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<
         ))
         .execute(c)?;
         Ok(n > 0)
-    })
+    }
 }
 
 /// How one statement on one target ended.
@@ -263,13 +265,14 @@ fn lock_query(c: &mut DbConn, query_id: i64) -> Result<()> {
 /// Ends one result (if it has not ended) and, when it was the query's last, the query.
 /// Returns whether the query has now ended.
 pub fn finish_result(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     query_id: i64,
     target_id: i64,
     stmt_idx: i32,
     end: ResultEnd,
 ) -> Result<bool> {
-    write_tx(conn, |c| {
+    {
+        let c: &mut DbConn = tx;
         lock_query(c, query_id)?;
         diesel::update(
             query_results::table
@@ -292,7 +295,7 @@ pub fn finish_result(
         ))
         .execute(c)?;
         end_if_done(c, query_id)
-    })
+    }
 }
 
 /// Ends the query when none of its results is waiting or running.
@@ -319,9 +322,9 @@ fn end_if_done(c: &mut DbConn, query_id: i64) -> Result<bool> {
 }
 
 /// Cancel: waiting results end cancelled at once; running ones are left to the runner, which
-/// cancels them in their databases. Returns whether the query had not ended. Call inside
-/// `write_tx` (with the audit entry).
-pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
+/// cancels them in their databases. Returns whether the query had not ended.
+pub fn request_cancel(tx: &mut WriteTx<'_>, query_id: i64) -> Result<bool> {
+    let c: &mut DbConn = tx;
     let open = diesel::update(
         queries::table
             .filter(queries::id.eq(query_id))
@@ -349,20 +352,18 @@ pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
 
 /// Renews the heartbeat of this process's open queries; returns those asked to cancel (from
 /// any process).
-pub fn heartbeat(conn: &mut DbConn, runner: &str, open: &[i64]) -> Result<Vec<i64>> {
+pub fn heartbeat(tx: &mut WriteTx<'_>, runner: &str, open: &[i64]) -> Result<Vec<i64>> {
     if open.is_empty() {
         return Ok(vec![]);
     }
-    write_tx(conn, |c| {
-        diesel::update(
-            queries::table
-                .filter(queries::id.eq_any(open))
-                .filter(queries::runner.eq(runner)),
-        )
-        .set(queries::heartbeat_at.eq(Some(now())))
-        .execute(c)
-        .map_err(Into::into)
-    })?;
+    let conn: &mut DbConn = tx;
+    diesel::update(
+        queries::table
+            .filter(queries::id.eq_any(open))
+            .filter(queries::runner.eq(runner)),
+    )
+    .set(queries::heartbeat_at.eq(Some(now())))
+    .execute(conn)?;
     Ok(queries::table
         .filter(queries::id.eq_any(open))
         .filter(queries::cancel_requested.eq(true))
@@ -374,11 +375,26 @@ pub fn heartbeat(conn: &mut DbConn, runner: &str, open: &[i64]) -> Result<Vec<i6
 /// query not run by `runner` (SQLite: one process owns the store); otherwise those whose
 /// heartbeat is older than `stale_before`.
 pub fn reap(
-    conn: &mut DbConn,
+    store: &Store,
     runner: &str,
     all_of_others: bool,
     stale_before: NaiveDateTime,
 ) -> Result<usize> {
+    store
+        .run_blocking(|conn| stale(conn, runner, all_of_others, stale_before))?
+        .into_iter()
+        .try_fold(0, |n, id| {
+            store.write_blocking(|c| reap_one(c, id))?;
+            Ok(n + 1)
+        })
+}
+
+fn stale(
+    conn: &mut DbConn,
+    runner: &str,
+    all_of_others: bool,
+    stale_before: NaiveDateTime,
+) -> Result<Vec<i64>> {
     let open = queries::table
         .filter(queries::finished_at.is_null())
         .filter(queries::runner.ne(runner).or(queries::runner.is_null()));
@@ -389,8 +405,14 @@ pub fn reap(
             .select(queries::id)
             .load(conn)?
     };
-    for id in &ids {
-        write_tx(conn, |c| {
+    Ok(ids)
+}
+
+fn reap_one(tx: &mut WriteTx<'_>, id: i64) -> Result<bool> {
+    let c: &mut DbConn = tx;
+    let id = &id;
+    {
+        {
             lock_query(c, *id)?;
             diesel::update(
                 query_results::table
@@ -406,9 +428,8 @@ pub fn reap(
             ))
             .execute(c)?;
             end_if_done(c, *id)
-        })?;
+        }
     }
-    Ok(ids.len())
 }
 
 pub fn result(

@@ -93,16 +93,18 @@ impl JobEngine {
     /// the current async runtime.
     pub async fn start(self: &Arc<Self>) -> Result<()> {
         let (id, sqlite) = (self.id.clone(), self.store.backend() == "sqlite");
-        let reaped = self.store.run(move |c| rows::reap(c, &id, sqlite)).await?;
+        let reaped = self
+            .store
+            .write(move |c| rows::reap(c, &id, sqlite))
+            .await?;
         if reaped > 0 {
             log::warn!("{reaped} run(s) left running by a previous process ended as interrupted");
         }
         // Scripts from before scripts were sealed are sealed before anything runs.
         let secrets = self.access.secrets.clone();
-        let sealed = self
-            .store
-            .run(move |c| super::seal_legacy_scripts(c, &secrets))
-            .await?;
+        let store = self.store.clone();
+        let sealed =
+            crate::services::blocking(move || super::seal_legacy_scripts(&store, &secrets)).await?;
         if sealed > 0 {
             log::info!("{sealed} job script(s) from before scripts were sealed are now sealed");
         }
@@ -153,9 +155,12 @@ impl JobEngine {
         }
         let limit = self.settings.max_parallel_runs_per_target;
         let (id, lease_until) = (self.id.clone(), store::now() + self.lease());
+        if !self.store.run(rows::any_claimable).await? {
+            return Ok(0);
+        }
         let claimed = self
             .store
-            .run(move |c| {
+            .write(move |c| {
                 rows::claim(c, &id, lease_until, free, |target| {
                     let n = per_target.entry(target).or_default();
                     if *n >= limit {
@@ -183,7 +188,7 @@ impl JobEngine {
             let local: Vec<i64> = self.lock_running().keys().copied().collect();
             match self
                 .store
-                .run(move |c| rows::heartbeat(c, &id, &local, lease_until))
+                .write(move |c| rows::heartbeat(c, &id, &local, lease_until))
                 .await
             {
                 // Cancels asked for through another process reach our runs here.
@@ -193,7 +198,7 @@ impl JobEngine {
             if reap_at.elapsed() >= Duration::from_secs(self.settings.lease_s) {
                 reap_at = std::time::Instant::now();
                 let id = self.id.clone();
-                match self.store.run(move |c| rows::reap(c, &id, false)).await {
+                match self.store.write(move |c| rows::reap(c, &id, false)).await {
                     Ok(0) => {}
                     Ok(n) => {
                         log::warn!("{n} run(s) of a stopped AutoDB process ended as interrupted");

@@ -17,7 +17,7 @@ use super::error::{Error, Result};
 use super::{Action, Actor, Ctx};
 use crate::connectors::Engine;
 use crate::store::jobs::{self as rows, JobFilter};
-use crate::store::{targets as target_rows, write_tx};
+use crate::store::targets as target_rows;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -250,13 +250,13 @@ fn redact_every_dialect(text: &str) -> String {
 /// and keep their redaction for display. Run once at start; another process doing the same at
 /// the same time seals each script once.
 pub(crate) fn seal_legacy_scripts(
-    c: &mut crate::store::DbConn,
+    store: &crate::store::Store,
     secrets: &crate::crypto::SecretBox,
 ) -> Result<usize> {
     let mut sealed = 0;
     let mut after = 0;
     loop {
-        let batch = rows::unsealed_scripts(c, after, 100)?;
+        let batch = store.run_blocking(|c| rows::unsealed_scripts(c, after, 100))?;
         let Some((last, _)) = batch.last() else {
             return Ok(sealed);
         };
@@ -264,7 +264,7 @@ pub(crate) fn seal_legacy_scripts(
         for (id, text) in batch {
             let shown = redact_every_dialect(&text);
             let closed = secrets.seal_script(&text);
-            if write_tx(c, |c| rows::seal_script(c, id, &shown, &closed))? {
+            if store.write_blocking(|c| rows::seal_script(c, id, &shown, &closed))? {
                 sealed += 1;
             }
         }
@@ -367,42 +367,45 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
     }
     let actor = actor.clone();
     let secrets = ctx.secrets.clone();
-    let job = ctx
+    let (scripts, on_error, transactional) = ctx
         .store
         .run(move |c| {
             let scripts = resolve(c, &input, &secrets)?;
-            let new = rows::NewJob {
-                name,
-                on_error: if input.on_error == OnError::Continue {
-                    "continue"
-                } else {
-                    "stop"
-                }
-                .into(),
-                transactional: input.transactional,
-                created_by: actor.user_id,
-                created_by_name: actor.username.clone(),
-                scripts,
-            };
-            let detail = json!({
-                "name": new.name,
-                "scripts": new.scripts.iter().map(|s| json!({
-                    "sql": runner::truncate(&s.sql, 2000),
-                    "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
-            // The job and its audit entry are written together, or neither is.
-            let id = write_tx(c, |c| {
-                let id = rows::insert(c, &new)?;
-                let event = Event::ok("submit", "job", id).with(detail);
-                audit::record(c, Some(&actor), None, None, event)?;
-                Ok(id)
-            })?;
-            load_job(c, id)
+            Ok::<_, Error>((scripts, input.on_error, input.transactional))
+        })
+        .await?;
+    let new = rows::NewJob {
+        name,
+        on_error: if on_error == OnError::Continue {
+            "continue"
+        } else {
+            "stop"
+        }
+        .into(),
+        transactional,
+        created_by: actor.user_id,
+        created_by_name: actor.username.clone(),
+        scripts,
+    };
+    let detail = json!({
+        "name": new.name,
+        "scripts": new.scripts.iter().map(|s| json!({
+            "sql": runner::truncate(&s.sql, 2000),
+            "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    // The job and its audit entry are written together, or neither is.
+    let id = ctx
+        .store
+        .write(move |c| {
+            let id = rows::insert(c, &new)?;
+            let event = Event::ok("submit", "job", id).with(detail);
+            audit::record(c, Some(&actor), None, None, event)?;
+            Ok::<_, Error>(id)
         })
         .await?;
     ctx.jobs.wake();
-    Ok(job)
+    get(ctx, id).await
 }
 
 pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
@@ -447,12 +450,20 @@ async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
     let actor = actor.clone();
+    // The cancel and its audit entry: one transaction.
     let running = ctx
         .store
-        .run(move |c| {
-            let running = rows::request_cancel(c, id)?;
+        .write(move |c| {
+            let running = match rows::request_cancel(c, id)? {
+                rows::Cancel::Requested { running } => running,
+                rows::Cancel::AlreadyEnded { status } => {
+                    return Err(Error::Conflict(format!(
+                        "job {id} has already ended ({status})"
+                    )))
+                }
+            };
             let event = Event::ok("cancel", "job", id).with(json!({"running_runs": running.len()}));
-            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))?;
+            audit::record(c, Some(&actor), None, None, event)?;
             Ok(running)
         })
         .await?;
@@ -468,10 +479,20 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
     let actor = actor.clone();
     ctx.store
-        .run(move |c| {
-            let n = rows::retry(c, id)?;
+        .write(move |c| {
+            let n = match rows::retry(c, id)? {
+                rows::Retry::Again { runs } => runs,
+                rows::Retry::StillActive { status } => {
+                    return Err(Error::Conflict(format!("job {id} is still {status}")))
+                }
+                rows::Retry::NothingFailed => {
+                    return Err(Error::Conflict(format!(
+                        "job {id} has no failed or cancelled runs"
+                    )))
+                }
+            };
             let event = Event::ok("retry", "job", id).with(json!({"runs": n}));
-            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))
+            audit::record(c, Some(&actor), None, None, event)
         })
         .await?;
     ctx.jobs.changed(id);

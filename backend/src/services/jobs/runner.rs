@@ -181,7 +181,7 @@ pub(super) fn record_ends(
         batch.sort_by_key(|e| (e.run.job_id, e.run.id));
         let together = engine
             .store
-            .run_blocking(|c| rows::finish_runs(c, batch.iter().map(|e| store_end(e)).collect()));
+            .write_blocking(|c| rows::finish_runs(c, batch.iter().map(|e| store_end(e)).collect()));
         match together {
             Ok(()) => settle(&engine, &batch),
             Err(e) => {
@@ -228,7 +228,7 @@ fn record_alone(engine: &JobEngine, ended: &RunEnded) -> Result<()> {
         let (id, end, last) = store_end(ended);
         let result = engine
             .store
-            .run_blocking(|c| rows::finish_run(c, id, end, last));
+            .write_blocking(|c| rows::finish_run(c, id, end, last));
         match result {
             Err(e) if attempt < FINISH_ATTEMPTS => {
                 log::warn!(
@@ -237,7 +237,7 @@ fn record_alone(engine: &JobEngine, ended: &RunEnded) -> Result<()> {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
-            other => return other.map(|_| ()),
+            other => return other.map(|_| ()).map_err(Error::from),
         }
     }
 }
@@ -279,7 +279,7 @@ fn execute_inner(
         let script =
             rows::script(c, run.job_id, run.script_idx)?.ok_or(Error::NotFound("script"))?;
         let target = targets::row(c, run.target_id)?;
-        Ok((job, script, target))
+        Ok::<_, Error>((job, script, target))
     })?;
     let Some(target) = target else {
         return Ok(Outcome::failed(
@@ -314,7 +314,7 @@ fn execute_inner(
     if total > 1 {
         engine
             .store
-            .run_blocking(|c| rows::set_total(c, run.id, total))?;
+            .write_blocking(|c| rows::set_total(c, run.id, total))?;
         engine.changed(run.job_id);
     }
     let mut outcome = run_statements(engine, run, &job, &spec, &statements, cancelled);
@@ -369,7 +369,7 @@ fn run_statements(
         if result.is_ok() && i + 1 < statements.len() {
             let recorded = engine
                 .store
-                .run_blocking(|c| rows::record_statement(c, &entry, done));
+                .write_blocking(|c| rows::record_statement(c, &entry, done));
             if let Err(e) = recorded {
                 outcome =
                     Outcome::failed(format!("AutoDB could not record progress: {e}"), None, None);

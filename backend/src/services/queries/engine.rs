@@ -118,10 +118,9 @@ impl QueryEngine {
     pub async fn start(self: &Arc<Self>) -> Result<()> {
         let (id, sqlite) = (self.id.clone(), self.store.backend() == "sqlite");
         let stale = stale_before();
-        let reaped = self
-            .store
-            .run(move |c| rows::reap(c, &id, sqlite, stale))
-            .await?;
+        let store = self.store.clone();
+        let reaped =
+            crate::services::blocking(move || Ok(rows::reap(&store, &id, sqlite, stale)?)).await?;
         if reaped > 0 {
             log::warn!("{reaped} query(ies) left open by a previous process ended as interrupted");
         }
@@ -139,18 +138,17 @@ impl QueryEngine {
             let id = self.id.clone();
             match self
                 .store
-                .run(move |c| rows::heartbeat(c, &id, &open))
+                .write(move |c| rows::heartbeat(c, &id, &open))
                 .await
             {
                 Ok(cancel) => cancel.into_iter().for_each(|q| self.cancel_local(q)),
                 Err(e) => log::warn!("query heartbeat: {e}"),
             }
             if ticks % 15 == 0 {
-                let (id, stale) = (self.id.clone(), stale_before());
-                if let Err(e) = self
-                    .store
-                    .run(move |c| rows::reap(c, &id, false, stale))
-                    .await
+                let (id, stale, store) = (self.id.clone(), stale_before(), self.store.clone());
+                if let Err(e) =
+                    crate::services::blocking(move || Ok(rows::reap(&store, &id, false, stale)?))
+                        .await
                 {
                     log::warn!("query reaper: {e}");
                 }

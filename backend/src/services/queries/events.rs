@@ -84,7 +84,7 @@ async fn changes(st: &mut State) -> Result<String, String> {
             }
             out
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e: crate::services::error::Error| e.to_string())
 }
 
 async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)> {

@@ -38,7 +38,7 @@ use crate::services::error::{Error, Result};
 use crate::services::targets::query_spec;
 use crate::services::{Action, Actor, Ctx};
 use crate::store::queries as rows;
-use crate::store::{targets, write_tx};
+use crate::store::targets;
 
 const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the database thread and the HTTP body: the memory bound.
@@ -203,7 +203,7 @@ pub async fn csv(
                 None => mine.into_iter().max_by_key(|r| r.stmt_idx),
             }
             .ok_or(Error::NotFound("result"))?;
-            Ok((q, r))
+            Ok::<_, Error>((q, r))
         })
         .await?;
     match result.status.as_str() {
@@ -228,9 +228,9 @@ pub async fn csv(
         "max_rows": ctx.settings.query.export_max_rows,
     });
     ctx.store
-        .run(move |c| {
+        .write(move |c| {
             let event = Event::ok("export", "query", query_id).with(detail);
-            write_tx(c, |c| audit::record(c, Some(&a), None, None, event))
+            audit::record(c, Some(&a), None, None, event)
         })
         .await?;
     let filename = format!(

@@ -24,7 +24,7 @@ use super::error::{Error, Result};
 use super::{Actor, Ctx, Role};
 use crate::connectors::Engine;
 use crate::store::queries::{self as rows, QueryFilter};
-use crate::store::{targets as target_rows, write_tx, DbConn};
+use crate::store::{targets as target_rows, DbConn};
 
 /// Most a `GET /api/queries/{id}?wait_ms=` waits.
 pub const MAX_WAIT_MS: u64 = 10_000;
@@ -327,9 +327,10 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
     let runner = ctx.queries.id.clone();
     let max_statements = ctx.settings.query.max_statements;
     let a = actor.clone();
-    let (id, targets) = ctx
+    // A refusal's audit entry is committed; the refusal is answered after.
+    let submitted = ctx
         .store
-        .run(move |c| {
+        .write(move |c| {
             let (targets, verdict) = resolve(c, &input, max_statements)?;
             let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
             let detail = json!({
@@ -348,8 +349,8 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                     detail,
                     success: false,
                 };
-                write_tx(c, |c| audit::record(c, Some(&a), None, None, event))?;
-                return Err(Error::validation("sql", why));
+                audit::record(c, Some(&a), None, None, event)?;
+                return Ok(Err(Error::validation("sql", why)));
             }
             let new = rows::NewQuery {
                 sql: input.sql.clone(),
@@ -363,15 +364,16 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                 targets,
             };
             // The query and its audit entry: both or neither.
-            let id = write_tx(c, |c| {
-                let id = rows::insert(c, &new)?;
-                let event = Event::ok("run", "query", id).with(detail);
-                audit::record(c, Some(&a), None, None, event)?;
-                Ok(id)
-            })?;
-            Ok((id, new.targets.iter().map(|t| t.id).collect::<Vec<_>>()))
+            let id = rows::insert(c, &new)?;
+            let event = Event::ok("run", "query", id).with(detail);
+            audit::record(c, Some(&a), None, None, event)?;
+            Ok::<_, Error>(Ok((
+                id,
+                new.targets.iter().map(|t| t.id).collect::<Vec<_>>(),
+            )))
         })
         .await?;
+    let (id, targets) = submitted?;
     ctx.queries.launch(id, targets);
     Ok(id)
 }
@@ -456,15 +458,13 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
     let a = actor.clone();
     let open = ctx
         .store
-        .run(move |c| {
+        .write(move |c| {
             visible(c, a.user_id, a.role == Role::Admin, id)?;
-            write_tx(c, |c| {
-                if !rows::request_cancel(c, id)? {
-                    return Err(Error::Conflict(format!("query {id} has already ended")));
-                }
-                audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
-                Ok(true)
-            })
+            if !rows::request_cancel(c, id)? {
+                return Err(Error::Conflict(format!("query {id} has already ended")));
+            }
+            audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
+            Ok(true)
         })
         .await?;
     if open {

@@ -114,7 +114,7 @@ pub(super) fn fail_all(
     message: String,
     code: Option<String>,
 ) {
-    let ended = engine.store.run_blocking(|c| {
+    let ended = engine.store.write_blocking(|c| {
         let open: Vec<i32> = rows::results(c, query_id)?
             .into_iter()
             .filter(|r| r.target_id == target_id && r.finished_at.is_none())
@@ -124,7 +124,7 @@ pub(super) fn fail_all(
             let end = ResultEnd::failed(status, message.clone(), code.clone());
             rows::finish_result(c, query_id, target_id, idx, end)?;
         }
-        Ok(())
+        Ok::<_, Error>(())
     });
     if let Err(e) = ended {
         log::error!("query {query_id}: cannot record its end: {e}");
@@ -141,7 +141,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
             .iter()
             .map(|r| r.target_id)
             .collect();
-        Ok((q, t, ids.len().max(1)))
+        Ok::<_, Error>((q, t, ids.len().max(1)))
     })?;
     let cancelled = || run.cancelled.load(Ordering::SeqCst);
     if query.cancel_requested || cancelled() {
@@ -162,7 +162,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
     };
     engine
         .store
-        .run_blocking(|c| rows::start_target(c, query_id, target_id))?;
+        .write_blocking(|c| rows::start_target(c, query_id, target_id))?;
     engine.changed(query_id);
     let timeout = Duration::from_secs(u64::try_from(query.timeout_s).unwrap_or(1));
     let spec = match query_spec(&engine.access, &target, engine.connect_timeout, timeout) {
@@ -213,7 +213,7 @@ fn run_inner(engine: &Arc<QueryEngine>, query_id: i64, run: &TargetRun) -> Resul
             }
             end
         };
-        engine.store.run_blocking(|c| {
+        engine.store.write_blocking(|c| {
             rows::finish_result(c, query_id, target_id, idx as i32, end).map(|_| ())
         })?;
         engine.changed(query_id);

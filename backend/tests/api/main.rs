@@ -6,6 +6,7 @@ mod auth;
 mod auth_attacks;
 mod bad_input;
 mod csv_export;
+mod fencing;
 mod health;
 mod helpers;
 mod jobs;

@@ -117,6 +117,10 @@ pub async fn login(
                 _ => "bad_credentials",
             };
             let failure = slot.failed(other.is_some());
+            if !failure.itemize && reports.is_empty() {
+                // Nothing to write: a refused try past the itemized ones takes no write lock.
+                return Err(Error::InvalidCredentials);
+            }
             ctx.store
                 .write(move |c| {
                     record_reports_blocking(c, &reports)?;

@@ -31,8 +31,10 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
     pub auth_cache: Arc<auth::AuthCache>,
-    pub jobs: Arc<jobs::engine::JobEngine>,
-    pub queries: Arc<queries::engine::QueryEngine>,
+    /// The one engine for background work; `jobs` and `queries` are its views for each kind.
+    pub work: Arc<crate::work::Engine>,
+    pub jobs: crate::work::Handle,
+    pub queries: crate::work::Handle,
 }
 
 #[derive(

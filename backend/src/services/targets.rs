@@ -217,7 +217,7 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
         input.port,
     );
     let database = input.database.clone();
-    if on_thread(move || c.is_store(&host, port, &database)).await? {
+    if on_thread(ctx, move || c.is_store(&host, port, &database)).await? {
         return Err(Error::validation(
             "database",
             "is AutoDB's own metadata store: no target may be it",
@@ -404,7 +404,7 @@ async fn check_query_account(ctx: &Ctx, id: i64) -> Result<Target> {
             query_account_checked_at: Some(store::now()),
             query_account_check_error: None,
         },
-        Ok(spec) => on_thread(move || account::check_at_save(&spec)).await?,
+        Ok(spec) => on_thread(ctx, move || account::check_at_save(&spec)).await?,
         Err(e) => rows::AccountCheckFields {
             query_account_findings: None,
             query_account_checked_at: None,
@@ -530,7 +530,7 @@ pub fn query_spec(
 pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
     actor.require(&[Role::Operator])?;
     let outcome = match connect_spec(ctx, id).await? {
-        Ok(spec) => on_thread(move || connectors::probe(&spec)).await?,
+        Ok(spec) => on_thread(ctx, move || connectors::probe(&spec)).await?,
         Err(e) => Err(e),
     };
     let result = match outcome {
@@ -563,16 +563,15 @@ pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
     Ok(result)
 }
 
-/// Runs blocking driver work on a thread of its own. Drivers such as the sync `postgres`
-/// client start a runtime of their own and must never run on an async worker.
-async fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("autodb-target".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| Error::internal(format!("cannot start a target thread: {e}")))?;
-    rx.await
-        .map_err(|_| Error::internal("target thread ended without an answer"))
+/// Runs blocking driver work on the engine's pool (queries lane). Drivers such as the sync
+/// `postgres` client start a runtime of their own and must never run on an async worker.
+async fn on_thread<T: Send + 'static>(
+    ctx: &Ctx,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    ctx.work
+        .pool()
+        .run(crate::work::Lane::Queries, None, f)
+        .await
+        .map_err(|e| Error::internal(e.to_string()))
 }

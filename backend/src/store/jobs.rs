@@ -310,95 +310,6 @@ pub fn page(
     Ok((rows, total))
 }
 
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Candidate {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub target_id: i64,
-}
-
-const CANDIDATES: &str = "SELECT r.id, r.target_id FROM job_runs r JOIN jobs j ON j.id = r.job_id \
-     WHERE r.status = 'waiting' AND j.cancel_requested = FALSE AND r.script_idx = j.current_script \
-     ORDER BY r.id LIMIT 500";
-
-/// Claims waiting runs whose script is current, at most `want` of them, skipping targets for
-/// which `target_full` says no. Each run is claimed by exactly one process: PostgreSQL locks the
-/// candidates with `FOR UPDATE OF r SKIP LOCKED`, and the status flip is a compare-and-set.
-/// Whether any run waits to be claimed: looked at before taking the write lock, as most
-/// wake-ups (a run ended) find nothing to claim.
-pub fn any_claimable(conn: &mut DbConn) -> Result<bool> {
-    let waiting: Vec<Candidate> = match conn {
-        DbConn::Postgresql(pg) => diesel::sql_query(CANDIDATES).load(pg)?,
-        DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
-    };
-    Ok(!waiting.is_empty())
-}
-
-pub fn claim(
-    tx: &mut WriteTx<'_>,
-    engine_id: &str,
-    lease_until: NaiveDateTime,
-    want: usize,
-    mut target_full: impl FnMut(i64) -> bool,
-) -> Result<Vec<RunRow>> {
-    if want == 0 {
-        return Ok(vec![]);
-    }
-    {
-        let c: &mut DbConn = tx;
-        let candidates: Vec<Candidate> = match c {
-            DbConn::Postgresql(pg) => {
-                diesel::sql_query(format!("{CANDIDATES} FOR UPDATE OF r SKIP LOCKED")).load(pg)?
-            }
-            DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
-        };
-        let mut chosen = vec![];
-        for cand in candidates {
-            if chosen.len() >= want {
-                break;
-            }
-            if !target_full(cand.target_id) {
-                chosen.push(cand.id);
-            }
-        }
-        if chosen.is_empty() {
-            return Ok(vec![]);
-        }
-        // Two statements for the whole batch, not two per run: the candidates are ours to
-        // take (locked on PostgreSQL, the one writer on SQLite); the status test stays as the
-        // compare-and-set.
-        let at = now();
-        diesel::update(
-            job_runs::table
-                .filter(job_runs::id.eq_any(&chosen))
-                .filter(job_runs::status.eq(WAITING)),
-        )
-        .set((
-            job_runs::status.eq(RUNNING),
-            job_runs::claimed_by.eq(Some(engine_id)),
-            job_runs::lease_until.eq(Some(lease_until)),
-            job_runs::started_at.eq(Some(at)),
-        ))
-        .execute(c)?;
-        let claimed: Vec<RunRow> = job_runs::table
-            .filter(job_runs::id.eq_any(&chosen))
-            .filter(job_runs::status.eq(RUNNING))
-            .filter(job_runs::claimed_by.eq(engine_id))
-            .order(job_runs::id)
-            .select(RunRow::as_select())
-            .load(c)?;
-        let mut started: Vec<(i64, i32)> = vec![];
-        for row in &claimed {
-            if !started.contains(&(row.job_id, row.script_idx)) {
-                mark_started(c, row, at)?;
-                started.push((row.job_id, row.script_idx));
-            }
-        }
-        Ok(claimed)
-    }
-}
-
 /// The job and the script of a first-started run become `running`. Rows already running are
 /// not written: an UPDATE would wait on a job row another transaction holds.
 fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
@@ -841,83 +752,12 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
     }
 }
 
-/// Extends the leases of the runs this process is executing (`local`: a run whose end could
-/// not be recorded is not renewed, so it lapses and is reaped); returns those whose job asked
-/// to cancel.
-pub fn heartbeat(
-    tx: &mut WriteTx<'_>,
-    engine_id: &str,
-    local: &[i64],
-    lease_until: NaiveDateTime,
-) -> Result<Vec<i64>> {
-    if local.is_empty() {
-        return Ok(vec![]);
-    }
-    let mine = || {
-        job_runs::table
-            .filter(job_runs::id.eq_any(local))
-            .filter(job_runs::claimed_by.eq(engine_id))
-            .filter(job_runs::status.eq(RUNNING))
-    };
-    let c: &mut DbConn = tx;
-    diesel::update(mine())
-        .set(job_runs::lease_until.eq(Some(lease_until)))
-        .execute(c)?;
-    Ok(mine()
-        .inner_join(jobs::table)
-        .filter(jobs::cancel_requested.eq(true))
-        .select(job_runs::id)
-        .load(c)?)
-}
-
-/// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;
-/// they can be retried. With `all_of_others`, every run not claimed by `engine_id` is reaped
-/// (SQLite: one process owns the store, so at start nothing else can be running).
-pub fn reap(tx: &mut WriteTx<'_>, engine_id: &str, all_of_others: bool) -> Result<usize> {
-    let conn: &mut DbConn = tx;
-    let running = job_runs::table.filter(job_runs::status.eq(RUNNING));
-    let expired: Vec<i64> = if all_of_others {
-        running
-            .filter(
-                job_runs::claimed_by
-                    .ne(engine_id)
-                    .or(job_runs::claimed_by.is_null()),
-            )
-            .select(job_runs::id)
-            .load(conn)?
-    } else {
-        running
-            .filter(job_runs::lease_until.lt(now()))
-            .select(job_runs::id)
-            .load(conn)?
-    };
-    let mut n = 0;
-    for id in expired {
-        let ended = end_run(
-            conn,
-            id,
-            RunEnd {
-                status: ERROR,
-                total: None,
-                error: Some(
-                    "interrupted: AutoDB restarted (or its process stopped) during this run".into(),
-                ),
-                error_code: None,
-                error_line: None,
-            },
-            None,
-        )?;
-        n += usize::from(ended);
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{targets, users, Store, StoreUrl};
 
-    /// A SQLite store with one job of two runs, both claimed.
+    /// A SQLite store with one job of two runs, both started.
     fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {
         let url = StoreUrl::Sqlite(dir.join("t.db"));
         let store = Store::open(&url, 2, 5).expect("open");
@@ -968,7 +808,8 @@ mod tests {
                     }],
                 };
                 let job_id = insert(c, &job)?;
-                let runs = claim(c, "engine-1", now(), 10, |_| false)?;
+                let ids: Vec<i64> = super::runs(c, job_id)?.iter().map(|r| r.id).collect();
+                let runs = start_runs(c, &ids)?;
                 Ok::<_, StoreError>((job_id, runs))
             })
             .expect("setup");

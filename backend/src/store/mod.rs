@@ -419,6 +419,45 @@ mod tests {
     }
 
     #[test]
+    fn a_write_opened_inside_another_is_refused_instead_of_deadlocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&StoreUrl::Sqlite(dir.path().join("n.db")), 2, 5).expect("open");
+        let inner = store.clone();
+        let nested = store.write_blocking(|_| inner.write_blocking(|_| Ok::<_, StoreError>(())));
+        assert!(matches!(nested, Err(StoreError::NestedWrite)), "{nested:?}");
+        // The flag is cleared with the transaction: the next write on this thread works.
+        store
+            .write_blocking(|_| Ok::<_, StoreError>(()))
+            .expect("a later write");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&StoreUrl::Sqlite(dir.path().join("r.db")), 2, 5).expect("open");
+        store
+            .write_blocking(|tx| Ok::<_, StoreError>(tx.batch_execute("CREATE TABLE t (x int)")?))
+            .expect("create");
+        let failed = store.write_blocking(|tx| {
+            tx.batch_execute("INSERT INTO t VALUES (1)")?;
+            Err::<(), _>(StoreError::Integrity("stop".into()))
+        });
+        assert!(failed.is_err());
+        let n: i64 = store
+            .run_blocking(|c| {
+                #[derive(QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query("SELECT count(*) AS n FROM t").load(c)?;
+                Ok::<_, StoreError>(rows[0].n)
+            })
+            .expect("count");
+        assert_eq!(n, 0, "the insert was rolled back with its transaction");
+    }
+
+    #[test]
     fn postgres_urls_get_a_connect_timeout() {
         let u = StoreUrl::parse("postgres://h/d").expect("parse");
         assert_eq!(u.connection_string(5), "postgres://h/d?connect_timeout=5");

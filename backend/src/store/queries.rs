@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use super::error::Result;
 use super::jobs::{outcome, CANCELLED, ERROR, RUNNING, WAITING};
 use super::schema::{queries, query_results};
-use super::{now, DbConn, Store, WriteTx};
+use super::work::NewItem;
+use super::{now, DbConn, WriteTx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = queries)]
@@ -116,8 +117,25 @@ pub fn insert(tx: &mut WriteTx<'_>, q: &NewQuery) -> Result<i64> {
                 .execute(c)?;
         }
     }
+    // One work item per target: the engine runs each on its pool.
+    let items: Vec<NewItem<'_>> = q
+        .targets
+        .iter()
+        .map(|t| NewItem {
+            kind: WORK_KIND,
+            group_id: id,
+            subject_id: id,
+            target_id: Some(t.id),
+            run_after: at,
+            created_at: at,
+        })
+        .collect();
+    super::work::enqueue(tx, &items)?;
     Ok(id)
 }
+
+/// The work kind of a query's targets (`store::work`): group and subject are the query.
+pub const WORK_KIND: &str = "query_target";
 
 pub fn query(conn: &mut DbConn, id: i64) -> Result<Option<QueryRow>> {
     Ok(queries::table
@@ -350,86 +368,29 @@ pub fn request_cancel(tx: &mut WriteTx<'_>, query_id: i64) -> Result<bool> {
     Ok(open)
 }
 
-/// Renews the heartbeat of this process's open queries; returns those asked to cancel (from
-/// any process).
-pub fn heartbeat(tx: &mut WriteTx<'_>, runner: &str, open: &[i64]) -> Result<Vec<i64>> {
-    if open.is_empty() {
-        return Ok(vec![]);
-    }
-    let conn: &mut DbConn = tx;
-    diesel::update(
-        queries::table
-            .filter(queries::id.eq_any(open))
-            .filter(queries::runner.eq(runner)),
-    )
-    .set(queries::heartbeat_at.eq(Some(now())))
-    .execute(conn)?;
-    Ok(queries::table
-        .filter(queries::id.eq_any(open))
-        .filter(queries::cancel_requested.eq(true))
-        .select(queries::id)
-        .load(conn)?)
-}
-
-/// Queries left open by a process that stopped end as errors: with `all_of_others`, every open
-/// query not run by `runner` (SQLite: one process owns the store); otherwise those whose
-/// heartbeat is older than `stale_before`.
-pub fn reap(
-    store: &Store,
-    runner: &str,
-    all_of_others: bool,
-    stale_before: NaiveDateTime,
-) -> Result<usize> {
-    store
-        .run_blocking(|conn| stale(conn, runner, all_of_others, stale_before))?
-        .into_iter()
-        .try_fold(0, |n, id| {
-            store.write_blocking(|c| reap_one(c, id))?;
-            Ok(n + 1)
-        })
-}
-
-fn stale(
-    conn: &mut DbConn,
-    runner: &str,
-    all_of_others: bool,
-    stale_before: NaiveDateTime,
-) -> Result<Vec<i64>> {
-    let open = queries::table
-        .filter(queries::finished_at.is_null())
-        .filter(queries::runner.ne(runner).or(queries::runner.is_null()));
-    let ids: Vec<i64> = if all_of_others {
-        open.select(queries::id).load(conn)?
-    } else {
-        open.filter(queries::heartbeat_at.lt(stale_before))
-            .select(queries::id)
-            .load(conn)?
-    };
-    Ok(ids)
-}
-
-fn reap_one(tx: &mut WriteTx<'_>, id: i64) -> Result<bool> {
+/// The reaper's end of a target whose process stopped renewing its lease: its open results
+/// end as errors (and the query with them when it was the last).
+pub fn interrupt_target(
+    tx: &mut WriteTx<'_>,
+    query_id: i64,
+    target_id: i64,
+    message: &str,
+) -> Result<bool> {
     let c: &mut DbConn = tx;
-    let id = &id;
-    {
-        {
-            lock_query(c, *id)?;
-            diesel::update(
-                query_results::table
-                    .filter(query_results::query_id.eq(id))
-                    .filter(query_results::status.eq_any([WAITING, RUNNING])),
-            )
-            .set((
-                query_results::status.eq(ERROR),
-                query_results::error.eq(Some(
-                    "interrupted: AutoDB restarted (or its process stopped) during this query",
-                )),
-                query_results::finished_at.eq(Some(now())),
-            ))
-            .execute(c)?;
-            end_if_done(c, *id)
-        }
-    }
+    lock_query(c, query_id)?;
+    diesel::update(
+        query_results::table
+            .filter(query_results::query_id.eq(query_id))
+            .filter(query_results::target_id.eq(target_id))
+            .filter(query_results::status.eq_any([WAITING, RUNNING])),
+    )
+    .set((
+        query_results::status.eq(ERROR),
+        query_results::error.eq(Some(message)),
+        query_results::finished_at.eq(Some(now())),
+    ))
+    .execute(c)?;
+    end_if_done(c, query_id)
 }
 
 pub fn result(

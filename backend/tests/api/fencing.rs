@@ -13,7 +13,10 @@ use crate::jobs::{ended, pg_admin_db, pg_count, pg_target, submit, wait_job, PgD
 fn wait_for(secs: u64, what: &str, f: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
-        assert!(Instant::now() < deadline, "{what} did not happen in {secs}s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen in {secs}s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -90,10 +93,7 @@ async fn a_run_whose_store_is_blocked_past_its_lease_stops_and_a_retry_applies_t
         .post_json(&format!("/api/jobs/{id}/retry"), Some(&t), json!({}))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let again: Value = wait_job(&app, &t, id, 30, |j| {
-        ended(j) && j["attempt"] == 2
-    })
-    .await;
+    let again: Value = wait_job(&app, &t, id, 30, |j| ended(j) && j["attempt"] == 2).await;
     assert_eq!(again["status"], "success", "{again}");
     assert_eq!(
         pg_count(&db.0, "SELECT count(*) FROM effect"),

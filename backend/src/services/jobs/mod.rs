@@ -2,7 +2,6 @@
 //! Submitting writes the job, its scripts and runs to the store and answers; the engine
 //! (`engine.rs`) executes them; `events.rs` streams their progress.
 
-pub mod engine;
 pub mod events;
 pub mod runner;
 
@@ -249,7 +248,7 @@ fn redact_every_dialect(text: &str) -> String {
 /// Scripts written before scripts were sealed (their text in clear in the store) are sealed,
 /// and keep their redaction for display. Run once at start; another process doing the same at
 /// the same time seals each script once.
-pub(crate) fn seal_legacy_scripts(
+pub fn seal_legacy_scripts(
     store: &crate::store::Store,
     secrets: &crate::crypto::SecretBox,
 ) -> Result<usize> {

@@ -5,7 +5,7 @@
 
 pub mod account;
 pub mod classify;
-pub mod engine;
+
 pub mod events;
 pub mod export;
 pub mod functions;
@@ -324,7 +324,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
         ));
     }
     let (row_limit, timeout_s) = limits(ctx, &input)?;
-    let runner = ctx.queries.id.clone();
+    let runner = ctx.work.id().to_string();
     let max_statements = ctx.settings.query.max_statements;
     let a = actor.clone();
     // A refusal's audit entry is committed; the refusal is answered after.
@@ -373,8 +373,8 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
             )))
         })
         .await?;
-    let (id, targets) = submitted?;
-    ctx.queries.launch(id, targets);
+    let (id, _targets) = submitted?;
+    ctx.queries.wake();
     Ok(id)
 }
 
@@ -463,6 +463,8 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
             if !rows::request_cancel(c, id)? {
                 return Err(Error::Conflict(format!("query {id} has already ended")));
             }
+            // Targets not started are dropped; running ones are stopped by their holder.
+            crate::store::work::cancel_group(c, rows::WORK_KIND, id)?;
             audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
             Ok(true)
         })

@@ -6,7 +6,7 @@ pub mod engine;
 pub mod events;
 pub mod runner;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -155,7 +155,20 @@ fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
 }
 
-pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
+/// The latest attempt of each (script, target) among a job's runs: one pass, so a job's runs
+/// are shown in O(n) (the `superseded` of each run is one lookup).
+pub(crate) fn latest_attempts(all: &[rows::RunRow]) -> HashMap<(i32, i64), i32> {
+    let mut latest = HashMap::with_capacity(all.len());
+    for r in all {
+        let attempt = latest
+            .entry((r.script_idx, r.target_id))
+            .or_insert(r.attempt);
+        *attempt = (*attempt).max(r.attempt);
+    }
+    latest
+}
+
+pub(crate) fn run_dto(r: &rows::RunRow, latest: &HashMap<(i32, i64), i32>) -> Run {
     Run {
         id: r.id,
         target_id: r.target_id,
@@ -169,9 +182,9 @@ pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
         error: r.error.clone(),
         error_code: r.error_code.clone(),
         error_line: r.error_line,
-        superseded: all.iter().any(|o| {
-            o.script_idx == r.script_idx && o.target_id == r.target_id && o.attempt > r.attempt
-        }),
+        superseded: latest
+            .get(&(r.script_idx, r.target_id))
+            .is_some_and(|&a| a > r.attempt),
     }
 }
 
@@ -192,6 +205,14 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     let job = rows::job(conn, id)?.ok_or(Error::NotFound("job"))?;
     let scripts = rows::scripts(conn, id)?;
     let runs = rows::runs(conn, id)?;
+    let latest = latest_attempts(&runs);
+    let mut by_script: HashMap<i32, Vec<Run>> = HashMap::new();
+    for r in &runs {
+        by_script
+            .entry(r.script_idx)
+            .or_default()
+            .push(run_dto(r, &latest));
+    }
     Ok(Job {
         id: job.id,
         name: job.name.clone(),
@@ -216,11 +237,7 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
                 targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
-                runs: runs
-                    .iter()
-                    .filter(|r| r.script_idx == s.idx)
-                    .map(|r| run_dto(r, &runs))
-                    .collect(),
+                runs: by_script.remove(&s.idx).unwrap_or_default(),
             })
             .collect(),
     })
@@ -504,7 +521,7 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
                 })
                 .collect();
             Ok(RunLog {
-                run: run_dto(&run, &all),
+                run: run_dto(&run, &latest_attempts(&all)),
                 statements,
             })
         })

@@ -546,6 +546,59 @@ async fn live_events_send_a_snapshot_each_result_as_it_ends_and_the_end() {
     assert_eq!(result["result"]["rows"], json!([[{"t": "int", "v": 7}]]));
 }
 
+#[actix_web::test]
+async fn both_event_streams_are_uncached_unbuffered_and_never_compressed() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let (target, _) = sqlite_target(&app, &t, "sse_headers").await;
+    let job = crate::jobs::submit(
+        &app,
+        &t,
+        json!({"name": "h", "scripts": [{"sql": "SELECT 1;", "target_ids": [target]}]}),
+    )
+    .await;
+    let query = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT 1 AS one", "target_ids": [target]}),
+    )
+    .await;
+    let paths = [
+        format!("/api/jobs/{}/events", job["id"]),
+        format!("/api/queries/{query}/events"),
+    ];
+    for path in paths {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&t)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let h = r.headers().clone();
+        assert_eq!(h["content-type"], "text/event-stream", "{path}");
+        assert_eq!(h["cache-control"], "no-cache", "{path}");
+        assert_eq!(h["x-accel-buffering"], "no", "{path}");
+        let encoding = h.get("content-encoding").map(|v| v.to_str().unwrap_or("?"));
+        assert!(
+            matches!(encoding, None | Some("identity")),
+            "{path}: {encoding:?}"
+        );
+        let body = tokio::time::timeout(Duration::from_secs(30), r.text())
+            .await
+            .expect("the stream ends with its resource")
+            .expect("body");
+        assert!(
+            body.starts_with("event: snapshot\ndata: {"),
+            "{path}: {body}"
+        );
+        assert!(body.contains("event: end\n"), "{path}: {body}");
+        assert!(body.ends_with("\n\n"), "{path}: {body}");
+    }
+}
+
 /// Runs `sql` on the app's own store (PostgreSQL or the SQLite file), waiting out its writers.
 fn store_exec(app: &TestApp, sql: &str) {
     match app.pg_database() {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
+use super::sse;
 use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
@@ -124,7 +125,7 @@ pub async fn run_log(
     tag = "jobs",
     params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled)"),
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled); a failure on the server ends the stream with `stream_error` `{\"message\": ...}`"),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -139,11 +140,6 @@ pub async fn events(
     actor.require_to(Action::Read)?;
     jobs::get(&ctx, id).await?;
     let watch = Watch::new(credential, actor, Action::Read);
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        // Compressing an event stream would hold events back until a block fills.
-        .insert_header(actix_web::http::header::ContentEncoding::Identity)
-        .streaming(jobs::events::stream(ctx.get_ref().clone(), watch, id)))
+    let source = jobs::events::source(&ctx, id);
+    Ok(sse::response(ctx.get_ref().clone(), watch, source))
 }

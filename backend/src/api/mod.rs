@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod permissions;
 pub mod queries;
 pub mod sql;
+pub mod sse;
 pub mod targets;
 pub mod users;
 

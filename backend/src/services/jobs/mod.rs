@@ -5,7 +5,7 @@
 pub mod events;
 pub mod runner;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,20 @@ fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
 }
 
-pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
+/// The latest attempt of each (script, target) among a job's runs: one pass, so a job's runs
+/// are shown in O(n) (the `superseded` of each run is one lookup).
+pub(crate) fn latest_attempts(all: &[rows::RunRow]) -> HashMap<(i32, i64), i32> {
+    let mut latest = HashMap::with_capacity(all.len());
+    for r in all {
+        let attempt = latest
+            .entry((r.script_idx, r.target_id))
+            .or_insert(r.attempt);
+        *attempt = (*attempt).max(r.attempt);
+    }
+    latest
+}
+
+pub(crate) fn run_dto(r: &rows::RunRow, latest: &HashMap<(i32, i64), i32>) -> Run {
     Run {
         id: r.id,
         target_id: r.target_id,
@@ -168,9 +181,9 @@ pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
         error: r.error.clone(),
         error_code: r.error_code.clone(),
         error_line: r.error_line,
-        superseded: all.iter().any(|o| {
-            o.script_idx == r.script_idx && o.target_id == r.target_id && o.attempt > r.attempt
-        }),
+        superseded: latest
+            .get(&(r.script_idx, r.target_id))
+            .is_some_and(|&a| a > r.attempt),
     }
 }
 
@@ -191,6 +204,14 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     let job = rows::job(conn, id)?.ok_or(Error::NotFound("job"))?;
     let scripts = rows::scripts(conn, id)?;
     let runs = rows::runs(conn, id)?;
+    let latest = latest_attempts(&runs);
+    let mut by_script: HashMap<i32, Vec<Run>> = HashMap::new();
+    for r in &runs {
+        by_script
+            .entry(r.script_idx)
+            .or_default()
+            .push(run_dto(r, &latest));
+    }
     Ok(Job {
         id: job.id,
         name: job.name.clone(),
@@ -215,11 +236,7 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
                 targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
-                runs: runs
-                    .iter()
-                    .filter(|r| r.script_idx == s.idx)
-                    .map(|r| run_dto(r, &runs))
-                    .collect(),
+                runs: by_script.remove(&s.idx).unwrap_or_default(),
             })
             .collect(),
     })
@@ -524,7 +541,7 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
                 })
                 .collect();
             Ok(RunLog {
-                run: run_dto(&run, &all),
+                run: run_dto(&run, &latest_attempts(&all)),
                 statements,
             })
         })

@@ -387,6 +387,7 @@ def main(argv: list[str]) -> int:
     if args.self_test:
         import unittest
 
+        sys.dont_write_bytecode = True  # no __pycache__ left in the tree
         sys.path.insert(0, str(here))
         suite = unittest.defaultTestLoader.loadTestsFromName("test_imports")
         ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()

@@ -183,6 +183,14 @@ impl Action {
     }
 }
 
+/// `s` cut to `max_chars` characters, with `…` when it was longer.
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Runs blocking work (argon2, several store transactions in a row) on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, error::Error> + Send + 'static,

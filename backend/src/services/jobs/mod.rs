@@ -344,7 +344,7 @@ fn resolve(
         let mut shown = s.sql.clone();
         for name in engines {
             let engine: Engine = name.parse().map_err(|e| Error::internal(format!("{e}")))?;
-            if sqlsplit::split(runner::dialect(engine), &s.sql)
+            if sqlsplit::split(engine.dialect(), &s.sql)
                 .statements
                 .is_empty()
             {
@@ -354,7 +354,7 @@ fn resolve(
                 ));
             }
             // As each engine reads it: what is a literal differs between dialects.
-            shown = sqlsplit::redact(runner::dialect(engine), &shown).text;
+            shown = sqlsplit::redact(engine.dialect(), &shown).text;
         }
         let selector =
             json!({"target_ids": s.target_ids, "target_tags": s.target_tags}).to_string();
@@ -406,7 +406,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
     let detail = json!({
         "name": new.name,
         "scripts": new.scripts.iter().map(|s| json!({
-            "sql": runner::truncate(&s.sql, 2000),
+            "sql": crate::services::truncate(&s.sql, 2000),
             "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });

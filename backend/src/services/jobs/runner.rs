@@ -170,15 +170,6 @@ impl work::End for RunEnded {
     }
 }
 
-pub fn dialect(engine: Engine) -> sqlsplit::Dialect {
-    match engine {
-        Engine::Postgres => sqlsplit::Dialect::Postgres,
-        Engine::Mysql => sqlsplit::Dialect::Mysql,
-        Engine::Oracle => sqlsplit::Dialect::Oracle,
-        Engine::Sqlite => sqlsplit::Dialect::Sqlite,
-    }
-}
-
 impl JobRuns {
     fn execute_run(&self, run_id: i64, ctl: &Control) -> Result<Outcome> {
         let store = ctl.store();
@@ -215,7 +206,7 @@ impl JobRuns {
             },
             None => script.sql_text.clone(),
         };
-        let statements = sqlsplit::split(dialect(spec.engine), &executable).statements;
+        let statements = sqlsplit::split(spec.engine.dialect(), &executable).statements;
         let total = i32::try_from(statements.len()).unwrap_or(i32::MAX);
         // A one-statement run (the common fleet case) reports its total with its end: one
         // write fewer per run. Longer scripts show it at once, for the progress bar.
@@ -268,7 +259,7 @@ impl JobRuns {
                 conn.as_mut(),
                 (run.id, i, line),
                 &stmt.sql,
-                dialect(spec.engine),
+                spec.engine.dialect(),
                 &mut budget,
             );
             let done = i as i32 + 1;
@@ -329,7 +320,7 @@ fn run_statement(
         run_id,
         idx: idx as i32,
         line,
-        sql_text: truncate(&shown.text, LOG_SQL_CHARS),
+        sql_text: crate::services::truncate(&shown.text, LOG_SQL_CHARS),
         status: rows::SUCCESS.into(),
         rows_affected: None,
         rows_returned: None,
@@ -432,13 +423,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-pub fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 /// Jobs keep counts, not rows: results belong to queries.

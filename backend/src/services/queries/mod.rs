@@ -257,7 +257,7 @@ fn resolve(
             .parse()
             .map_err(|e| Error::internal(format!("{e}")))?;
         // Counted before anything is parsed: each statement costs a result row per target.
-        let count = sqlsplit::split(crate::services::jobs::runner::dialect(engine), &input.sql)
+        let count = sqlsplit::split(engine.dialect(), &input.sql)
             .statements
             .len();
         if count > max_statements as usize {
@@ -334,7 +334,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
             let (targets, verdict) = resolve(c, &input, max_statements)?;
             let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
             let detail = json!({
-                "sql": crate::services::jobs::runner::truncate(&input.sql, 10_000),
+                "sql": crate::services::truncate(&input.sql, 10_000),
                 "targets": names,
                 "row_limit": row_limit,
                 "timeout_s": timeout_s,
@@ -439,7 +439,7 @@ pub async fn list(
             .map(|q| QuerySummary {
                 id: q.id,
                 status: q.status,
-                sql: crate::services::jobs::runner::truncate(&q.sql_text, 500),
+                sql: crate::services::truncate(&q.sql_text, 500),
                 created_by: q.created_by_name,
                 created_at: q.created_at.and_utc(),
                 finished_at: utc(q.finished_at),

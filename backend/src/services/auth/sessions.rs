@@ -1,23 +1,19 @@
-//! Logins, sessions, API tokens and the brake on password guessing (`throttle`).
-
-mod throttle;
-pub use throttle::{LoginThrottle, Refused, ThrottleReport};
-
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Sessions: login (with its glue to the brake in `throttle`: refusals, and their summaries
+//! written to the audit), logout, and resolving a bearer secret to the acting user
+//! (`authenticate`: the cache first, then the session or API token row, touched at most every
+//! [`TOUCH_EVERY`]).
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use serde_json::json;
 
-use super::audit::{self, Event};
-use super::error::{Error, Result};
-use super::users::User;
-use super::{blocking, Actor, Ctx, Role};
+use super::throttle::{Refused, ThrottleReport};
+use super::{tokens as api_tokens, TOUCH_EVERY};
 use crate::crypto;
+use crate::services::audit::{self, Event};
+use crate::services::error::{Error, Result};
+use crate::services::users::User;
+use crate::services::{blocking, Actor, Ctx};
 use crate::store::{self, tokens, users as user_rows, Store, WriteTx};
 
 /// A session or API token whose last-used time is due to be written.
@@ -27,9 +23,6 @@ enum Touch {
 }
 
 const SESSION_PREFIX: &str = "ads_";
-const API_TOKEN_PREFIX: &str = "adt_";
-/// `last_seen_at` / `last_used_at` are refreshed at most this often, not on every request.
-const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 /// A valid argon2id hash of nothing anyone knows: unknown users cost the same time as known ones.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0mE3TmnQzY8WwNfaQmQm1lI6k3sXbOjCcT8vY3mR0pE";
@@ -251,10 +244,10 @@ pub async fn logout(ctx: &Ctx, actor: &Actor) -> Result<()> {
 }
 
 /// Resolves a bearer secret (login token or API token) to the acting user: from the
-/// [`AuthCache`] when this secret was verified moments ago, else from the store.
+/// [`AuthCache`](super::AuthCache) when this secret was verified moments ago, else from the store.
 pub async fn authenticate(ctx: &Ctx, token: String, client_addr: Option<String>) -> Result<Actor> {
     let session = token.starts_with(SESSION_PREFIX);
-    if !session && !token.starts_with(API_TOKEN_PREFIX) {
+    if !session && !token.starts_with(api_tokens::API_TOKEN_PREFIX) {
         return Err(Error::Unauthenticated);
     }
     let digest = crypto::token_digest(&token);
@@ -325,260 +318,9 @@ fn authenticate_blocking(
     Ok((actor, expires_at))
 }
 
-/// How long a verified secret is trusted without asking the store again. Changes made in this
-/// process (logout, password change, disabling, role change, token revocation) clear the cache
-/// at once; changes made elsewhere (the CLI, another AutoDB process on a shared store) reach
-/// this process within this time.
-pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
-/// Entries kept at most; past it the cache starts over.
-const AUTH_CACHE_MAX: usize = 10_000;
-
-/// Secrets verified in the last few seconds, by digest (never the secret itself). Most API
-/// requests then authenticate without a store round trip.
-#[derive(Debug)]
-pub struct AuthCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, Verified>>,
-    /// Bumped by every invalidation: a lookup that began before it must not be cached after it.
-    generation: AtomicU64,
-}
-
-impl Default for AuthCache {
-    fn default() -> Self {
-        Self::new(AUTH_CACHE_TTL)
-    }
-}
-
-#[derive(Debug)]
-struct Verified {
-    user_id: i64,
-    username: String,
-    role: Role,
-    session: bool,
-    expires_at: Option<chrono::NaiveDateTime>,
-    at: Instant,
-}
-
-impl AuthCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::default(),
-            generation: AtomicU64::new(0),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Verified>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    fn get(&self, digest: &str, client_addr: Option<String>) -> Option<Actor> {
-        let entries = self.lock();
-        let v = entries.get(digest)?;
-        if v.at.elapsed() >= self.ttl || v.expires_at.is_some_and(|e| e <= store::now()) {
-            return None;
-        }
-        Some(Actor {
-            user_id: v.user_id,
-            username: v.username.clone(),
-            role: v.role,
-            client_addr,
-            session_digest: v.session.then(|| digest.to_string()),
-        })
-    }
-
-    /// Remembers a verification that began at `generation`, unless an invalidation came since.
-    fn put(
-        &self,
-        digest: String,
-        actor: &Actor,
-        expires_at: Option<chrono::NaiveDateTime>,
-        generation: u64,
-    ) {
-        let mut entries = self.lock();
-        if self.generation() != generation {
-            return;
-        }
-        if entries.len() >= AUTH_CACHE_MAX {
-            entries.retain(|_, v| v.at.elapsed() < self.ttl);
-            if entries.len() >= AUTH_CACHE_MAX {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            digest,
-            Verified {
-                user_id: actor.user_id,
-                username: actor.username.clone(),
-                role: actor.role,
-                session: actor.session_digest.is_some(),
-                expires_at,
-                at: Instant::now(),
-            },
-        );
-    }
-
-    /// Forgets every verified secret. Call it after a change to sessions, tokens or users has
-    /// been committed.
-    pub fn invalidate(&self) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<tokens::ApiTokenRow> for ApiToken {
-    fn from(r: tokens::ApiTokenRow) -> Self {
-        Self {
-            id: r.id,
-            name: r.name,
-            created_at: r.created_at.and_utc(),
-            expires_at: r.expires_at.map(|t| t.and_utc()),
-            last_used_at: r.last_used_at.map(|t| t.and_utc()),
-        }
-    }
-}
-
-pub const MAX_TOKEN_DAYS: u32 = 3650;
-
-pub async fn create_api_token(
-    ctx: &Ctx,
-    actor: &Actor,
-    name: String,
-    expires_in_days: Option<u32>,
-) -> Result<(ApiToken, SecretString)> {
-    let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::validation("name", "must be 1 to 100 characters"));
-    }
-    if expires_in_days.is_some_and(|d| d == 0 || d > MAX_TOKEN_DAYS) {
-        return Err(Error::validation(
-            "expires_in_days",
-            format!("must be between 1 and {MAX_TOKEN_DAYS}"),
-        ));
-    }
-    let secret = crypto::new_token(API_TOKEN_PREFIX);
-    let digest = crypto::token_digest(secret.expose_secret());
-    let actor = actor.clone();
-    let row = ctx
-        .store
-        .write(move |c| {
-            let now = store::now();
-            let row = tokens::insert_api_token(
-                c,
-                &tokens::NewApiToken {
-                    user_id: actor.user_id,
-                    name: &name,
-                    token_hash: &digest,
-                    created_at: now,
-                    expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d as i64)),
-                },
-            )?;
-            let event = Event::ok("create", "api_token", row.id).with(json!({"name": name}));
-            audit::record(c, Some(&actor), None, None, event)?;
-            Ok::<_, Error>(row)
-        })
-        .await?;
-    Ok((row.into(), secret))
-}
-
-pub async fn list_api_tokens(ctx: &Ctx, actor: &Actor) -> Result<Vec<ApiToken>> {
-    let user_id = actor.user_id;
-    let rows = ctx
-        .store
-        .run(move |c| tokens::api_tokens_of(c, user_id))
-        .await?;
-    Ok(rows.into_iter().map(ApiToken::from).collect())
-}
-
-pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
-    let actor = actor.clone();
-    let revoked = ctx
-        .store
-        .write(move |c| {
-            if !tokens::revoke_api_token(c, actor.user_id, id, store::now())? {
-                return Err(Error::NotFound("api token"));
-            }
-            audit::record(
-                c,
-                Some(&actor),
-                None,
-                None,
-                Event::ok("revoke", "api_token", id),
-            )
-        })
-        .await;
-    ctx.auth_cache.invalidate();
-    revoked
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn actor(session: bool) -> Actor {
-        Actor {
-            user_id: 7,
-            username: "op".into(),
-            role: Role::Operator,
-            client_addr: None,
-            session_digest: session.then(|| "d1".to_string()),
-        }
-    }
-
-    #[test]
-    fn the_auth_cache_answers_until_invalidated() {
-        let cache = AuthCache::default();
-        let g = cache.generation();
-        cache.put("d1".into(), &actor(true), None, g);
-        let hit = cache.get("d1", Some("10.0.0.9".into())).expect("cached");
-        assert_eq!((hit.user_id, hit.role), (7, Role::Operator));
-        // The request's own address, not the one of the request that filled the cache.
-        assert_eq!(hit.client_addr.as_deref(), Some("10.0.0.9"));
-        assert_eq!(hit.session_digest.as_deref(), Some("d1"));
-        assert!(cache.get("d2", None).is_none());
-        cache.invalidate();
-        assert!(cache.get("d1", None).is_none());
-    }
-
-    #[test]
-    fn a_lookup_that_began_before_an_invalidation_is_not_cached() {
-        let cache = AuthCache::default();
-        let before = cache.generation();
-        cache.invalidate(); // e.g. a logout committed while the lookup ran
-        cache.put("d1".into(), &actor(true), None, before);
-        assert!(cache.get("d1", None).is_none());
-    }
-
-    #[test]
-    fn cached_secrets_lapse_with_the_ttl_and_their_own_expiry() {
-        let cache = AuthCache::new(Duration::ZERO);
-        cache.put("d1".into(), &actor(false), None, cache.generation());
-        assert!(cache.get("d1", None).is_none());
-        let cache = AuthCache::default();
-        let past = store::now() - chrono::Duration::seconds(1);
-        cache.put("d1".into(), &actor(false), Some(past), cache.generation());
-        assert!(cache.get("d1", None).is_none());
-        cache.put("d2".into(), &actor(false), None, cache.generation());
-        assert!(cache
-            .get("d2", None)
-            .expect("cached")
-            .session_digest
-            .is_none());
-    }
 
     #[test]
     fn the_dummy_hash_is_a_valid_argon2_hash() {

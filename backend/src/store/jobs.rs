@@ -48,6 +48,105 @@ pub struct ScriptRow {
     /// The executable script, sealed (`SecretBox::seal_script`); `None` for scripts written
     /// before scripts were sealed, whose `sql_text` is the executable text.
     pub sql_sealed: Option<String>,
+    /// Its runs' latest attempts by status (see [`Counts`]).
+    pub n_waiting: i32,
+    pub n_running: i32,
+    pub n_success: i32,
+    pub n_error: i32,
+    pub n_cancelled: i32,
+}
+
+impl ScriptRow {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            waiting: self.n_waiting,
+            running: self.n_running,
+            success: self.n_success,
+            error: self.n_error,
+            cancelled: self.n_cancelled,
+        }
+    }
+}
+
+/// A script's runs, latest attempts only, by status: kept in `job_scripts` by every transition
+/// in the transaction that makes it, so deciding about a script or a job reads one row per
+/// script, never its runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub waiting: i32,
+    pub running: i32,
+    pub success: i32,
+    pub error: i32,
+    pub cancelled: i32,
+}
+
+impl Counts {
+    /// Some run has yet to end.
+    pub fn active(&self) -> bool {
+        self.waiting + self.running > 0
+    }
+
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            waiting: self.waiting + o.waiting,
+            running: self.running + o.running,
+            success: self.success + o.success,
+            error: self.error + o.error,
+            cancelled: self.cancelled + o.cancelled,
+        }
+    }
+}
+
+/// The status of a script whose runs have all ended: any error wins, then any cancel, else
+/// success.
+pub fn script_outcome(c: &Counts) -> &'static str {
+    if c.error > 0 {
+        ERROR
+    } else if c.cancelled > 0 {
+        CANCELLED
+    } else {
+        SUCCESS
+    }
+}
+
+/// The status of a job whose scripts have all ended: as [`script_outcome`] over all its runs.
+pub fn job_outcome(scripts: impl IntoIterator<Item = Counts>) -> &'static str {
+    script_outcome(&scripts.into_iter().fold(Counts::default(), Counts::add))
+}
+
+/// The `job_scripts` column counting runs of this status.
+fn count_column(status: &str) -> Result<&'static str> {
+    Ok(match status {
+        WAITING => "n_waiting",
+        RUNNING => "n_running",
+        SUCCESS => "n_success",
+        ERROR => "n_error",
+        CANCELLED => "n_cancelled",
+        other => {
+            return Err(StoreError::Integrity(format!(
+                "no such run status: {other}"
+            )))
+        }
+    })
+}
+
+/// `n` latest attempts of a script moved from status `from` to `to`.
+fn shift(c: &mut DbConn, job_id: i64, script_idx: i32, from: &str, to: &str, n: i32) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let (f, t) = (count_column(from)?, count_column(to)?);
+    let q = diesel::sql_query(format!(
+        "UPDATE job_scripts SET {f} = {f} - $1, {t} = {t} + $1 WHERE job_id = $2 AND idx = $3"
+    ))
+    .bind::<diesel::sql_types::Integer, _>(n)
+    .bind::<BigInt, _>(job_id)
+    .bind::<diesel::sql_types::Integer, _>(script_idx);
+    match c {
+        DbConn::Postgresql(pg) => q.execute(pg)?,
+        DbConn::Sqlite(lite) => q.execute(lite)?,
+    };
+    Ok(())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -70,6 +169,11 @@ pub struct RunRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// What an end that came after the reaper's really said (the status stays the reaper's).
+    pub late_status: Option<String>,
+    pub late_error: Option<String>,
+    /// The latest attempt of its (script, target).
+    pub latest: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -157,34 +261,66 @@ pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
                 job_scripts::sql_sealed.eq(sealed),
                 job_scripts::target_selector.eq(selector),
                 job_scripts::status.eq(WAITING),
+                job_scripts::n_waiting.eq(targets.len() as i32),
             ))
             .execute(c)?;
         let rows: Vec<_> = targets
             .iter()
-            .map(|(tid, tname)| {
-                (
-                    job_runs::job_id.eq(id),
-                    job_runs::script_idx.eq(idx),
-                    job_runs::target_id.eq(*tid),
-                    job_runs::target_name.eq(tname.clone()),
-                    job_runs::attempt.eq(1),
-                    job_runs::status.eq(WAITING),
-                    job_runs::created_at.eq(at),
-                )
-            })
+            .map(|(tid, tname)| new_run(id, idx, (*tid, tname.clone()), 1, at))
             .collect();
-        // One statement: a round trip per run would add up on a fleet (PostgreSQL store).
-        match c {
-            DbConn::Postgresql(pg) => diesel::insert_into(job_runs::table)
-                .values(rows)
-                .execute(pg)?,
-            DbConn::Sqlite(lite) => diesel::insert_into(job_runs::table)
-                .values(rows)
-                .execute(lite)?,
-        };
+        insert_runs(c, &rows)?;
     }
     enqueue_script(c, id, 0)?;
     Ok(id)
+}
+
+/// Rows per INSERT of runs. Few statements, not one per run: a round trip per run would add up
+/// on a fleet (PostgreSQL store). Not one for all: a statement takes at most 32,766 bound
+/// parameters on SQLite and 65,535 on PostgreSQL, and a run row binds 7 (10,000 runs would bind
+/// 70,000).
+const RUN_BATCH: usize = 1000;
+
+type NewRun = (
+    diesel::dsl::Eq<job_runs::job_id, i64>,
+    diesel::dsl::Eq<job_runs::script_idx, i32>,
+    diesel::dsl::Eq<job_runs::target_id, i64>,
+    diesel::dsl::Eq<job_runs::target_name, String>,
+    diesel::dsl::Eq<job_runs::attempt, i32>,
+    diesel::dsl::Eq<job_runs::status, &'static str>,
+    diesel::dsl::Eq<job_runs::created_at, NaiveDateTime>,
+);
+
+fn new_run(
+    job_id: i64,
+    script_idx: i32,
+    target: (i64, String),
+    attempt: i32,
+    at: NaiveDateTime,
+) -> NewRun {
+    (
+        job_runs::job_id.eq(job_id),
+        job_runs::script_idx.eq(script_idx),
+        job_runs::target_id.eq(target.0),
+        job_runs::target_name.eq(target.1),
+        job_runs::attempt.eq(attempt),
+        job_runs::status.eq(WAITING),
+        job_runs::created_at.eq(at),
+    )
+}
+
+/// Writes runs in statements of at most [`RUN_BATCH`] rows.
+fn insert_runs(c: &mut DbConn, rows: &[NewRun]) -> Result<()> {
+    for chunk in rows.chunks(RUN_BATCH) {
+        match c {
+            DbConn::Postgresql(pg) => diesel::insert_into(job_runs::table)
+                .values(chunk)
+                .execute(pg)?,
+            DbConn::Sqlite(lite) => diesel::insert_into(job_runs::table)
+                .values(chunk)
+                .execute(lite)?,
+        };
+    }
+    Ok(())
 }
 
 pub fn job(conn: &mut DbConn, id: i64) -> Result<Option<JobRow>> {
@@ -249,6 +385,48 @@ pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
         ))
         .select(RunRow::as_select())
         .load(conn)?)
+}
+
+/// What a page of a job's runs is filtered on.
+#[derive(Debug, Default, Clone)]
+pub struct RunFilter {
+    pub script: Option<i32>,
+    pub status: Option<String>,
+}
+
+fn filtered_runs(job_id: i64, f: &RunFilter) -> job_runs::BoxedQuery<'static, Backend> {
+    let mut q = job_runs::table
+        .filter(job_runs::job_id.eq(job_id))
+        .into_boxed();
+    if let Some(v) = f.script {
+        q = q.filter(job_runs::script_idx.eq(v));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(job_runs::status.eq(v.clone()));
+    }
+    q
+}
+
+/// A page of a job's runs, in the order of [`runs`], and how many match.
+pub fn runs_page(
+    conn: &mut DbConn,
+    job_id: i64,
+    f: &RunFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<RunRow>, i64)> {
+    let total = filtered_runs(job_id, f).count().get_result(conn)?;
+    let rows = filtered_runs(job_id, f)
+        .order((
+            job_runs::script_idx.asc(),
+            job_runs::target_name.asc(),
+            job_runs::attempt.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
 }
 
 pub fn run(conn: &mut DbConn, id: i64) -> Result<Option<RunRow>> {
@@ -388,33 +566,46 @@ pub fn claim(
             .order(job_runs::id)
             .select(RunRow::as_select())
             .load(c)?;
-        let mut started: Vec<(i64, i32)> = vec![];
-        for row in &claimed {
-            if !started.contains(&(row.job_id, row.script_idx)) {
-                mark_started(c, row, at)?;
-                started.push((row.job_id, row.script_idx));
-            }
-        }
+        note_started(c, &claimed, at)?;
         Ok(claimed)
     }
 }
 
+/// Runs that just started (waiting → running) move from their scripts' waiting count to the
+/// running one, and their jobs and scripts become running with their first run. One statement
+/// per script, not per run.
+fn note_started(c: &mut DbConn, started: &[RunRow], at: NaiveDateTime) -> Result<()> {
+    let mut per_script: Vec<((i64, i32), i32)> = vec![];
+    for row in started {
+        let key = (row.job_id, row.script_idx);
+        match per_script.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => per_script.push((key, 1)),
+        }
+    }
+    for ((job_id, script_idx), n) in per_script {
+        mark_started(c, job_id, script_idx, at)?;
+        shift(c, job_id, script_idx, WAITING, RUNNING, n)?;
+    }
+    Ok(())
+}
+
 /// The job and the script of a first-started run become `running`. Rows already running are
 /// not written: an UPDATE would wait on a job row another transaction holds.
-fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
-    let job_status: String = jobs::table.find(run.job_id).select(jobs::status).first(c)?;
+fn mark_started(c: &mut DbConn, job_id: i64, script_idx: i32, at: NaiveDateTime) -> Result<()> {
+    let job_status: String = jobs::table.find(job_id).select(jobs::status).first(c)?;
     if job_status == WAITING {
         diesel::update(
             jobs::table
-                .filter(jobs::id.eq(run.job_id))
+                .filter(jobs::id.eq(job_id))
                 .filter(jobs::status.eq(WAITING)),
         )
         .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
         .execute(c)?;
     }
     let script = job_scripts::table
-        .filter(job_scripts::job_id.eq(run.job_id))
-        .filter(job_scripts::idx.eq(run.script_idx));
+        .filter(job_scripts::job_id.eq(job_id))
+        .filter(job_scripts::idx.eq(script_idx));
     let script_status: String = script.select(job_scripts::status).first(c)?;
     if script_status == WAITING {
         diesel::update(script.filter(job_scripts::status.eq(WAITING)))
@@ -492,14 +683,16 @@ fn end_run(
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
     // The job row first, as cancel and retry take it: one order for the locks they share.
-    let job_id = job_runs::table
+    let (job_id, script_idx): (i64, i32) = job_runs::table
         .find(run_id)
-        .select(job_runs::job_id)
+        .select((job_runs::job_id, job_runs::script_idx))
         .first(c)?;
     let job = lock_job(c, job_id)?;
     if let Some((row, done)) = last {
         append_statement(c, row, done)?;
     }
+    // Checked before the row is written: a wrong status would leave the counts wrong.
+    count_column(end.status)?;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::id.eq(run_id))
@@ -520,6 +713,7 @@ fn end_run(
             .execute(c)?;
     }
     if n == 1 {
+        shift(c, job_id, script_idx, RUNNING, end.status, 1)?;
         advance(c, job)?;
     }
     Ok(n == 1)
@@ -538,23 +732,8 @@ fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
     row.ok_or(StoreError::NotFound("job"))
 }
 
-/// The latest attempt of each (script, target): what the job's outcome is made of.
-pub fn latest_attempts(runs: &[RunRow]) -> Vec<&RunRow> {
-    let mut latest: Vec<&RunRow> = vec![];
-    for r in runs {
-        match latest
-            .iter_mut()
-            .find(|l| l.script_idx == r.script_idx && l.target_id == r.target_id)
-        {
-            Some(l) if l.attempt < r.attempt => *l = r,
-            Some(_) => {}
-            None => latest.push(r),
-        }
-    }
-    latest
-}
-
-/// The status of a finished group of runs: any error wins, then any cancel, else success.
+/// The status of a finished group of statuses: any error wins, then any cancel, else success
+/// (a query's results; a job's runs decide from their counts, [`script_outcome`]).
 pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str {
     let mut result = SUCCESS;
     for s in statuses {
@@ -568,47 +747,41 @@ pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str 
 }
 
 /// Moves the job past scripts whose runs have all ended, applying `on_error: stop`, and ends
-/// the job after its last script. Call inside a write transaction, with the job row locked
-/// ([`lock_job`]) and given as read then.
+/// the job after its last script. Decides from the scripts' counts: O(1) in the job's runs,
+/// but for the runs of a script that becomes current (made work items once). Call inside a
+/// write transaction, with the job row locked ([`lock_job`]) and given as read then.
 fn advance(c: &mut DbConn, mut job: JobRow) -> Result<()> {
     let job_id = job.id;
-    let scripts = scripts(c, job_id)?;
     let at = now();
     loop {
-        let all = runs(c, job_id)?;
-        let latest = latest_attempts(&all);
         let cur = job.current_script;
-        let current: Vec<&&RunRow> = latest.iter().filter(|r| r.script_idx == cur).collect();
-        if current
-            .iter()
-            .any(|r| r.status == WAITING || r.status == RUNNING)
-        {
+        let Some(script) = script(c, job_id, cur)? else {
+            // Past the last script: the job ends with its runs.
+            let status = job_outcome(scripts(c, job_id)?.iter().map(ScriptRow::counts));
+            diesel::update(jobs::table.find(job_id))
+                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
+                .execute(c)?;
+            return Ok(());
+        };
+        let counts = script.counts();
+        if counts.active() {
             return Ok(());
         }
-        if let Some(script) = scripts.iter().find(|s| s.idx == cur) {
-            let status = outcome(current.iter().map(|r| r.status.as_str()));
-            diesel::update(job_scripts::table.find(script.id))
-                .set((
-                    job_scripts::status.eq(status),
-                    job_scripts::finished_at.eq(Some(at)),
-                ))
-                .execute(c)?;
-            if status == ERROR && job.on_error == "stop" {
-                cancel_waiting(c, job_id)?;
-            }
+        let status = script_outcome(&counts);
+        diesel::update(job_scripts::table.find(script.id))
+            .set((
+                job_scripts::status.eq(status),
+                job_scripts::finished_at.eq(Some(at)),
+            ))
+            .execute(c)?;
+        if status == ERROR && job.on_error == "stop" {
+            cancel_waiting(c, job_id)?;
         }
         job.current_script = cur + 1;
         diesel::update(jobs::table.find(job_id))
             .set(jobs::current_script.eq(job.current_script))
             .execute(c)?;
-        if job.current_script as usize >= scripts.len() {
-            let all = runs(c, job_id)?;
-            let status = outcome(latest_attempts(&all).iter().map(|r| r.status.as_str()));
-            diesel::update(jobs::table.find(job_id))
-                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
-                .execute(c)?;
-            return Ok(());
-        }
+        // Past the last script this finds no run: nothing is added.
         enqueue_script(c, job_id, job.current_script)?;
     }
 }
@@ -658,13 +831,7 @@ pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> 
         .order(job_runs::id)
         .select(RunRow::as_select())
         .load(c)?;
-    let mut marked: Vec<(i64, i32)> = vec![];
-    for row in &started {
-        if !marked.contains(&(row.job_id, row.script_idx)) {
-            mark_started(c, row, at)?;
-            marked.push((row.job_id, row.script_idx));
-        }
-    }
+    note_started(c, &started, at)?;
     Ok(started)
 }
 
@@ -721,6 +888,14 @@ fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
         job_runs::finished_at.eq(Some(at)),
     ))
     .execute(c)?;
+    // Every waiting run is a latest attempt: each script's waiting count moves to cancelled
+    // (the right-hand sides read the row as it was).
+    diesel::update(job_scripts::table.filter(job_scripts::job_id.eq(job_id)))
+        .set((
+            job_scripts::n_cancelled.eq(job_scripts::n_cancelled + job_scripts::n_waiting),
+            job_scripts::n_waiting.eq(0),
+        ))
+        .execute(c)?;
     diesel::update(
         job_scripts::table
             .filter(job_scripts::job_id.eq(job_id))
@@ -792,37 +967,46 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
         if job.finished_at.is_none() {
             return Ok(Retry::StillActive { status: job.status });
         }
-        let all = runs(c, job_id)?;
-        let again: Vec<RunRow> = latest_attempts(&all)
-            .into_iter()
-            .filter(|r| r.status == ERROR || r.status == CANCELLED)
-            .cloned()
-            .collect();
-        let Some(first) = again.iter().map(|r| r.script_idx).min() else {
+        let failed = || {
+            job_runs::table
+                .filter(job_runs::job_id.eq(job_id))
+                .filter(job_runs::latest.eq(true))
+                .filter(job_runs::status.eq_any([ERROR, CANCELLED]))
+        };
+        let again: Vec<(i32, i64, String)> = failed()
+            .order(job_runs::id.asc())
+            .select((
+                job_runs::script_idx,
+                job_runs::target_id,
+                job_runs::target_name,
+            ))
+            .load(c)?;
+        let Some(first) = again.iter().map(|r| r.0).min() else {
             return Ok(Retry::NothingFailed);
         };
         let attempt = job.attempt + 1;
         let at = now();
-        for r in &again {
-            diesel::insert_into(job_runs::table)
-                .values((
-                    job_runs::job_id.eq(job_id),
-                    job_runs::script_idx.eq(r.script_idx),
-                    job_runs::target_id.eq(r.target_id),
-                    job_runs::target_name.eq(&r.target_name),
-                    job_runs::attempt.eq(attempt),
-                    job_runs::status.eq(WAITING),
-                    job_runs::created_at.eq(at),
-                ))
-                .execute(c)?;
-        }
-        let scripts_again: Vec<i32> = again.iter().map(|r| r.script_idx).collect();
+        // The failed attempts stop being the latest; the new ones are.
+        diesel::update(failed())
+            .set(job_runs::latest.eq(false))
+            .execute(c)?;
+        let n = again.len();
+        let rows: Vec<NewRun> = again
+            .into_iter()
+            .map(|(idx, tid, tname)| new_run(job_id, idx, (tid, tname), attempt, at))
+            .collect();
+        insert_runs(c, &rows)?;
+        // Scripts with failed or cancelled runs wait again: those counts become waiting ones.
         diesel::update(
             job_scripts::table
                 .filter(job_scripts::job_id.eq(job_id))
-                .filter(job_scripts::idx.eq_any(scripts_again)),
+                .filter((job_scripts::n_error + job_scripts::n_cancelled).gt(0)),
         )
         .set((
+            job_scripts::n_waiting
+                .eq(job_scripts::n_waiting + job_scripts::n_error + job_scripts::n_cancelled),
+            job_scripts::n_error.eq(0),
+            job_scripts::n_cancelled.eq(0),
             job_scripts::status.eq(WAITING),
             job_scripts::finished_at.eq(None::<NaiveDateTime>),
         ))
@@ -837,7 +1021,7 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
             ))
             .execute(c)?;
         enqueue_script(c, job_id, first)?;
-        Ok(Retry::Again { runs: again.len() })
+        Ok(Retry::Again { runs: n })
     }
 }
 

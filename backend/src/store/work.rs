@@ -260,7 +260,9 @@ pub fn lapsed(
             .skip_locked()
             .load(pg)?,
         (Some(me), DbConn::Sqlite(lite)) => base.filter(not_mine(me)).load(lite)?,
-        (None, DbConn::Postgresql(pg)) => base.filter(expired).for_update().skip_locked().load(pg)?,
+        (None, DbConn::Postgresql(pg)) => {
+            base.filter(expired).for_update().skip_locked().load(pg)?
+        }
         (None, DbConn::Sqlite(lite)) => base.filter(expired).load(lite)?,
     })
 }
@@ -389,7 +391,9 @@ mod tests {
         // Reaped back to waiting, the item is claimed again with a new token; the old token
         // can neither renew nor end it.
         let old = first[0].clone();
-        assert!(store.write_blocking(|tx| reap(tx, &old, true)).expect("reap"));
+        assert!(store
+            .write_blocking(|tx| reap(tx, &old, true))
+            .expect("reap"));
         let again = claim_as(&store, "b", 5, &[]);
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].token, 2);

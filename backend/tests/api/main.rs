@@ -9,6 +9,7 @@ mod csv_export;
 mod health;
 mod helpers;
 mod jobs;
+mod jobs_fleet;
 mod output_caps;
 mod permissions;
 mod queries;

@@ -9,7 +9,7 @@ use crate::helpers::{expect_error, spawn_app, TestApp};
 use crate::jobs::{create_target, ended, submit, wait_job};
 
 /// `n` SQLite targets tagged `tag`, written through the store in one transaction (the API
-/// would take minutes for 10,000). Their files do not exist: a run on one fails fast.
+/// would take minutes for 10,000). Their files do not exist yet (a run creates an empty one).
 fn sqlite_targets(app: &TestApp, tag: &str, n: usize) {
     use autodb::store::{now, targets, users};
     let dir = app.sqlite_dir.path().to_path_buf();
@@ -40,8 +40,6 @@ fn sqlite_targets(app: &TestApp, tag: &str, n: usize) {
         .expect("targets");
 }
 
-const N_FLEET: usize = 10_000;
-
 fn counts_total(script: &Value) -> i64 {
     ["waiting", "running", "success", "error", "cancelled"]
         .iter()
@@ -58,8 +56,10 @@ async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
 #[actix_web::test]
 async fn a_job_on_ten_thousand_targets_is_accepted_and_lists_every_run() {
     let app = spawn_app().await;
+    sqlite_targets(&app, "fleet", 10_000);
+    // Logged in after: a connection left idle while the targets were written would be closed
+    // by the server's keep-alive under the next request.
     let t = app.admin_token().await;
-    sqlite_targets(&app, "fleet", N_FLEET);
     let started = Instant::now();
     let job = submit(
         &app,
@@ -109,19 +109,19 @@ async fn a_job_on_ten_thousand_targets_is_accepted_and_lists_every_run() {
 #[actix_web::test]
 async fn a_fleet_job_runs_to_its_end_with_its_counts_and_a_retry_counts_the_new_attempt() {
     let app = spawn_app().await;
-    let t = app.admin_token().await;
     sqlite_targets(&app, "small", 300);
+    let t = app.admin_token().await;
     let job = submit(
         &app,
         &t,
         json!({"name": "small", "on_error": "continue", "scripts": [
-            {"sql": "SELECT 1;", "target_tags": ["small"]},
-            {"sql": "SELECT 2;", "target_tags": ["small"]}]}),
+            {"sql": "SELECT * FROM absent_table;", "target_tags": ["small"]},
+            {"sql": "SELECT * FROM absent_table;", "target_tags": ["small"]}]}),
     )
     .await;
     let id = job["id"].as_i64().expect("id");
     let done = wait_job(&app, &t, id, 120, ended).await;
-    // Absent files: every run fails, and both scripts run (on_error: continue).
+    // No such table: every run fails, and both scripts run (on_error: continue).
     assert_eq!(done["status"], "error", "{}", done["scripts"][0]["counts"]);
     for s in done["scripts"].as_array().expect("scripts") {
         assert_eq!(s["status"], "error");
@@ -149,13 +149,16 @@ async fn a_fleet_job_runs_to_its_end_with_its_counts_and_a_retry_counts_the_new_
 async fn runs_are_paged_filtered_by_script_and_status_and_ordered() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
-    // Two existing SQLite databases and one absent: two successes and one error per script.
+    // Two SQLite databases and a file that is not one: two successes and one error per script.
     let mut ids = vec![];
     for name in ["c", "a", "b"] {
         let path = app.sqlite_path(&format!("{name}.db"));
-        if name != "b" {
-            rusqlite_free_create(&path);
-        }
+        let content: &[u8] = if name == "b" {
+            b"this is not a SQLite database, only a text file long enough to be read as one"
+        } else {
+            b""
+        };
+        std::fs::write(&path, content).expect("write file");
         ids.push(
             create_target(
                 &app,
@@ -228,7 +231,12 @@ async fn runs_are_paged_filtered_by_script_and_status_and_ordered() {
     }
     let r = app.get("/api/jobs/999999/runs", Some(&t)).await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
-    let r = app.get(&format!("/api/jobs/{id}/runs"), None).await;
+    // Without credentials (a client without the login's session cookie): refused.
+    let r = crate::helpers::client()
+        .get(app.url(&format!("/api/jobs/{id}/runs")))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // A viewer reads jobs, so it reads their runs.
     let viewer = app.user_with_role("viewer").await;
@@ -236,9 +244,4 @@ async fn runs_are_paged_filtered_by_script_and_status_and_ordered() {
         .get(&format!("/api/jobs/{id}/runs"), Some(&viewer))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-}
-
-/// An empty SQLite database file.
-fn rusqlite_free_create(path: &std::path::Path) {
-    std::fs::write(path, b"").expect("create file");
 }

@@ -1206,4 +1206,246 @@ mod tests {
         assert_eq!(job.status, SUCCESS);
         assert!(job.finished_at.is_some());
     }
+
+    fn counts(waiting: i32, running: i32, success: i32, error: i32, cancelled: i32) -> Counts {
+        Counts {
+            waiting,
+            running,
+            success,
+            error,
+            cancelled,
+        }
+    }
+
+    #[test]
+    fn a_script_outcome_is_error_over_cancelled_over_success() {
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 0)), SUCCESS);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 1)), CANCELLED);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 1, 1)), ERROR);
+        assert!(counts(0, 1, 0, 0, 0).active());
+        assert!(counts(1, 0, 0, 0, 0).active());
+        assert!(!counts(0, 0, 3, 2, 1).active());
+    }
+
+    #[test]
+    fn a_job_outcome_is_made_of_all_its_scripts() {
+        assert_eq!(
+            job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 2, 0, 0)]),
+            SUCCESS
+        );
+        assert_eq!(
+            job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 0, 0, 2)]),
+            CANCELLED
+        );
+        assert_eq!(
+            job_outcome([counts(0, 0, 0, 1, 0), counts(0, 0, 0, 0, 2)]),
+            ERROR
+        );
+    }
+
+    fn script_counts(store: &Store, job_id: i64) -> Vec<Counts> {
+        store
+            .run_blocking(|c| {
+                Ok::<_, StoreError>(scripts(c, job_id)?.iter().map(ScriptRow::counts).collect())
+            })
+            .expect("scripts")
+    }
+
+    /// The counts as a scan of the runs makes them: what every transition must keep.
+    fn scanned(store: &Store, job_id: i64) -> Vec<Counts> {
+        let all = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs");
+        let n = 1 + all.iter().map(|r| r.script_idx).max().unwrap_or(0) as usize;
+        let mut out = vec![Counts::default(); n];
+        for r in all.iter().filter(|r| r.latest) {
+            let c = &mut out[r.script_idx as usize];
+            match r.status.as_str() {
+                WAITING => c.waiting += 1,
+                RUNNING => c.running += 1,
+                SUCCESS => c.success += 1,
+                ERROR => c.error += 1,
+                _ => c.cancelled += 1,
+            }
+        }
+        out
+    }
+
+    fn failure<'a>() -> RunEnd<'a> {
+        RunEnd {
+            status: ERROR,
+            total: Some(1),
+            error: Some("boom".into()),
+            error_code: None,
+            error_line: None,
+        }
+    }
+
+    #[test]
+    fn counts_follow_every_transition_and_a_retry_counts_only_the_new_attempt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, job_id, runs) = two_running_runs(dir.path());
+        assert_eq!(script_counts(&store, job_id), [counts(0, 2, 0, 0, 0)]);
+        // One succeeds; the other is interrupted by the reaper, whose end stands over the
+        // run's late one.
+        store
+            .write_blocking(|c| end_run(c, runs[0].id, success(), None))
+            .expect("end");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 1, 1, 0, 0)]);
+        assert!(store
+            .write_blocking(|c| interrupt_run(c, runs[1].id, "interrupted"))
+            .expect("interrupt"));
+        assert!(
+            !store
+                .write_blocking(|c| end_run(c, runs[1].id, success(), None))
+                .expect("late end"),
+            "an ended run does not end again"
+        );
+        store
+            .write_blocking(|c| record_late_end(c, runs[1].id, SUCCESS, None))
+            .expect("late");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 0, 1, 1, 0)]);
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let late = store
+            .run_blocking(|c| run(c, runs[1].id))
+            .expect("run")
+            .expect("exists");
+        assert_eq!(
+            (late.status.as_str(), late.late_status.as_deref()),
+            (ERROR, Some(SUCCESS))
+        );
+        let ended = store
+            .run_blocking(|c| job(c, job_id))
+            .expect("job")
+            .expect("exists");
+        assert_eq!(ended.status, ERROR);
+        // Retry: only the failed run again, as attempt 2; the old one is no longer latest.
+        let again = store.write_blocking(|c| retry(c, job_id)).expect("retry");
+        assert!(matches!(again, Retry::Again { runs: 1 }), "{again:?}");
+        assert_eq!(script_counts(&store, job_id), [counts(1, 0, 1, 0, 0)]);
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let all = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs");
+        assert_eq!(all.len(), 3);
+        let old = all.iter().find(|r| r.id == runs[1].id).expect("old");
+        assert!(!old.latest);
+        let new = all.iter().find(|r| r.attempt == 2).expect("new attempt");
+        assert!(new.latest);
+        // It has its work item, and starts and ends like the first.
+        let (waiting, _) = store
+            .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+            .expect("count");
+        assert!(waiting >= 1);
+        let started = store
+            .write_blocking(|c| start_runs(c, &[new.id]))
+            .expect("start");
+        assert_eq!(started.len(), 1);
+        assert_eq!(script_counts(&store, job_id), [counts(0, 1, 1, 0, 0)]);
+        store
+            .write_blocking(|c| end_run(c, new.id, failure(), None))
+            .expect("end");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 0, 1, 1, 0)]);
+        let ended = store
+            .run_blocking(|c| job(c, job_id))
+            .expect("job")
+            .expect("exists");
+        assert_eq!((ended.status.as_str(), ended.attempt), (ERROR, 2));
+    }
+
+    #[test]
+    fn on_error_stop_cancels_the_next_scripts_and_their_counts_say_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = StoreUrl::Sqlite(dir.path().join("t.db"));
+        let store = Store::open(&url, 2, 5).expect("open");
+        store.migrate().expect("migrate");
+        let job_id = store
+            .write_blocking(|c| {
+                let at = now();
+                let user = users::insert(
+                    c,
+                    &users::NewUserRow {
+                        username: "op",
+                        password_hash: "x",
+                        role: "operator",
+                        disabled: false,
+                        created_at: at,
+                        updated_at: at,
+                    },
+                )?;
+                let fields = targets::TargetFields {
+                    name: "a".into(),
+                    engine: "sqlite".into(),
+                    host: String::new(),
+                    port: 0,
+                    database_name: "/tmp/a.db".into(),
+                    username: String::new(),
+                    password_enc: None,
+                    options: "{}".into(),
+                    updated_at: at,
+                    query_username: None,
+                    query_password_enc: None,
+                    trusted_for_queries: false,
+                };
+                let t = (targets::insert(c, &fields, &[], user.id)?, "a".to_string());
+                let script = |sql: &str| NewScript {
+                    sql: sql.into(),
+                    sealed: None,
+                    selector: "{}".into(),
+                    targets: vec![t.clone()],
+                };
+                insert(
+                    c,
+                    &NewJob {
+                        name: "j".into(),
+                        on_error: "stop".into(),
+                        transactional: false,
+                        created_by: user.id,
+                        created_by_name: "op".into(),
+                        scripts: vec![script("SELECT 1"), script("SELECT 2"), script("SELECT 3")],
+                    },
+                )
+            })
+            .expect("setup");
+        let waiting = counts(1, 0, 0, 0, 0);
+        assert_eq!(script_counts(&store, job_id), [waiting, waiting, waiting]);
+        // Only the first script's run is work to claim.
+        assert_eq!(
+            store
+                .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+                .expect("count"),
+            (1, 0)
+        );
+        let first = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs")[0]
+            .id;
+        store
+            .write_blocking(|c| {
+                start_runs(c, &[first])?;
+                end_run(c, first, failure(), None)
+            })
+            .expect("fail");
+        let cancelled = counts(0, 0, 0, 0, 1);
+        assert_eq!(
+            script_counts(&store, job_id),
+            [counts(0, 0, 0, 1, 0), cancelled, cancelled]
+        );
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let (job, scripts) = store
+            .run_blocking(|c| {
+                Ok::<_, StoreError>((job(c, job_id)?.expect("job"), scripts(c, job_id)?))
+            })
+            .expect("job");
+        assert_eq!(job.status, ERROR);
+        let statuses: Vec<&str> = scripts.iter().map(|s| s.status.as_str()).collect();
+        assert_eq!(statuses, [ERROR, CANCELLED, CANCELLED]);
+        // No work item was made for the cancelled scripts.
+        assert_eq!(
+            store
+                .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+                .expect("count"),
+            (0, 0)
+        );
+    }
 }

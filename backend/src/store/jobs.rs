@@ -814,6 +814,21 @@ fn enqueue_script(c: &mut DbConn, job_id: i64, script_idx: i32) -> Result<usize>
 pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> {
     let c: &mut DbConn = tx;
     let at = now();
+    // Their jobs' rows first, in id order, as ends, cancels and retries take them: one order
+    // for the locks they share (a cancel writes these runs and their scripts' counts too).
+    if let DbConn::Postgresql(pg) = c {
+        let job_ids: Vec<i64> = job_runs::table
+            .filter(job_runs::id.eq_any(run_ids))
+            .select(job_runs::job_id)
+            .distinct()
+            .load(pg)?;
+        let _: Vec<i64> = jobs::table
+            .filter(jobs::id.eq_any(&job_ids))
+            .order(jobs::id.asc())
+            .select(jobs::id)
+            .for_update()
+            .load(pg)?;
+    }
     diesel::update(
         job_runs::table
             .filter(job_runs::id.eq_any(run_ids))

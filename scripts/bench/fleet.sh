@@ -6,7 +6,8 @@
 #
 # Knobs (environment): BENCH_SIZES ("1000 5000 10000"), BENCH_STORE (sqlite://… in a temporary
 # folder unless given), BENCH_PORT (5078), BENCH_READERS (4: GET /api/jobs/{id} readers while
-# the largest job runs), BENCH_BUILD (1; 0 uses target/release/autodb as it is).
+# the largest job runs), BENCH_BIN (target/release/autodb, built first; another binary, e.g.
+# target/debug/autodb to try the script, is used as it is).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$AUTODB_ROOT"
@@ -14,7 +15,8 @@ ensure_databases
 
 sizes=${BENCH_SIZES:-1000 5000 10000}
 port=${BENCH_PORT:-5078}
-[ "${BENCH_BUILD:-1}" = 0 ] || cargo build --release --locked -p autodb --bin autodb
+bin=${BENCH_BIN:-target/release/autodb}
+[ "$bin" != target/release/autodb ] || cargo build --release --locked -p autodb --bin autodb
 
 max=$(psql -X -At -h 127.0.0.1 -U postgres -c 'SHOW max_connections')
 echo "PostgreSQL max_connections: $max (AutoDB's default limits: 32 runs at once, 4 per target)"
@@ -33,8 +35,8 @@ export AUTODB__SECURITY__SECRET_KEY_FILE="$work/secret.key"
 export RUST_LOG=warn
 BENCH_PASSWORD="bench-$(date +%s)-$RANDOM"
 export BENCH_PASSWORD
-AUTODB_PASSWORD="$BENCH_PASSWORD" target/release/autodb user create admin --role admin >/dev/null
-target/release/autodb serve >"$work/server.log" 2>&1 &
+AUTODB_PASSWORD="$BENCH_PASSWORD" "$bin" user create admin --role admin >/dev/null
+"$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 wait_for 30 curl -sf "http://127.0.0.1:$port/api/health"
 

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
 use super::sse;
-use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog};
+use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog, RunPage};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
-use crate::store::jobs::JobFilter;
+use crate::store::jobs::{JobFilter, RunFilter};
 
 #[utoipa::path(
     tag = "jobs",
@@ -72,6 +72,48 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Job>> {
     Ok(web::Json(jobs::get(&ctx, id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RunQuery {
+    /// Only the runs of this script (its index, from 0).
+    pub script: Option<i32>,
+    /// `waiting` `running` `success` `error` `cancelled`
+    pub status: Option<String>,
+    /// From 1.
+    pub page: Option<i64>,
+    /// 100 unless given; at most 1000.
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path), RunQuery),
+    responses((status = 200, body = RunPage, description = "Ordered by script index, target name, attempt"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/jobs/{id}/runs")]
+pub async fn runs(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    id: web::Path<i64>,
+    q: Query<RunQuery>,
+) -> ApiResult<web::Json<RunPage>> {
+    let q = q.0;
+    let filter = RunFilter {
+        script: q.script,
+        status: q.status,
+    };
+    Ok(web::Json(
+        jobs::runs(
+            &ctx,
+            id.into_inner(),
+            filter,
+            q.page.unwrap_or(1),
+            q.per_page.unwrap_or(100),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(

@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(jobs::get)
         .service(jobs::cancel)
         .service(jobs::retry)
+        .service(jobs::runs)
         .service(jobs::run_log)
         .service(jobs::events)
         .service(queries::submit)

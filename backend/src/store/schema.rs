@@ -126,6 +126,11 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         sql_sealed -> Nullable<Text>,
+        n_waiting -> Integer,
+        n_running -> Integer,
+        n_success -> Integer,
+        n_error -> Integer,
+        n_cancelled -> Integer,
     }
 }
 
@@ -150,6 +155,7 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         late_status -> Nullable<Text>,
         late_error -> Nullable<Text>,
+        latest -> Bool,
     }
 }
 

@@ -10,6 +10,7 @@ mod fencing;
 mod health;
 mod helpers;
 mod jobs;
+mod jobs_fleet;
 mod output_caps;
 mod permissions;
 mod queries;

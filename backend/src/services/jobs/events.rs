@@ -168,11 +168,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::services::jobs::{OnError, Script};
+    use crate::services::jobs::{OnError, RunCounts, Script};
 
     fn run(id: i64, status: &str, done: i32, attempt: i32) -> Run {
         Run {
             id,
+            script_index: 0,
             target_id: 7,
             target_name: "pg".into(),
             attempt,
@@ -185,6 +186,7 @@ mod tests {
             error_code: None,
             error_line: None,
             superseded: false,
+            late_status: None,
         }
     }
 
@@ -208,6 +210,13 @@ mod tests {
                 targets: json!({"target_ids": [7], "target_tags": []}),
                 started_at: None,
                 finished_at: None,
+                counts: RunCounts {
+                    waiting: 0,
+                    running: 0,
+                    success: 0,
+                    error: 0,
+                    cancelled: 0,
+                },
                 runs,
             }],
         }

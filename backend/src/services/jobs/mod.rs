@@ -56,6 +56,8 @@ pub struct JobInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Run {
     pub id: i64,
+    /// The index of its script in the job.
+    pub script_index: i32,
     pub target_id: i64,
     pub target_name: String,
     pub attempt: i32,
@@ -72,6 +74,29 @@ pub struct Run {
     pub error_line: Option<i32>,
     /// A later attempt of the same script and target exists.
     pub superseded: bool,
+    /// What the run's process reported after AutoDB had already ended the run (it lost its
+    /// lease and was reaped: `status` stays the reaper's `error`): `success` `error`
+    /// `cancelled`, or null.
+    pub late_status: Option<String>,
+}
+
+/// A script's runs, latest attempts only, by status.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct RunCounts {
+    pub waiting: i32,
+    pub running: i32,
+    pub success: i32,
+    pub error: i32,
+    pub cancelled: i32,
+}
+
+/// A page of a job's runs (`GET /api/jobs/{id}/runs`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunPage {
+    pub items: Vec<Run>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -86,6 +111,8 @@ pub struct Script {
     pub targets: serde_json::Value,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its runs' latest attempts by status.
+    pub counts: RunCounts,
     pub runs: Vec<Run>,
 }
 
@@ -154,22 +181,10 @@ fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
 }
 
-/// The latest attempt of each (script, target) among a job's runs: one pass, so a job's runs
-/// are shown in O(n) (the `superseded` of each run is one lookup).
-pub(crate) fn latest_attempts(all: &[rows::RunRow]) -> HashMap<(i32, i64), i32> {
-    let mut latest = HashMap::with_capacity(all.len());
-    for r in all {
-        let attempt = latest
-            .entry((r.script_idx, r.target_id))
-            .or_insert(r.attempt);
-        *attempt = (*attempt).max(r.attempt);
-    }
-    latest
-}
-
-pub(crate) fn run_dto(r: &rows::RunRow, latest: &HashMap<(i32, i64), i32>) -> Run {
+pub(crate) fn run_dto(r: &rows::RunRow) -> Run {
     Run {
         id: r.id,
+        script_index: r.script_idx,
         target_id: r.target_id,
         target_name: r.target_name.clone(),
         attempt: r.attempt,
@@ -181,9 +196,8 @@ pub(crate) fn run_dto(r: &rows::RunRow, latest: &HashMap<(i32, i64), i32>) -> Ru
         error: r.error.clone(),
         error_code: r.error_code.clone(),
         error_line: r.error_line,
-        superseded: latest
-            .get(&(r.script_idx, r.target_id))
-            .is_some_and(|&a| a > r.attempt),
+        superseded: !r.latest,
+        late_status: r.late_status.clone(),
     }
 }
 
@@ -204,13 +218,10 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     let job = rows::job(conn, id)?.ok_or(Error::NotFound("job"))?;
     let scripts = rows::scripts(conn, id)?;
     let runs = rows::runs(conn, id)?;
-    let latest = latest_attempts(&runs);
+    // One pass: runs grouped by script.
     let mut by_script: HashMap<i32, Vec<Run>> = HashMap::new();
     for r in &runs {
-        by_script
-            .entry(r.script_idx)
-            .or_default()
-            .push(run_dto(r, &latest));
+        by_script.entry(r.script_idx).or_default().push(run_dto(r));
     }
     Ok(Job {
         id: job.id,
@@ -236,6 +247,16 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
                 targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
+                counts: {
+                    let c = s.counts();
+                    RunCounts {
+                        waiting: c.waiting,
+                        running: c.running,
+                        success: c.success,
+                        error: c.error,
+                        cancelled: c.cancelled,
+                    }
+                },
                 runs: by_script.remove(&s.idx).unwrap_or_default(),
             })
             .collect(),
@@ -428,6 +449,65 @@ pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
     ctx.store.run(move |c| load_job(c, id)).await
 }
 
+/// Most runs on one page of `GET /api/jobs/{id}/runs`.
+pub const MAX_RUNS_PER_PAGE: i64 = 1000;
+pub const RUN_STATUSES: [&str; 5] = [
+    rows::WAITING,
+    rows::RUNNING,
+    rows::SUCCESS,
+    rows::ERROR,
+    rows::CANCELLED,
+];
+
+/// Checks a page of runs' parameters: the offset of the page.
+pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> Result<i64> {
+    if let Some(status) = &filter.status {
+        if !RUN_STATUSES.contains(&status.as_str()) {
+            return Err(Error::validation(
+                "status",
+                format!("must be one of {}", RUN_STATUSES.join(", ")),
+            ));
+        }
+    }
+    if filter.script.is_some_and(|s| s < 0) {
+        return Err(Error::validation("script", "must be 0 or more"));
+    }
+    if page < 1 {
+        return Err(Error::validation("page", "must be 1 or more"));
+    }
+    if !(1..=MAX_RUNS_PER_PAGE).contains(&per_page) {
+        return Err(Error::validation(
+            "per_page",
+            format!("must be between 1 and {MAX_RUNS_PER_PAGE}"),
+        ));
+    }
+    Ok((page - 1) * per_page)
+}
+
+/// A page of a job's runs, ordered by script index, target name and attempt.
+pub async fn runs(
+    ctx: &Ctx,
+    job_id: i64,
+    filter: rows::RunFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<RunPage> {
+    let offset = runs_page_offset(&filter, page, per_page)?;
+    let (items, total) = ctx
+        .store
+        .run(move |c| {
+            rows::job(c, job_id)?.ok_or(Error::NotFound("job"))?;
+            Ok::<_, Error>(rows::runs_page(c, job_id, &filter, offset, per_page)?)
+        })
+        .await?;
+    Ok(RunPage {
+        items: items.iter().map(run_dto).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
 pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Result<JobPage> {
     let offset = crate::services::page_offset(page, per_page)?;
     let (rows, total) = ctx
@@ -522,7 +602,6 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
             let run = rows::run(c, run_id)?
                 .filter(|r| r.job_id == job_id)
                 .ok_or(Error::NotFound("run"))?;
-            let all = rows::runs(c, job_id)?;
             let statements = rows::statements(c, run_id)?
                 .into_iter()
                 .map(|s| StatementLog {
@@ -541,7 +620,7 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
                 })
                 .collect();
             Ok(RunLog {
-                run: run_dto(&run, &latest_attempts(&all)),
+                run: run_dto(&run),
                 statements,
             })
         })

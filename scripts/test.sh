@@ -22,6 +22,8 @@ ensure_databases
 set +e
 
 export CARGO_TERM_COLOR=never
+step "layer rules (scripts/lint/imports.py: store↛services, services↛actix, no import circles)" \
+  bash -c 'python3 scripts/lint/imports.py --self-test && python3 scripts/lint/imports.py'
 step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --locked --all-targets -- -D warnings
 step "rust tests (SQLite store)" cargo test --locked --workspace

@@ -175,9 +175,7 @@ fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliE
             } else {
                 read_password(password_stdin)?
             };
-            let user = ctx
-                .store
-                .run_blocking(|c| users::create_blocking(c, None, &name, &password, role))?;
+            let user = users::create_blocking(&ctx.store, None, &name, &password, role)?;
             println!("created user {} ({})", user.username, user.role);
             if generate_password {
                 // Shown once, on the operator's terminal; it is stored only as a hash.
@@ -193,14 +191,14 @@ fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliE
         } => {
             let password = read_password(password_stdin)?;
             users::validate_password(&password)?;
-            ctx.store.run_blocking(|c| {
-                let user = users::by_name_blocking(c, &name)?;
-                let changes = users::Changes {
-                    password: Some(password),
-                    ..Default::default()
-                };
-                users::update_blocking(c, None, user.id, changes)
-            })?;
+            let user = ctx
+                .store
+                .run_blocking(|c| users::by_name_blocking(c, &name))?;
+            let changes = users::Changes {
+                password: Some(password),
+                ..Default::default()
+            };
+            users::update_blocking(&ctx.store, None, user.id, changes)?;
             println!("password changed for {name}; their sessions were ended");
         }
         UserCommand::List => {

@@ -209,13 +209,18 @@ impl IpBlock {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
+    /// Job runs executing at once in this process (the pool's run lane).
     pub max_parallel_runs: usize,
     pub max_parallel_runs_per_target: usize,
     pub connect_timeout_s: u64,
     /// 0 means no statement timeout.
     pub statement_timeout_s: u64,
-    /// A claimed run's lease; a process that stops renewing it for this long is presumed dead
-    /// and its runs end as interrupted.
+    /// Query targets, export re-runs and connection tests at once (the pool's query lane).
+    pub max_parallel_queries: usize,
+    /// Cancels being sent to databases at once (the pool's control lane).
+    pub max_control_threads: usize,
+    /// A claimed work item's lease; a process that stops renewing it for this long is presumed
+    /// dead and its items are reaped. A holder that cannot renew in time stops the item itself.
     pub lease_s: u64,
     /// How often the engine looks for work made runnable elsewhere, and renews leases.
     pub poll_ms: u64,
@@ -238,6 +243,8 @@ impl Default for EngineSettings {
             max_parallel_runs_per_target: 4,
             connect_timeout_s: 10,
             statement_timeout_s: 0,
+            max_parallel_queries: 16,
+            max_control_threads: 8,
             lease_s: 30,
             poll_ms: 1000,
             run_nice: 10,
@@ -264,8 +271,6 @@ pub struct QuerySettings {
     pub max_result_bytes: u64,
     /// Rows a CSV export streams at most.
     pub export_max_rows: u64,
-    /// Query targets (and exports) running at once across the process; more wait their turn.
-    pub max_parallel: usize,
     /// Statements one query may hold; a longer text is refused (400 on `sql`).
     pub max_statements: u32,
     /// Bytes of rows (as JSON) kept for a whole query, across its statements and targets.
@@ -281,7 +286,6 @@ impl Default for QuerySettings {
             max_timeout_s: 300,
             max_result_bytes: 8 * 1024 * 1024,
             export_max_rows: 1_000_000,
-            max_parallel: 16,
             max_statements: 100,
             max_query_result_bytes: 32 * 1024 * 1024,
         }
@@ -402,7 +406,15 @@ impl Settings {
             ("query.max_timeout_s", self.query.max_timeout_s as u64),
             ("query.max_result_bytes", self.query.max_result_bytes),
             ("query.export_max_rows", self.query.export_max_rows),
-            ("query.max_parallel", self.query.max_parallel as u64),
+            (
+                "engine.max_parallel_queries",
+                self.engine.max_parallel_queries as u64,
+            ),
+            (
+                "engine.max_control_threads",
+                self.engine.max_control_threads as u64,
+            ),
+            ("engine.lease_s", self.engine.lease_s),
             ("query.max_statements", self.query.max_statements as u64),
             (
                 "query.max_query_result_bytes",
@@ -544,9 +556,12 @@ mod tests {
         )
         .expect_err("must fail");
         assert!(err.to_string().contains("query.default_row_limit"), "{err}");
-        let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_PARALLEL", "0")]))
+        let err = Settings::load_from(None, env(&[("AUTODB__ENGINE__MAX_PARALLEL_QUERIES", "0")]))
             .expect_err("must fail");
-        assert!(err.to_string().contains("query.max_parallel"), "{err}");
+        assert!(
+            err.to_string().contains("engine.max_parallel_queries"),
+            "{err}"
+        );
         let s = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_TIMEOUT_S", "600")]))
             .expect("load");
         assert_eq!(s.query.max_timeout_s, 600);

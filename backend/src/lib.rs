@@ -11,3 +11,4 @@ pub mod crypto;
 pub mod services;
 pub mod startup;
 pub mod store;
+pub mod work;

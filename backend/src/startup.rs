@@ -15,11 +15,12 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
 use crate::services::confine::Confinement;
-use crate::services::jobs::engine::JobEngine;
-use crate::services::queries::engine::QueryEngine;
+use crate::services::jobs::runner::JobRuns;
+use crate::services::queries::runner::QueryTargets;
 use crate::services::targets::TargetAccess;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
+use crate::work;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -36,6 +37,8 @@ pub enum StartError {
     },
     #[error("cannot start the job engine: {0}")]
     Engine(crate::services::error::Error),
+    #[error("cannot start the work engine: {0}")]
+    Work(#[from] crate::store::StoreError),
     #[error("server.static_dir {0} has no index.html (build the UI with `npm run build`)")]
     StaticDir(PathBuf),
 }
@@ -73,18 +76,31 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         StoreUrl::Sqlite(_) => 4,
         StoreUrl::Postgres(_) => settings.database.pool_size,
     };
-    let jobs = JobEngine::new(
-        store.with_own_pool(engine_pool)?,
-        access.clone(),
-        settings.engine.clone(),
-    )
-    .map_err(StartError::Engine)?;
-    let queries = QueryEngine::new(
-        store.with_own_pool(engine_pool)?,
-        access,
-        settings.query.clone(),
-        Duration::from_secs(settings.engine.connect_timeout_s),
-    );
+    let e = &settings.engine;
+    let pool = work::Pool::new(work::pool::Limits {
+        runs: e.max_parallel_runs,
+        queries: e.max_parallel_queries,
+        control: e.max_control_threads,
+        run_nice: e.run_nice,
+    });
+    let timing = work::Settings {
+        lease: Duration::from_secs(e.lease_s),
+        poll: Duration::from_millis(e.poll_ms),
+    };
+    let kinds: Vec<Arc<dyn work::Kind>> = vec![
+        Arc::new(JobRuns {
+            access: access.clone(),
+            settings: e.clone(),
+        }),
+        Arc::new(QueryTargets {
+            access,
+            settings: settings.query.clone(),
+            connect_timeout: Duration::from_secs(e.connect_timeout_s),
+        }),
+    ];
+    let work = work::Engine::new(store.with_own_pool(engine_pool)?, timing, pool, kinds)?;
+    let jobs = work.handle(crate::store::jobs::WORK_KIND);
+    let queries = work.handle(crate::store::queries::WORK_KIND);
     Ok(Ctx {
         store,
         secrets,
@@ -92,6 +108,7 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         settings: Arc::new(settings),
         throttle,
         auth_cache: Arc::default(),
+        work,
         jobs,
         queries,
     })
@@ -106,8 +123,17 @@ impl Application {
     /// Starts the job engine, binds `server.bind` (port 0 picks a free port, as tests do) and
     /// builds the server. Call it on the async runtime that will run the server.
     pub async fn build(ctx: Ctx) -> Result<Self, StartError> {
-        ctx.jobs.start().await.map_err(StartError::Engine)?;
-        ctx.queries.start().await.map_err(StartError::Engine)?;
+        // Scripts from before scripts were sealed are sealed before anything runs.
+        let (store, secrets) = (ctx.store.clone(), ctx.secrets.clone());
+        let sealed = crate::services::blocking(move || {
+            crate::services::jobs::seal_legacy_scripts(&store, &secrets)
+        })
+        .await
+        .map_err(StartError::Engine)?;
+        if sealed > 0 {
+            log::info!("{sealed} job script(s) from before scripts were sealed are now sealed");
+        }
+        ctx.work.start().await?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
             addr: addr.to_string(),

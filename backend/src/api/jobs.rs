@@ -6,10 +6,11 @@ use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
-use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog};
+use super::sse;
+use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog, RunPage};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
-use crate::store::jobs::JobFilter;
+use crate::store::jobs::{JobFilter, RunFilter};
 
 #[utoipa::path(
     tag = "jobs",
@@ -73,6 +74,48 @@ pub async fn get(
     Ok(web::Json(jobs::get(&ctx, id.into_inner()).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RunQuery {
+    /// Only the runs of this script (its index, from 0).
+    pub script: Option<i32>,
+    /// `waiting` `running` `success` `error` `cancelled`
+    pub status: Option<String>,
+    /// From 1.
+    pub page: Option<i64>,
+    /// 100 unless given; at most 1000.
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path), RunQuery),
+    responses((status = 200, body = RunPage, description = "Ordered by script index, target name, attempt"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/jobs/{id}/runs")]
+pub async fn runs(
+    ctx: web::Data<Ctx>,
+    _auth: Auth,
+    id: web::Path<i64>,
+    q: Query<RunQuery>,
+) -> ApiResult<web::Json<RunPage>> {
+    let q = q.0;
+    let filter = RunFilter {
+        script: q.script,
+        status: q.status,
+    };
+    Ok(web::Json(
+        jobs::runs(
+            &ctx,
+            id.into_inner(),
+            filter,
+            q.page.unwrap_or(1),
+            q.per_page.unwrap_or(100),
+        )
+        .await?,
+    ))
+}
+
 #[utoipa::path(
     tag = "jobs",
     params(("id" = i64, Path)),
@@ -124,7 +167,7 @@ pub async fn run_log(
     tag = "jobs",
     params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled)"),
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `run` / `script` / `job` events, and `end` (with a `reason` when the session or token ended or the user was disabled); a failure on the server ends the stream with `stream_error` `{\"message\": ...}`"),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -139,11 +182,6 @@ pub async fn events(
     actor.require_to(Action::Read)?;
     jobs::get(&ctx, id).await?;
     let watch = Watch::new(credential, actor, Action::Read);
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        // Compressing an event stream would hold events back until a block fills.
-        .insert_header(actix_web::http::header::ContentEncoding::Identity)
-        .streaming(jobs::events::stream(ctx.get_ref().clone(), watch, id)))
+    let source = jobs::events::source(&ctx, id);
+    Ok(sse::response(ctx.get_ref().clone(), watch, source))
 }

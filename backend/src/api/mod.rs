@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod permissions;
 pub mod queries;
 pub mod sql;
+pub mod sse;
 pub mod targets;
 pub mod users;
 
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(jobs::get)
         .service(jobs::cancel)
         .service(jobs::retry)
+        .service(jobs::runs)
         .service(jobs::run_log)
         .service(jobs::events)
         .service(queries::submit)

@@ -93,6 +93,7 @@ pub const TABLE: &[Permission] = &[
         To(RunJobs),
         Some(SteerAnyJob),
     ),
+    p("get", "/api/jobs/{id}/runs", To(Read), None),
     p("get", "/api/jobs/{id}/runs/{run_id}/log", To(Read), None),
     p("get", "/api/jobs/{id}/events", To(Read), None),
     p("post", "/api/queries", To(RunQueries), None),

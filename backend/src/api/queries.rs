@@ -1,9 +1,7 @@
 //! Queries: run read-only SQL, read results (optionally long-polling), live events, history,
 //! cancel, and CSV export.
 
-use actix_web::http::header::{
-    ContentDisposition, ContentEncoding, DispositionParam, DispositionType,
-};
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -11,6 +9,7 @@ use serde_json::json;
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
+use super::sse;
 use crate::services::live::{Watch, RECHECK_EVERY};
 use crate::services::queries::{self, export, CreatedQuery, QueryInput, QueryPage};
 use crate::services::{Action, Ctx};
@@ -125,7 +124,7 @@ pub async fn cancel(
     tag = "queries",
     params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `result` per target and statement as it ends, `status`, and `end` (with a `reason` when the session or token ended, the user was disabled or their role no longer runs queries)"),
+        (status = 200, content_type = "text/event-stream", description = "`snapshot`, then `result` per target and statement as it ends, `status`, and `end` (with a `reason` when the session or token ended, the user was disabled or their role no longer runs queries); a failure on the server ends the stream with `stream_error` `{\"message\": ...}`"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
@@ -141,13 +140,8 @@ pub async fn events(
     actor.require_to(Action::RunQueries)?;
     queries::get(&ctx, &actor, id, 0).await?;
     let watch = Watch::new(credential, actor, Action::RunQueries);
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        // Compressing an event stream would hold events back until a block fills.
-        .insert_header(ContentEncoding::Identity)
-        .streaming(queries::events::stream(ctx.get_ref().clone(), watch, id)))
+    let source = queries::events::source(&ctx, id);
+    Ok(sse::response(ctx.get_ref().clone(), watch, source))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiResult;
 use super::extract::{Auth, Body};
 use crate::connectors::Engine;
-use crate::services::jobs::runner::dialect;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +42,7 @@ pub struct SplitResponse {
 pub async fn split(_auth: Auth, body: Body<SplitRequest>) -> ApiResult<web::Json<SplitResponse>> {
     let SplitRequest { engine, sql } = body.0;
     // Pure CPU work, linear in the script: fine on the worker for bodies within the size limit.
-    let out = sqlsplit::split(dialect(engine), &sql);
+    let out = sqlsplit::split(engine.dialect(), &sql);
     let kind = |k: sqlsplit::StatementKind| {
         serde_json::to_value(k)
             .ok()

@@ -44,6 +44,16 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// How this engine's own client splits a script into statements.
+    pub fn dialect(self) -> sqlsplit::Dialect {
+        match self {
+            Engine::Postgres => sqlsplit::Dialect::Postgres,
+            Engine::Mysql => sqlsplit::Dialect::Mysql,
+            Engine::Oracle => sqlsplit::Dialect::Oracle,
+            Engine::Sqlite => sqlsplit::Dialect::Sqlite,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Postgres => "postgres",

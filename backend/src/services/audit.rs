@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::Result;
 use super::{Actor, Ctx};
 use crate::store::audit::{self as rows, AuditFilter, ChainHead, NewAuditRow};
-use crate::store::{self, DbConn};
+use crate::store::{self, DbConn, WriteTx};
 
 /// One thing that happened, before it is stamped and stored.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ impl Event {
 /// Appends an entry for `actor` (or for an anonymous caller naming `who`). Call it inside the
 /// same transaction as the change it records, so neither exists without the other.
 pub fn record(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     actor: Option<&Actor>,
     who: Option<&str>,
     client_addr: Option<&str>,
@@ -66,7 +66,8 @@ pub fn record(
                 .or(client_addr.map(str::to_string)),
             success: event.success,
         },
-    )
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

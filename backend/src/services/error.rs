@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::store::StoreError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input; `field` names it (dotted path for nested fields).
@@ -52,20 +54,20 @@ impl Error {
     }
 }
 
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Duplicate(info) => Self::Conflict(format!("already exists ({info})")),
+            StoreError::Unavailable(why) => Self::StoreUnavailable(why),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as K, Error as D};
-        match e {
-            D::NotFound => Self::NotFound("record"),
-            D::DatabaseError(K::UniqueViolation, info) => {
-                Self::Conflict(format!("already exists ({})", info.message()))
-            }
-            D::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
-                Self::StoreUnavailable(info.message().to_string())
-            }
-            D::BrokenTransactionManager => Self::StoreUnavailable(e.to_string()),
-            other => Self::Internal(format!("store: {other}")),
-        }
+        StoreError::from(e).into()
     }
 }
 

@@ -4,10 +4,16 @@
 //! action, the answer ends. Checks go through [`auth::authenticate`], so they cost a store round
 //! trip at most once per auth-cache period; changes made in this process are seen at the next
 //! check, changes made elsewhere within [`auth::AUTH_CACHE_TTL`].
+//!
+//! A live resource (a job, a query) is followed through a [`Source`] of typed [`LiveEvent`]s;
+//! how they travel (SSE framing, keep-alive, waiting, the credential check) is `api::sse`.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use tokio::sync::broadcast;
 
 use super::error::{Error, Result};
 use super::{auth, Action, Actor, Ctx};
@@ -122,4 +128,67 @@ impl Watch {
             Err(Lapse::Forbidden)
         }
     }
+}
+
+/// One event of a live resource: the name it is sent under and its payload (`Serialize`).
+pub trait LiveEvent: Serialize {
+    fn name(&self) -> &'static str;
+}
+
+/// A live resource as a sequence of events, read again whenever it may have changed.
+pub trait Source {
+    type Event: LiveEvent;
+
+    /// The id the resource's change notices carry.
+    fn id(&self) -> i64;
+
+    /// The change notices (ids of changed resources), subscribed to before the first read so
+    /// no change between the snapshot and the first wait is missed.
+    fn changes(&mut self) -> &mut broadcast::Receiver<i64>;
+
+    /// The events since the last read (the first read: a snapshot) for `actor`, and whether
+    /// the resource has ended (nothing follows these events).
+    fn next(&mut self, actor: &Actor) -> impl Future<Output = Result<(Vec<Self::Event>, bool)>>;
+
+    /// The last event when the reader's credential lapsed.
+    fn lapsed(&self, lapse: Lapse) -> Self::Event;
+}
+
+/// The last event of a stream: the resource ended (`status` its final one), or, with a
+/// `reason`, the reader's credential lapsed (`status` the last one seen, if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct End {
+    pub id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    pub status: Option<String>,
+}
+
+impl End {
+    pub fn of(id: i64, status: Option<String>) -> Self {
+        Self {
+            id,
+            reason: None,
+            status,
+        }
+    }
+
+    pub fn because(self, lapse: Lapse) -> Self {
+        Self {
+            reason: Some(lapse.reason()),
+            ..self
+        }
+    }
+}
+
+/// Serializes `value` through [`serde_json::Value`], whose maps sort their keys (this crate
+/// does not enable serde_json's `preserve_order`): how nested DTOs in event payloads were
+/// always sent.
+pub fn sorted<T: Serialize, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde_json::to_value(value)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
 }

@@ -31,8 +31,10 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     pub throttle: Arc<auth::LoginThrottle>,
     pub auth_cache: Arc<auth::AuthCache>,
-    pub jobs: Arc<jobs::engine::JobEngine>,
-    pub queries: Arc<queries::engine::QueryEngine>,
+    /// The one engine for background work; `jobs` and `queries` are its views for each kind.
+    pub work: Arc<crate::work::Engine>,
+    pub jobs: crate::work::Handle,
+    pub queries: crate::work::Handle,
 }
 
 #[derive(
@@ -179,6 +181,23 @@ impl Action {
             Action::ReadAudit => "reading the audit log",
         }
     }
+}
+
+/// `s` cut to `max_chars` characters, with `…` when it was longer.
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Runs blocking work (argon2, several store transactions in a row) on tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, error::Error> + Send + 'static,
+) -> Result<T, error::Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| error::Error::internal(format!("blocking task failed: {e}")))?
 }
 
 /// Largest page any list answers.

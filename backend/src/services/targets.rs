@@ -16,7 +16,7 @@ use super::queries::account::{self, AccountFinding};
 use super::{Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
 use crate::crypto::SecretBox;
-use crate::store::{self, targets as rows};
+use crate::store::{self, targets as rows, StoreError};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Target {
@@ -217,7 +217,7 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
         input.port,
     );
     let database = input.database.clone();
-    if on_thread(move || c.is_store(&host, port, &database)).await? {
+    if on_thread(ctx, move || c.is_store(&host, port, &database)).await? {
         return Err(Error::validation(
             "database",
             "is AutoDB's own metadata store: no target may be it",
@@ -323,19 +323,13 @@ pub async fn create(ctx: &Ctx, actor: &Actor, mut input: TargetInput) -> Result<
     let actor = actor.clone();
     let id = ctx
         .store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                let id = rows::insert(c, &f, &tags, actor.user_id).map_err(|e| match e {
-                    Error::Conflict(_) => {
-                        Error::Conflict(format!("a target named `{}` already exists", input.name))
-                    }
-                    other => other,
-                })?;
-                let detail = audit_detail(&input, &tags, f.trusted_for_queries, false);
-                let event = Event::ok("create", "target", id).with(detail);
-                audit::record(c, Some(&actor), None, None, event)?;
-                Ok(id)
-            })
+        .write(move |c| {
+            let id = rows::insert(c, &f, &tags, actor.user_id)
+                .map_err(|e| named_conflict(e, &input.name))?;
+            let detail = audit_detail(&input, &tags, f.trusted_for_queries, false);
+            let event = Event::ok("create", "target", id).with(detail);
+            audit::record(c, Some(&actor), None, None, event)?;
+            Ok::<_, Error>(id)
         })
         .await?;
     check_query_account(ctx, id).await
@@ -353,38 +347,41 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, mut input: TargetInput) -
         .map(|p| ctx.secrets.seal(p));
     let mut f = fields(ctx, &input, sealed_new);
     ctx.store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
-                check_password_moves(&before, &input, &f)?;
-                if input.password.is_none() {
-                    f.password_enc = before.password_enc;
-                }
-                // The query account's password is kept like the main one, while the account is.
-                if input.query_password.is_none() && f.query_username.is_some() {
-                    f.query_password_enc = before.query_password_enc;
-                }
-                if input.trusted_for_queries.is_none() {
-                    f.trusted_for_queries = before.trusted_for_queries;
-                }
-                rows::update(c, id, &f, &tags).map_err(|e| match e {
-                    Error::Conflict(_) => {
-                        Error::Conflict(format!("a target named `{}` already exists", input.name))
-                    }
-                    other => other,
-                })?;
-                let detail = audit_detail(
-                    &input,
-                    &tags,
-                    f.trusted_for_queries,
-                    before.trusted_for_queries,
-                );
-                let event = Event::ok("update", "target", id).with(detail);
-                audit::record(c, Some(&actor), None, None, event)
-            })
+        .write(move |c| {
+            let (before, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+            check_password_moves(&before, &input, &f)?;
+            if input.password.is_none() {
+                f.password_enc = before.password_enc;
+            }
+            // The query account's password is kept like the main one, while the account is.
+            if input.query_password.is_none() && f.query_username.is_some() {
+                f.query_password_enc = before.query_password_enc;
+            }
+            if input.trusted_for_queries.is_none() {
+                f.trusted_for_queries = before.trusted_for_queries;
+            }
+            rows::update(c, id, &f, &tags).map_err(|e| named_conflict(e, &input.name))?;
+            let detail = audit_detail(
+                &input,
+                &tags,
+                f.trusted_for_queries,
+                before.trusted_for_queries,
+            );
+            let event = Event::ok("update", "target", id).with(detail);
+            audit::record(c, Some(&actor), None, None, event)
         })
         .await?;
     check_query_account(ctx, id).await
+}
+
+/// A duplicate name, said as such.
+fn named_conflict(e: StoreError, name: &str) -> Error {
+    match e {
+        StoreError::Duplicate(_) => {
+            Error::Conflict(format!("a target named `{name}` already exists"))
+        }
+        other => other.into(),
+    }
 }
 
 /// Checks what the account queries will use may do (see `queries::account`) and stores the
@@ -407,7 +404,7 @@ async fn check_query_account(ctx: &Ctx, id: i64) -> Result<Target> {
             query_account_checked_at: Some(store::now()),
             query_account_check_error: None,
         },
-        Ok(spec) => on_thread(move || account::check_at_save(&spec)).await?,
+        Ok(spec) => on_thread(ctx, move || account::check_at_save(&spec)).await?,
         Err(e) => rows::AccountCheckFields {
             query_account_findings: None,
             query_account_checked_at: None,
@@ -416,8 +413,8 @@ async fn check_query_account(ctx: &Ctx, id: i64) -> Result<Target> {
     };
     let (row, tags) = ctx
         .store
-        .run(move |c| {
-            store::write_tx(c, |c| rows::set_account_check(c, id, &check))?;
+        .write(move |c| {
+            rows::set_account_check(c, id, &check)?;
             rows::by_id(c, id)?.ok_or(Error::NotFound("target"))
         })
         .await?;
@@ -428,13 +425,11 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     actor.require_admin()?;
     let actor = actor.clone();
     ctx.store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                let (row, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
-                rows::delete(c, id)?;
-                let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));
-                audit::record(c, Some(&actor), None, None, event)
-            })
+        .write(move |c| {
+            let (row, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+            rows::delete(c, id)?;
+            let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));
+            audit::record(c, Some(&actor), None, None, event)
         })
         .await
 }
@@ -535,7 +530,7 @@ pub fn query_spec(
 pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
     actor.require(&[Role::Operator])?;
     let outcome = match connect_spec(ctx, id).await? {
-        Ok(spec) => on_thread(move || connectors::probe(&spec)).await?,
+        Ok(spec) => on_thread(ctx, move || connectors::probe(&spec)).await?,
         Err(e) => Err(e),
     };
     let result = match outcome {
@@ -559,7 +554,7 @@ pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
     });
     let ok = result.ok;
     ctx.store
-        .run(move |c| {
+        .write(move |c| {
             let event = Event::ok("test", "target", id).with(detail);
             let event = if ok { event } else { event.failed() };
             audit::record(c, Some(&actor), None, None, event)
@@ -568,16 +563,15 @@ pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
     Ok(result)
 }
 
-/// Runs blocking driver work on a thread of its own. Drivers such as the sync `postgres`
-/// client start a runtime of their own and must never run on an async worker.
-async fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("autodb-target".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| Error::internal(format!("cannot start a target thread: {e}")))?;
-    rx.await
-        .map_err(|_| Error::internal("target thread ended without an answer"))
+/// Runs blocking driver work on the engine's pool (queries lane). Drivers such as the sync
+/// `postgres` client start a runtime of their own and must never run on an async worker.
+async fn on_thread<T: Send + 'static>(
+    ctx: &Ctx,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    ctx.work
+        .pool()
+        .run(crate::work::Lane::Queries, None, f)
+        .await
+        .map_err(|e| Error::internal(e.to_string()))
 }

@@ -6,10 +6,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::audit::{self, Event};
+use super::blocking;
 use super::error::{Error, Result};
 use super::{Actor, Ctx, Role};
 use crate::crypto;
-use crate::store::{self, tokens, users as rows, DbConn};
+use crate::store::{self, tokens, users as rows, DbConn, Store};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
@@ -64,8 +65,9 @@ pub fn validate_password(password: &SecretString) -> Result<()> {
 }
 
 /// Creates a user. `actor` is None for the command line (the operator at the console).
+/// On a blocking thread: the password is hashed (argon2) before the write transaction opens.
 pub fn create_blocking(
-    conn: &mut DbConn,
+    store: &Store,
     actor: Option<&Actor>,
     username: &str,
     password: &SecretString,
@@ -74,7 +76,7 @@ pub fn create_blocking(
     validate_username(username)?;
     validate_password(password)?;
     let hash = crypto::hash_password(password);
-    store::write_tx(conn, |c| {
+    store.write_blocking(|c| {
         if rows::by_name(c, username)?.is_some() {
             return Err(Error::Conflict(format!("user `{username}` already exists")));
         }
@@ -105,10 +107,8 @@ pub async fn create(
     role: Role,
 ) -> Result<User> {
     actor.require_admin()?;
-    let actor = actor.clone();
-    ctx.store
-        .run(move |c| create_blocking(c, Some(&actor), &username, &password, role))
-        .await
+    let (actor, store) = (actor.clone(), ctx.store.clone());
+    blocking(move || create_blocking(&store, Some(&actor), &username, &password, role)).await
 }
 
 pub async fn list(ctx: &Ctx, actor: &Actor) -> Result<Vec<User>> {
@@ -137,24 +137,22 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, changes: Changes) -> Resu
     if let Some(p) = &changes.password {
         validate_password(p)?;
     }
-    let actor = actor.clone();
-    let updated = ctx
-        .store
-        .run(move |c| update_blocking(c, Some(&actor), id, changes))
-        .await;
+    let (actor, store) = (actor.clone(), ctx.store.clone());
+    let updated = blocking(move || update_blocking(&store, Some(&actor), id, changes)).await;
     // A role, a password or the disabled flag may have changed: verified secrets are re-read.
     ctx.auth_cache.invalidate();
     updated
 }
 
+/// On a blocking thread, like [`create_blocking`].
 pub fn update_blocking(
-    conn: &mut DbConn,
+    store: &Store,
     actor: Option<&Actor>,
     id: i64,
     changes: Changes,
 ) -> Result<User> {
     let hash = changes.password.as_ref().map(crypto::hash_password);
-    store::write_tx(conn, |c| {
+    store.write_blocking(|c| {
         let before = rows::by_id(c, id)?.ok_or(Error::NotFound("user"))?;
         let loses_admin = before.role == "admin"
             && !before.disabled

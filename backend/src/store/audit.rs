@@ -21,9 +21,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::error::{Result, StoreError};
 use super::schema::{audit_chain, audit_log};
-use super::DbConn;
-use crate::services::error::{Error, Result};
+use super::{DbConn, WriteTx};
 
 /// The previous hash of the first chained entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -124,22 +124,18 @@ fn to_micros(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-/// Appends `row` to the chain. Atomic on its own (a savepoint, or a transaction of its own
-/// when the caller has none), but call it inside the transaction of the change it records.
-pub fn append(conn: &mut DbConn, row: &NewAuditRow) -> Result<()> {
-    match conn {
-        DbConn::Postgresql(_) => conn.transaction(|c| append_chained(c, row)),
-        DbConn::Sqlite(_) => {
-            // SAVEPOINT nests in a caller's BEGIN IMMEDIATE, or starts a transaction whose
-            // first statement (the head's UPDATE) takes the write lock.
-            conn.batch_execute("SAVEPOINT audit_append")?;
-            match append_chained(conn, row) {
-                Ok(()) => Ok(conn.batch_execute("RELEASE audit_append")?),
-                Err(e) => {
-                    let _ = conn.batch_execute("ROLLBACK TO audit_append; RELEASE audit_append");
-                    Err(e)
-                }
-            }
+/// Appends `row` to the chain, in the transaction of the change it records (a savepoint: a
+/// failed append leaves nothing of itself behind).
+pub fn append(tx: &mut WriteTx<'_>, row: &NewAuditRow) -> Result<()> {
+    let conn: &mut DbConn = tx;
+    conn.batch_execute("SAVEPOINT audit_append")?;
+    match append_chained(conn, row) {
+        Ok(()) => Ok(conn.batch_execute("RELEASE SAVEPOINT audit_append")?),
+        Err(e) => {
+            let _ = conn.batch_execute(
+                "ROLLBACK TO SAVEPOINT audit_append; RELEASE SAVEPOINT audit_append",
+            );
+            Err(e)
         }
     }
 }
@@ -150,8 +146,8 @@ fn append_chained(c: &mut DbConn, row: &NewAuditRow) -> Result<()> {
         .set(audit_chain::last_id.eq(audit_chain::last_id + 1i64))
         .execute(c)?;
     if moved != 1 {
-        return Err(Error::internal(
-            "the audit chain head is missing; run `autodb migrate`",
+        return Err(StoreError::Integrity(
+            "the audit chain head is missing; run `autodb migrate`".into(),
         ));
     }
     let (id, prev): (i64, String) = audit_chain::table
@@ -249,7 +245,10 @@ pub fn entries_from(conn: &mut DbConn, from: i64, limit: i64) -> Result<Vec<Stor
 
 /// Runs `f` on one consistent view of the store (a read-only snapshot), so that appends going
 /// on meanwhile neither appear half-way nor move the head under a walk.
-pub fn in_snapshot<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+pub fn in_snapshot<T, E: From<StoreError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     let begin = match conn {
         DbConn::Postgresql(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         DbConn::Sqlite(_) => "BEGIN DEFERRED",

@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::schema::{job_runs, job_scripts, jobs, run_statements};
-use super::{now, write_tx, DbConn};
-use crate::services::error::{Error, Result};
+use super::error::{Result, StoreError};
+use super::schema::{job_runs, job_scripts, jobs, run_statements, work_items};
+use super::{now, DbConn, WriteTx};
 
 pub const WAITING: &str = "waiting";
 pub const RUNNING: &str = "running";
@@ -48,6 +48,105 @@ pub struct ScriptRow {
     /// The executable script, sealed (`SecretBox::seal_script`); `None` for scripts written
     /// before scripts were sealed, whose `sql_text` is the executable text.
     pub sql_sealed: Option<String>,
+    /// Its runs' latest attempts by status (see [`Counts`]).
+    pub n_waiting: i32,
+    pub n_running: i32,
+    pub n_success: i32,
+    pub n_error: i32,
+    pub n_cancelled: i32,
+}
+
+impl ScriptRow {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            waiting: self.n_waiting,
+            running: self.n_running,
+            success: self.n_success,
+            error: self.n_error,
+            cancelled: self.n_cancelled,
+        }
+    }
+}
+
+/// A script's runs, latest attempts only, by status: kept in `job_scripts` by every transition
+/// in the transaction that makes it, so deciding about a script or a job reads one row per
+/// script, never its runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub waiting: i32,
+    pub running: i32,
+    pub success: i32,
+    pub error: i32,
+    pub cancelled: i32,
+}
+
+impl Counts {
+    /// Some run has yet to end.
+    pub fn active(&self) -> bool {
+        self.waiting + self.running > 0
+    }
+
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            waiting: self.waiting + o.waiting,
+            running: self.running + o.running,
+            success: self.success + o.success,
+            error: self.error + o.error,
+            cancelled: self.cancelled + o.cancelled,
+        }
+    }
+}
+
+/// The status of a script whose runs have all ended: any error wins, then any cancel, else
+/// success.
+pub fn script_outcome(c: &Counts) -> &'static str {
+    if c.error > 0 {
+        ERROR
+    } else if c.cancelled > 0 {
+        CANCELLED
+    } else {
+        SUCCESS
+    }
+}
+
+/// The status of a job whose scripts have all ended: as [`script_outcome`] over all its runs.
+pub fn job_outcome(scripts: impl IntoIterator<Item = Counts>) -> &'static str {
+    script_outcome(&scripts.into_iter().fold(Counts::default(), Counts::add))
+}
+
+/// The `job_scripts` column counting runs of this status.
+fn count_column(status: &str) -> Result<&'static str> {
+    Ok(match status {
+        WAITING => "n_waiting",
+        RUNNING => "n_running",
+        SUCCESS => "n_success",
+        ERROR => "n_error",
+        CANCELLED => "n_cancelled",
+        other => {
+            return Err(StoreError::Integrity(format!(
+                "no such run status: {other}"
+            )))
+        }
+    })
+}
+
+/// `n` latest attempts of a script moved from status `from` to `to`.
+fn shift(c: &mut DbConn, job_id: i64, script_idx: i32, from: &str, to: &str, n: i32) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let (f, t) = (count_column(from)?, count_column(to)?);
+    let q = diesel::sql_query(format!(
+        "UPDATE job_scripts SET {f} = {f} - $1, {t} = {t} + $1 WHERE job_id = $2 AND idx = $3"
+    ))
+    .bind::<diesel::sql_types::Integer, _>(n)
+    .bind::<BigInt, _>(job_id)
+    .bind::<diesel::sql_types::Integer, _>(script_idx);
+    match c {
+        DbConn::Postgresql(pg) => q.execute(pg)?,
+        DbConn::Sqlite(lite) => q.execute(lite)?,
+    };
+    Ok(())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -70,6 +169,11 @@ pub struct RunRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// What an end that came after the reaper's really said (the status stays the reaper's).
+    pub late_status: Option<String>,
+    pub late_error: Option<String>,
+    /// The latest attempt of its (script, target).
+    pub latest: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -109,8 +213,9 @@ pub struct NewJob {
     pub scripts: Vec<NewScript>,
 }
 
-/// Writes a job, its scripts and their first runs. Call inside `write_tx`.
-pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
+/// Writes a job, its scripts and their first runs.
+pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
+    let c: &mut DbConn = tx;
     let at = now();
     let values = (
         jobs::name.eq(&job.name),
@@ -156,33 +261,66 @@ pub fn insert(c: &mut DbConn, job: &NewJob) -> Result<i64> {
                 job_scripts::sql_sealed.eq(sealed),
                 job_scripts::target_selector.eq(selector),
                 job_scripts::status.eq(WAITING),
+                job_scripts::n_waiting.eq(targets.len() as i32),
             ))
             .execute(c)?;
         let rows: Vec<_> = targets
             .iter()
-            .map(|(tid, tname)| {
-                (
-                    job_runs::job_id.eq(id),
-                    job_runs::script_idx.eq(idx),
-                    job_runs::target_id.eq(*tid),
-                    job_runs::target_name.eq(tname.clone()),
-                    job_runs::attempt.eq(1),
-                    job_runs::status.eq(WAITING),
-                    job_runs::created_at.eq(at),
-                )
-            })
+            .map(|(tid, tname)| new_run(id, idx, (*tid, tname.clone()), 1, at))
             .collect();
-        // One statement: a round trip per run would add up on a fleet (PostgreSQL store).
+        insert_runs(c, &rows)?;
+    }
+    enqueue_script(c, id, 0)?;
+    Ok(id)
+}
+
+/// Rows per INSERT of runs. Few statements, not one per run: a round trip per run would add up
+/// on a fleet (PostgreSQL store). Not one for all: a statement takes at most 32,766 bound
+/// parameters on SQLite and 65,535 on PostgreSQL, and a run row binds 7 (10,000 runs would bind
+/// 70,000).
+const RUN_BATCH: usize = 1000;
+
+type NewRun = (
+    diesel::dsl::Eq<job_runs::job_id, i64>,
+    diesel::dsl::Eq<job_runs::script_idx, i32>,
+    diesel::dsl::Eq<job_runs::target_id, i64>,
+    diesel::dsl::Eq<job_runs::target_name, String>,
+    diesel::dsl::Eq<job_runs::attempt, i32>,
+    diesel::dsl::Eq<job_runs::status, &'static str>,
+    diesel::dsl::Eq<job_runs::created_at, NaiveDateTime>,
+);
+
+fn new_run(
+    job_id: i64,
+    script_idx: i32,
+    target: (i64, String),
+    attempt: i32,
+    at: NaiveDateTime,
+) -> NewRun {
+    (
+        job_runs::job_id.eq(job_id),
+        job_runs::script_idx.eq(script_idx),
+        job_runs::target_id.eq(target.0),
+        job_runs::target_name.eq(target.1),
+        job_runs::attempt.eq(attempt),
+        job_runs::status.eq(WAITING),
+        job_runs::created_at.eq(at),
+    )
+}
+
+/// Writes runs in statements of at most [`RUN_BATCH`] rows.
+fn insert_runs(c: &mut DbConn, rows: &[NewRun]) -> Result<()> {
+    for chunk in rows.chunks(RUN_BATCH) {
         match c {
             DbConn::Postgresql(pg) => diesel::insert_into(job_runs::table)
-                .values(rows)
+                .values(chunk)
                 .execute(pg)?,
             DbConn::Sqlite(lite) => diesel::insert_into(job_runs::table)
-                .values(rows)
+                .values(chunk)
                 .execute(lite)?,
         };
     }
-    Ok(id)
+    Ok(())
 }
 
 pub fn job(conn: &mut DbConn, id: i64) -> Result<Option<JobRow>> {
@@ -221,8 +359,9 @@ pub fn unsealed_scripts(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec
         .load(conn)?)
 }
 
-/// Seals one such script, unless another process did first. Call inside `write_tx`.
-pub fn seal_script(conn: &mut DbConn, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+/// Seals one such script, unless another process did first.
+pub fn seal_script(tx: &mut WriteTx<'_>, id: i64, shown: &str, sealed: &str) -> Result<bool> {
+    let conn: &mut DbConn = tx;
     let n = diesel::update(
         job_scripts::table
             .filter(job_scripts::id.eq(id))
@@ -246,6 +385,48 @@ pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
         ))
         .select(RunRow::as_select())
         .load(conn)?)
+}
+
+/// What a page of a job's runs is filtered on.
+#[derive(Debug, Default, Clone)]
+pub struct RunFilter {
+    pub script: Option<i32>,
+    pub status: Option<String>,
+}
+
+fn filtered_runs(job_id: i64, f: &RunFilter) -> job_runs::BoxedQuery<'static, Backend> {
+    let mut q = job_runs::table
+        .filter(job_runs::job_id.eq(job_id))
+        .into_boxed();
+    if let Some(v) = f.script {
+        q = q.filter(job_runs::script_idx.eq(v));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(job_runs::status.eq(v.clone()));
+    }
+    q
+}
+
+/// A page of a job's runs, in the order of [`runs`], and how many match.
+pub fn runs_page(
+    conn: &mut DbConn,
+    job_id: i64,
+    f: &RunFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<RunRow>, i64)> {
+    let total = filtered_runs(job_id, f).count().get_result(conn)?;
+    let rows = filtered_runs(job_id, f)
+        .order((
+            job_runs::script_idx.asc(),
+            job_runs::target_name.asc(),
+            job_runs::attempt.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
 }
 
 pub fn run(conn: &mut DbConn, id: i64) -> Result<Option<RunRow>> {
@@ -307,108 +488,41 @@ pub fn page(
     Ok((rows, total))
 }
 
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Candidate {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub target_id: i64,
-}
-
-const CANDIDATES: &str = "SELECT r.id, r.target_id FROM job_runs r JOIN jobs j ON j.id = r.job_id \
-     WHERE r.status = 'waiting' AND j.cancel_requested = FALSE AND r.script_idx = j.current_script \
-     ORDER BY r.id LIMIT 500";
-
-/// Claims waiting runs whose script is current, at most `want` of them, skipping targets for
-/// which `target_full` says no. Each run is claimed by exactly one process: PostgreSQL locks the
-/// candidates with `FOR UPDATE OF r SKIP LOCKED`, and the status flip is a compare-and-set.
-pub fn claim(
-    conn: &mut DbConn,
-    engine_id: &str,
-    lease_until: NaiveDateTime,
-    want: usize,
-    mut target_full: impl FnMut(i64) -> bool,
-) -> Result<Vec<RunRow>> {
-    if want == 0 {
-        return Ok(vec![]);
+/// Runs that just started (waiting → running) move from their scripts' waiting count to the
+/// running one, and their jobs and scripts become running with their first run. One statement
+/// per script, not per run.
+fn note_started(c: &mut DbConn, started: &[RunRow], at: NaiveDateTime) -> Result<()> {
+    let mut per_script: Vec<((i64, i32), i32)> = vec![];
+    for row in started {
+        let key = (row.job_id, row.script_idx);
+        match per_script.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => per_script.push((key, 1)),
+        }
     }
-    // Look before taking the write lock: most wake-ups (a run ended) find nothing to claim.
-    let waiting: Vec<Candidate> = match conn {
-        DbConn::Postgresql(pg) => diesel::sql_query(CANDIDATES).load(pg)?,
-        DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
-    };
-    if waiting.is_empty() {
-        return Ok(vec![]);
+    for ((job_id, script_idx), n) in per_script {
+        mark_started(c, job_id, script_idx, at)?;
+        shift(c, job_id, script_idx, WAITING, RUNNING, n)?;
     }
-    write_tx(conn, |c| {
-        let candidates: Vec<Candidate> = match c {
-            DbConn::Postgresql(pg) => {
-                diesel::sql_query(format!("{CANDIDATES} FOR UPDATE OF r SKIP LOCKED")).load(pg)?
-            }
-            DbConn::Sqlite(lite) => diesel::sql_query(CANDIDATES).load(lite)?,
-        };
-        let mut chosen = vec![];
-        for cand in candidates {
-            if chosen.len() >= want {
-                break;
-            }
-            if !target_full(cand.target_id) {
-                chosen.push(cand.id);
-            }
-        }
-        if chosen.is_empty() {
-            return Ok(vec![]);
-        }
-        // Two statements for the whole batch, not two per run: the candidates are ours to
-        // take (locked on PostgreSQL, the one writer on SQLite); the status test stays as the
-        // compare-and-set.
-        let at = now();
-        diesel::update(
-            job_runs::table
-                .filter(job_runs::id.eq_any(&chosen))
-                .filter(job_runs::status.eq(WAITING)),
-        )
-        .set((
-            job_runs::status.eq(RUNNING),
-            job_runs::claimed_by.eq(Some(engine_id)),
-            job_runs::lease_until.eq(Some(lease_until)),
-            job_runs::started_at.eq(Some(at)),
-        ))
-        .execute(c)?;
-        let claimed: Vec<RunRow> = job_runs::table
-            .filter(job_runs::id.eq_any(&chosen))
-            .filter(job_runs::status.eq(RUNNING))
-            .filter(job_runs::claimed_by.eq(engine_id))
-            .order(job_runs::id)
-            .select(RunRow::as_select())
-            .load(c)?;
-        let mut started: Vec<(i64, i32)> = vec![];
-        for row in &claimed {
-            if !started.contains(&(row.job_id, row.script_idx)) {
-                mark_started(c, row, at)?;
-                started.push((row.job_id, row.script_idx));
-            }
-        }
-        Ok(claimed)
-    })
+    Ok(())
 }
 
 /// The job and the script of a first-started run become `running`. Rows already running are
 /// not written: an UPDATE would wait on a job row another transaction holds.
-fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
-    let job_status: String = jobs::table.find(run.job_id).select(jobs::status).first(c)?;
+fn mark_started(c: &mut DbConn, job_id: i64, script_idx: i32, at: NaiveDateTime) -> Result<()> {
+    let job_status: String = jobs::table.find(job_id).select(jobs::status).first(c)?;
     if job_status == WAITING {
         diesel::update(
             jobs::table
-                .filter(jobs::id.eq(run.job_id))
+                .filter(jobs::id.eq(job_id))
                 .filter(jobs::status.eq(WAITING)),
         )
         .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
         .execute(c)?;
     }
     let script = job_scripts::table
-        .filter(job_scripts::job_id.eq(run.job_id))
-        .filter(job_scripts::idx.eq(run.script_idx));
+        .filter(job_scripts::job_id.eq(job_id))
+        .filter(job_scripts::idx.eq(script_idx));
     let script_status: String = script.select(job_scripts::status).first(c)?;
     if script_status == WAITING {
         diesel::update(script.filter(job_scripts::status.eq(WAITING)))
@@ -421,18 +535,16 @@ fn mark_started(c: &mut DbConn, run: &RunRow, at: NaiveDateTime) -> Result<()> {
     Ok(())
 }
 
-pub fn set_total(conn: &mut DbConn, run_id: i64, total: i32) -> Result<()> {
-    write_tx(conn, |c| {
-        diesel::update(job_runs::table.find(run_id))
-            .set(job_runs::statements_total.eq(Some(total)))
-            .execute(c)?;
-        Ok(())
-    })
+pub fn set_total(tx: &mut WriteTx<'_>, run_id: i64, total: i32) -> Result<()> {
+    diesel::update(job_runs::table.find(run_id))
+        .set(job_runs::statements_total.eq(Some(total)))
+        .execute(&mut **tx)?;
+    Ok(())
 }
 
 /// Appends one statement's log line and counts it done.
-pub fn record_statement(conn: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
-    write_tx(conn, |c| append_statement(c, row, done))
+pub fn record_statement(tx: &mut WriteTx<'_>, row: &StatementRow, done: i32) -> Result<()> {
+    append_statement(tx, row, done)
 }
 
 fn append_statement(c: &mut DbConn, row: &StatementRow, done: i32) -> Result<()> {
@@ -459,12 +571,12 @@ pub struct RunEnd<'a> {
 /// (one write instead of two when a fleet of runs ends at once). Returns whether this call
 /// ended the run.
 pub fn finish_run(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     run_id: i64,
     end: RunEnd<'_>,
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
-    write_tx(conn, |c| end_run(c, run_id, end, last))
+    end_run(tx, run_id, end, last)
 }
 
 /// A run's end as [`finish_runs`] takes it: the run, its end and its last statement's log.
@@ -474,13 +586,11 @@ pub type Ended<'a> = (i64, RunEnd<'a>, Option<(&'a StatementRow, i32)>);
 /// one write transaction for all of them holds the store's writer far less than one each.
 /// Give them sorted by job: job rows are locked in that order, as every other writer takes at
 /// most one.
-pub fn finish_runs<'a>(conn: &mut DbConn, ends: Vec<Ended<'a>>) -> Result<()> {
-    write_tx(conn, |c| {
-        for (run_id, end, last) in ends {
-            end_run(c, run_id, end, last)?;
-        }
-        Ok(())
-    })
+pub fn finish_runs<'a>(tx: &mut WriteTx<'_>, ends: Vec<Ended<'a>>) -> Result<()> {
+    for (run_id, end, last) in ends {
+        end_run(tx, run_id, end, last)?;
+    }
+    Ok(())
 }
 
 fn end_run(
@@ -490,14 +600,16 @@ fn end_run(
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
     // The job row first, as cancel and retry take it: one order for the locks they share.
-    let job_id = job_runs::table
+    let (job_id, script_idx): (i64, i32) = job_runs::table
         .find(run_id)
-        .select(job_runs::job_id)
+        .select((job_runs::job_id, job_runs::script_idx))
         .first(c)?;
     let job = lock_job(c, job_id)?;
     if let Some((row, done)) = last {
         append_statement(c, row, done)?;
     }
+    // Checked before the row is written: a wrong status would leave the counts wrong.
+    count_column(end.status)?;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::id.eq(run_id))
@@ -518,6 +630,7 @@ fn end_run(
             .execute(c)?;
     }
     if n == 1 {
+        shift(c, job_id, script_idx, RUNNING, end.status, 1)?;
         advance(c, job)?;
     }
     Ok(n == 1)
@@ -533,26 +646,11 @@ fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
             .optional()?,
         DbConn::Sqlite(_) => job(c, job_id)?,
     };
-    row.ok_or(Error::NotFound("job"))
+    row.ok_or(StoreError::NotFound("job"))
 }
 
-/// The latest attempt of each (script, target): what the job's outcome is made of.
-pub fn latest_attempts(runs: &[RunRow]) -> Vec<&RunRow> {
-    let mut latest: Vec<&RunRow> = vec![];
-    for r in runs {
-        match latest
-            .iter_mut()
-            .find(|l| l.script_idx == r.script_idx && l.target_id == r.target_id)
-        {
-            Some(l) if l.attempt < r.attempt => *l = r,
-            Some(_) => {}
-            None => latest.push(r),
-        }
-    }
-    latest
-}
-
-/// The status of a finished group of runs: any error wins, then any cancel, else success.
+/// The status of a finished group of statuses: any error wins, then any cancel, else success
+/// (a query's results; a job's runs decide from their counts, [`script_outcome`]).
 pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str {
     let mut result = SUCCESS;
     for s in statuses {
@@ -566,53 +664,152 @@ pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str 
 }
 
 /// Moves the job past scripts whose runs have all ended, applying `on_error: stop`, and ends
-/// the job after its last script. Call inside a write transaction, with the job row locked
-/// ([`lock_job`]) and given as read then.
+/// the job after its last script. Decides from the scripts' counts: O(1) in the job's runs,
+/// but for the runs of a script that becomes current (made work items once). Call inside a
+/// write transaction, with the job row locked ([`lock_job`]) and given as read then.
 fn advance(c: &mut DbConn, mut job: JobRow) -> Result<()> {
     let job_id = job.id;
-    let scripts = scripts(c, job_id)?;
     let at = now();
     loop {
-        let all = runs(c, job_id)?;
-        let latest = latest_attempts(&all);
         let cur = job.current_script;
-        let current: Vec<&&RunRow> = latest.iter().filter(|r| r.script_idx == cur).collect();
-        if current
-            .iter()
-            .any(|r| r.status == WAITING || r.status == RUNNING)
-        {
+        let Some(script) = script(c, job_id, cur)? else {
+            // Past the last script: the job ends with its runs.
+            let status = job_outcome(scripts(c, job_id)?.iter().map(ScriptRow::counts));
+            diesel::update(jobs::table.find(job_id))
+                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
+                .execute(c)?;
+            return Ok(());
+        };
+        let counts = script.counts();
+        if counts.active() {
             return Ok(());
         }
-        if let Some(script) = scripts.iter().find(|s| s.idx == cur) {
-            let status = outcome(current.iter().map(|r| r.status.as_str()));
-            diesel::update(job_scripts::table.find(script.id))
-                .set((
-                    job_scripts::status.eq(status),
-                    job_scripts::finished_at.eq(Some(at)),
-                ))
-                .execute(c)?;
-            if status == ERROR && job.on_error == "stop" {
-                cancel_waiting(c, job_id)?;
-            }
+        let status = script_outcome(&counts);
+        diesel::update(job_scripts::table.find(script.id))
+            .set((
+                job_scripts::status.eq(status),
+                job_scripts::finished_at.eq(Some(at)),
+            ))
+            .execute(c)?;
+        if status == ERROR && job.on_error == "stop" {
+            cancel_waiting(c, job_id)?;
         }
         job.current_script = cur + 1;
         diesel::update(jobs::table.find(job_id))
             .set(jobs::current_script.eq(job.current_script))
             .execute(c)?;
-        if job.current_script as usize >= scripts.len() {
-            let all = runs(c, job_id)?;
-            let status = outcome(latest_attempts(&all).iter().map(|r| r.status.as_str()));
-            diesel::update(jobs::table.find(job_id))
-                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
-                .execute(c)?;
-            return Ok(());
-        }
+        // Past the last script this finds no run: nothing is added.
+        enqueue_script(c, job_id, job.current_script)?;
     }
+}
+
+/// The work kind of job runs (`store::work`): a run is claimable while it has an item, and it
+/// has one from when its script becomes current until it ends.
+pub const WORK_KIND: &str = "job_run";
+
+/// The waiting runs of a script that just became current become work items.
+fn enqueue_script(c: &mut DbConn, job_id: i64, script_idx: i32) -> Result<usize> {
+    let at = now();
+    let q = diesel::sql_query(
+        "INSERT INTO work_items (kind, group_id, subject_id, target_id, run_after, created_at) \
+         SELECT $1, job_id, id, target_id, $2, $2 FROM job_runs \
+         WHERE job_id = $3 AND script_idx = $4 AND status = 'waiting' ORDER BY id",
+    )
+    .bind::<diesel::sql_types::Text, _>(WORK_KIND)
+    .bind::<diesel::sql_types::Timestamp, _>(at)
+    .bind::<BigInt, _>(job_id)
+    .bind::<diesel::sql_types::Integer, _>(script_idx);
+    Ok(match c {
+        DbConn::Postgresql(pg) => q.execute(pg)?,
+        DbConn::Sqlite(lite) => q.execute(lite)?,
+    })
+}
+
+/// Claimed runs start: the compare-and-set waiting → running, and their job and script become
+/// running with their first run. Returns the runs that started (a run cancelled meanwhile does
+/// not).
+pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> {
+    let c: &mut DbConn = tx;
+    let at = now();
+    // Their jobs' rows first, in id order, as ends, cancels and retries take them: one order
+    // for the locks they share (a cancel writes these runs and their scripts' counts too).
+    if let DbConn::Postgresql(pg) = c {
+        let job_ids: Vec<i64> = job_runs::table
+            .filter(job_runs::id.eq_any(run_ids))
+            .select(job_runs::job_id)
+            .distinct()
+            .load(pg)?;
+        let _: Vec<i64> = jobs::table
+            .filter(jobs::id.eq_any(&job_ids))
+            .order(jobs::id.asc())
+            .select(jobs::id)
+            .for_update()
+            .load(pg)?;
+    }
+    diesel::update(
+        job_runs::table
+            .filter(job_runs::id.eq_any(run_ids))
+            .filter(job_runs::status.eq(WAITING)),
+    )
+    .set((
+        job_runs::status.eq(RUNNING),
+        job_runs::started_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    let started: Vec<RunRow> = job_runs::table
+        .filter(job_runs::id.eq_any(run_ids))
+        .filter(job_runs::status.eq(RUNNING))
+        .filter(job_runs::started_at.eq(Some(at)))
+        .order(job_runs::id)
+        .select(RunRow::as_select())
+        .load(c)?;
+    note_started(c, &started, at)?;
+    Ok(started)
+}
+
+/// The reaper's end of a run whose process stopped renewing its lease.
+pub fn interrupt_run(tx: &mut WriteTx<'_>, run_id: i64, message: &str) -> Result<bool> {
+    end_run(
+        tx,
+        run_id,
+        RunEnd {
+            status: ERROR,
+            total: None,
+            error: Some(message.to_string()),
+            error_code: None,
+            error_line: None,
+        },
+        None,
+    )
+}
+
+/// An end that came after the reaper had ended the run: the recorded status stays; what
+/// really happened is kept beside it.
+pub fn record_late_end(
+    tx: &mut WriteTx<'_>,
+    run_id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    diesel::update(job_runs::table.find(run_id))
+        .set((
+            job_runs::late_status.eq(Some(status)),
+            job_runs::late_error.eq(error),
+        ))
+        .execute(&mut **tx)?;
+    Ok(())
 }
 
 /// Waiting runs of the job become cancelled, and so do the scripts that had only those.
 fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     let at = now();
+    diesel::delete(
+        work_items::table
+            .filter(work_items::kind.eq(WORK_KIND))
+            .filter(work_items::group_id.eq(job_id))
+            .filter(work_items::status.eq(super::work::WAITING)),
+    )
+    .execute(c)?;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::job_id.eq(job_id))
@@ -623,6 +820,14 @@ fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
         job_runs::finished_at.eq(Some(at)),
     ))
     .execute(c)?;
+    // Every waiting run is a latest attempt: each script's waiting count moves to cancelled
+    // (the right-hand sides read the row as it was).
+    diesel::update(job_scripts::table.filter(job_scripts::job_id.eq(job_id)))
+        .set((
+            job_scripts::n_cancelled.eq(job_scripts::n_cancelled + job_scripts::n_waiting),
+            job_scripts::n_waiting.eq(0),
+        ))
+        .execute(c)?;
     diesel::update(
         job_scripts::table
             .filter(job_scripts::job_id.eq(job_id))
@@ -636,73 +841,104 @@ fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     Ok(n)
 }
 
-/// Cancel: nothing new starts; waiting runs end as cancelled. Returns the running runs, which
-/// the engine cancels in their databases.
-pub fn request_cancel(conn: &mut DbConn, job_id: i64) -> Result<Vec<i64>> {
-    write_tx(conn, |c| {
+/// What a cancel did.
+#[derive(Debug)]
+pub enum Cancel {
+    /// The job was marked; these runs are running and are cancelled in their databases.
+    Requested { running: Vec<i64> },
+    /// Nothing to cancel: the job had ended.
+    AlreadyEnded { status: String },
+}
+
+/// Cancel: nothing new starts; waiting runs end as cancelled.
+pub fn request_cancel(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Cancel> {
+    {
+        let c: &mut DbConn = tx;
         let job = lock_job(c, job_id)?;
         if job.finished_at.is_some() {
-            return Err(Error::Conflict(format!(
-                "job {job_id} has already ended ({})",
-                job.status
-            )));
+            return Ok(Cancel::AlreadyEnded { status: job.status });
         }
         diesel::update(jobs::table.find(job_id))
             .set(jobs::cancel_requested.eq(true))
             .execute(c)?;
         cancel_waiting(c, job_id)?;
+        // Running items are marked: their holder, here or elsewhere, cancels at its next renewal.
+        diesel::update(
+            work_items::table
+                .filter(work_items::kind.eq(WORK_KIND))
+                .filter(work_items::group_id.eq(job_id)),
+        )
+        .set(work_items::cancel_requested.eq(true))
+        .execute(c)?;
         advance(c, job)?;
-        Ok(job_runs::table
+        let running = job_runs::table
             .filter(job_runs::job_id.eq(job_id))
             .filter(job_runs::status.eq(RUNNING))
             .select(job_runs::id)
-            .load(c)?)
-    })
+            .load(c)?;
+        Ok(Cancel::Requested { running })
+    }
+}
+
+/// What a retry did.
+#[derive(Debug)]
+pub enum Retry {
+    /// This many runs wait again, as a new attempt.
+    Again { runs: usize },
+    /// The job has not ended.
+    StillActive { status: String },
+    /// No latest attempt failed or was cancelled.
+    NothingFailed,
 }
 
 /// Retry: the failed and cancelled runs (latest attempts) run again as a new attempt.
-pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
-    write_tx(conn, |c| {
+pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
+    {
+        let c: &mut DbConn = tx;
         let job = lock_job(c, job_id)?;
         if job.finished_at.is_none() {
-            return Err(Error::Conflict(format!(
-                "job {job_id} is still {}",
-                job.status
-            )));
+            return Ok(Retry::StillActive { status: job.status });
         }
-        let all = runs(c, job_id)?;
-        let again: Vec<RunRow> = latest_attempts(&all)
-            .into_iter()
-            .filter(|r| r.status == ERROR || r.status == CANCELLED)
-            .cloned()
-            .collect();
-        let Some(first) = again.iter().map(|r| r.script_idx).min() else {
-            return Err(Error::Conflict(format!(
-                "job {job_id} has no failed or cancelled runs"
-            )));
+        let failed = || {
+            job_runs::table
+                .filter(job_runs::job_id.eq(job_id))
+                .filter(job_runs::latest.eq(true))
+                .filter(job_runs::status.eq_any([ERROR, CANCELLED]))
+        };
+        let again: Vec<(i32, i64, String)> = failed()
+            .order(job_runs::id.asc())
+            .select((
+                job_runs::script_idx,
+                job_runs::target_id,
+                job_runs::target_name,
+            ))
+            .load(c)?;
+        let Some(first) = again.iter().map(|r| r.0).min() else {
+            return Ok(Retry::NothingFailed);
         };
         let attempt = job.attempt + 1;
         let at = now();
-        for r in &again {
-            diesel::insert_into(job_runs::table)
-                .values((
-                    job_runs::job_id.eq(job_id),
-                    job_runs::script_idx.eq(r.script_idx),
-                    job_runs::target_id.eq(r.target_id),
-                    job_runs::target_name.eq(&r.target_name),
-                    job_runs::attempt.eq(attempt),
-                    job_runs::status.eq(WAITING),
-                    job_runs::created_at.eq(at),
-                ))
-                .execute(c)?;
-        }
-        let scripts_again: Vec<i32> = again.iter().map(|r| r.script_idx).collect();
+        // The failed attempts stop being the latest; the new ones are.
+        diesel::update(failed())
+            .set(job_runs::latest.eq(false))
+            .execute(c)?;
+        let n = again.len();
+        let rows: Vec<NewRun> = again
+            .into_iter()
+            .map(|(idx, tid, tname)| new_run(job_id, idx, (tid, tname), attempt, at))
+            .collect();
+        insert_runs(c, &rows)?;
+        // Scripts with failed or cancelled runs wait again: those counts become waiting ones.
         diesel::update(
             job_scripts::table
                 .filter(job_scripts::job_id.eq(job_id))
-                .filter(job_scripts::idx.eq_any(scripts_again)),
+                .filter((job_scripts::n_error + job_scripts::n_cancelled).gt(0)),
         )
         .set((
+            job_scripts::n_waiting
+                .eq(job_scripts::n_waiting + job_scripts::n_error + job_scripts::n_cancelled),
+            job_scripts::n_error.eq(0),
+            job_scripts::n_cancelled.eq(0),
             job_scripts::status.eq(WAITING),
             job_scripts::finished_at.eq(None::<NaiveDateTime>),
         ))
@@ -716,79 +952,9 @@ pub fn retry(conn: &mut DbConn, job_id: i64) -> Result<usize> {
                 jobs::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?;
-        Ok(again.len())
-    })
-}
-
-/// Extends the leases of the runs this process is executing (`local`: a run whose end could
-/// not be recorded is not renewed, so it lapses and is reaped); returns those whose job asked
-/// to cancel.
-pub fn heartbeat(
-    conn: &mut DbConn,
-    engine_id: &str,
-    local: &[i64],
-    lease_until: NaiveDateTime,
-) -> Result<Vec<i64>> {
-    if local.is_empty() {
-        return Ok(vec![]);
+        enqueue_script(c, job_id, first)?;
+        Ok(Retry::Again { runs: n })
     }
-    let mine = || {
-        job_runs::table
-            .filter(job_runs::id.eq_any(local))
-            .filter(job_runs::claimed_by.eq(engine_id))
-            .filter(job_runs::status.eq(RUNNING))
-    };
-    write_tx(conn, |c| {
-        diesel::update(mine())
-            .set(job_runs::lease_until.eq(Some(lease_until)))
-            .execute(c)?;
-        Ok(mine()
-            .inner_join(jobs::table)
-            .filter(jobs::cancel_requested.eq(true))
-            .select(job_runs::id)
-            .load(c)?)
-    })
-}
-
-/// Runs left `running` whose lease has lapsed (their process died or restarted) end as errors;
-/// they can be retried. With `all_of_others`, every run not claimed by `engine_id` is reaped
-/// (SQLite: one process owns the store, so at start nothing else can be running).
-pub fn reap(conn: &mut DbConn, engine_id: &str, all_of_others: bool) -> Result<usize> {
-    let running = job_runs::table.filter(job_runs::status.eq(RUNNING));
-    let expired: Vec<i64> = if all_of_others {
-        running
-            .filter(
-                job_runs::claimed_by
-                    .ne(engine_id)
-                    .or(job_runs::claimed_by.is_null()),
-            )
-            .select(job_runs::id)
-            .load(conn)?
-    } else {
-        running
-            .filter(job_runs::lease_until.lt(now()))
-            .select(job_runs::id)
-            .load(conn)?
-    };
-    let mut n = 0;
-    for id in expired {
-        let ended = finish_run(
-            conn,
-            id,
-            RunEnd {
-                status: ERROR,
-                total: None,
-                error: Some(
-                    "interrupted: AutoDB restarted (or its process stopped) during this run".into(),
-                ),
-                error_code: None,
-                error_line: None,
-            },
-            None,
-        )?;
-        n += usize::from(ended);
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
@@ -796,13 +962,13 @@ mod tests {
     use super::*;
     use crate::store::{targets, users, Store, StoreUrl};
 
-    /// A SQLite store with one job of two runs, both claimed.
+    /// A SQLite store with one job of two runs, both started.
     fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {
         let url = StoreUrl::Sqlite(dir.join("t.db"));
         let store = Store::open(&url, 2, 5).expect("open");
         store.migrate().expect("migrate");
         let (job_id, runs) = store
-            .run_blocking(|c| {
+            .write_blocking(|c| {
                 let at = now();
                 let user = users::insert(
                     c,
@@ -831,10 +997,7 @@ mod tests {
                         query_password_enc: None,
                         trusted_for_queries: false,
                     };
-                    ids.push((
-                        write_tx(c, |c| targets::insert(c, &fields, &[], user.id))?,
-                        name.to_string(),
-                    ));
+                    ids.push((targets::insert(c, &fields, &[], user.id)?, name.to_string()));
                 }
                 let job = NewJob {
                     name: "j".into(),
@@ -849,9 +1012,10 @@ mod tests {
                         targets: ids,
                     }],
                 };
-                let job_id = write_tx(c, |c| insert(c, &job))?;
-                let runs = claim(c, "engine-1", now(), 10, |_| false)?;
-                Ok((job_id, runs))
+                let job_id = insert(c, &job)?;
+                let ids: Vec<i64> = super::runs(c, job_id)?.iter().map(|r| r.id).collect();
+                let runs = start_runs(c, &ids)?;
+                Ok::<_, StoreError>((job_id, runs))
             })
             .expect("setup");
         assert_eq!(runs.len(), 2);
@@ -873,7 +1037,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, job_id, runs) = two_running_runs(dir.path());
         // A batch with a run that does not exist fails as a whole: the good end is not kept.
-        let failed = store.run_blocking(|c| {
+        let failed = store.write_blocking(|c| {
             finish_runs(
                 c,
                 vec![(runs[0].id, success(), None), (i64::MAX, success(), None)],
@@ -882,16 +1046,18 @@ mod tests {
         assert!(failed.is_err());
         let statuses: Vec<String> = store
             .run_blocking(|c| {
-                Ok(super::runs(c, job_id)?
-                    .into_iter()
-                    .map(|r| r.status)
-                    .collect())
+                Ok::<_, StoreError>(
+                    super::runs(c, job_id)?
+                        .into_iter()
+                        .map(|r| r.status)
+                        .collect(),
+                )
             })
             .expect("runs");
         assert_eq!(statuses, [RUNNING, RUNNING]);
         // Both ends together: the runs end, and the job with them.
         store
-            .run_blocking(|c| {
+            .write_blocking(|c| {
                 finish_runs(c, runs.iter().map(|r| (r.id, success(), None)).collect())
             })
             .expect("finish");
@@ -901,5 +1067,247 @@ mod tests {
             .expect("exists");
         assert_eq!(job.status, SUCCESS);
         assert!(job.finished_at.is_some());
+    }
+
+    fn counts(waiting: i32, running: i32, success: i32, error: i32, cancelled: i32) -> Counts {
+        Counts {
+            waiting,
+            running,
+            success,
+            error,
+            cancelled,
+        }
+    }
+
+    #[test]
+    fn a_script_outcome_is_error_over_cancelled_over_success() {
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 0)), SUCCESS);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 1)), CANCELLED);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 1, 1)), ERROR);
+        assert!(counts(0, 1, 0, 0, 0).active());
+        assert!(counts(1, 0, 0, 0, 0).active());
+        assert!(!counts(0, 0, 3, 2, 1).active());
+    }
+
+    #[test]
+    fn a_job_outcome_is_made_of_all_its_scripts() {
+        assert_eq!(
+            job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 2, 0, 0)]),
+            SUCCESS
+        );
+        assert_eq!(
+            job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 0, 0, 2)]),
+            CANCELLED
+        );
+        assert_eq!(
+            job_outcome([counts(0, 0, 0, 1, 0), counts(0, 0, 0, 0, 2)]),
+            ERROR
+        );
+    }
+
+    fn script_counts(store: &Store, job_id: i64) -> Vec<Counts> {
+        store
+            .run_blocking(|c| {
+                Ok::<_, StoreError>(scripts(c, job_id)?.iter().map(ScriptRow::counts).collect())
+            })
+            .expect("scripts")
+    }
+
+    /// The counts as a scan of the runs makes them: what every transition must keep.
+    fn scanned(store: &Store, job_id: i64) -> Vec<Counts> {
+        let all = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs");
+        let n = 1 + all.iter().map(|r| r.script_idx).max().unwrap_or(0) as usize;
+        let mut out = vec![Counts::default(); n];
+        for r in all.iter().filter(|r| r.latest) {
+            let c = &mut out[r.script_idx as usize];
+            match r.status.as_str() {
+                WAITING => c.waiting += 1,
+                RUNNING => c.running += 1,
+                SUCCESS => c.success += 1,
+                ERROR => c.error += 1,
+                _ => c.cancelled += 1,
+            }
+        }
+        out
+    }
+
+    fn failure<'a>() -> RunEnd<'a> {
+        RunEnd {
+            status: ERROR,
+            total: Some(1),
+            error: Some("boom".into()),
+            error_code: None,
+            error_line: None,
+        }
+    }
+
+    #[test]
+    fn counts_follow_every_transition_and_a_retry_counts_only_the_new_attempt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, job_id, runs) = two_running_runs(dir.path());
+        assert_eq!(script_counts(&store, job_id), [counts(0, 2, 0, 0, 0)]);
+        // One succeeds; the other is interrupted by the reaper, whose end stands over the
+        // run's late one.
+        store
+            .write_blocking(|c| end_run(c, runs[0].id, success(), None))
+            .expect("end");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 1, 1, 0, 0)]);
+        assert!(store
+            .write_blocking(|c| interrupt_run(c, runs[1].id, "interrupted"))
+            .expect("interrupt"));
+        assert!(
+            !store
+                .write_blocking(|c| end_run(c, runs[1].id, success(), None))
+                .expect("late end"),
+            "an ended run does not end again"
+        );
+        store
+            .write_blocking(|c| record_late_end(c, runs[1].id, SUCCESS, None))
+            .expect("late");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 0, 1, 1, 0)]);
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let late = store
+            .run_blocking(|c| run(c, runs[1].id))
+            .expect("run")
+            .expect("exists");
+        assert_eq!(
+            (late.status.as_str(), late.late_status.as_deref()),
+            (ERROR, Some(SUCCESS))
+        );
+        let ended = store
+            .run_blocking(|c| job(c, job_id))
+            .expect("job")
+            .expect("exists");
+        assert_eq!(ended.status, ERROR);
+        // Retry: only the failed run again, as attempt 2; the old one is no longer latest.
+        let again = store.write_blocking(|c| retry(c, job_id)).expect("retry");
+        assert!(matches!(again, Retry::Again { runs: 1 }), "{again:?}");
+        assert_eq!(script_counts(&store, job_id), [counts(1, 0, 1, 0, 0)]);
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let all = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs");
+        assert_eq!(all.len(), 3);
+        let old = all.iter().find(|r| r.id == runs[1].id).expect("old");
+        assert!(!old.latest);
+        let new = all.iter().find(|r| r.attempt == 2).expect("new attempt");
+        assert!(new.latest);
+        // It has its work item, and starts and ends like the first.
+        let (waiting, _) = store
+            .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+            .expect("count");
+        assert!(waiting >= 1);
+        let started = store
+            .write_blocking(|c| start_runs(c, &[new.id]))
+            .expect("start");
+        assert_eq!(started.len(), 1);
+        assert_eq!(script_counts(&store, job_id), [counts(0, 1, 1, 0, 0)]);
+        store
+            .write_blocking(|c| end_run(c, new.id, failure(), None))
+            .expect("end");
+        assert_eq!(script_counts(&store, job_id), [counts(0, 0, 1, 1, 0)]);
+        let ended = store
+            .run_blocking(|c| job(c, job_id))
+            .expect("job")
+            .expect("exists");
+        assert_eq!((ended.status.as_str(), ended.attempt), (ERROR, 2));
+    }
+
+    #[test]
+    fn on_error_stop_cancels_the_next_scripts_and_their_counts_say_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = StoreUrl::Sqlite(dir.path().join("t.db"));
+        let store = Store::open(&url, 2, 5).expect("open");
+        store.migrate().expect("migrate");
+        let job_id = store
+            .write_blocking(|c| {
+                let at = now();
+                let user = users::insert(
+                    c,
+                    &users::NewUserRow {
+                        username: "op",
+                        password_hash: "x",
+                        role: "operator",
+                        disabled: false,
+                        created_at: at,
+                        updated_at: at,
+                    },
+                )?;
+                let fields = targets::TargetFields {
+                    name: "a".into(),
+                    engine: "sqlite".into(),
+                    host: String::new(),
+                    port: 0,
+                    database_name: "/tmp/a.db".into(),
+                    username: String::new(),
+                    password_enc: None,
+                    options: "{}".into(),
+                    updated_at: at,
+                    query_username: None,
+                    query_password_enc: None,
+                    trusted_for_queries: false,
+                };
+                let t = (targets::insert(c, &fields, &[], user.id)?, "a".to_string());
+                let script = |sql: &str| NewScript {
+                    sql: sql.into(),
+                    sealed: None,
+                    selector: "{}".into(),
+                    targets: vec![t.clone()],
+                };
+                insert(
+                    c,
+                    &NewJob {
+                        name: "j".into(),
+                        on_error: "stop".into(),
+                        transactional: false,
+                        created_by: user.id,
+                        created_by_name: "op".into(),
+                        scripts: vec![script("SELECT 1"), script("SELECT 2"), script("SELECT 3")],
+                    },
+                )
+            })
+            .expect("setup");
+        let waiting = counts(1, 0, 0, 0, 0);
+        assert_eq!(script_counts(&store, job_id), [waiting, waiting, waiting]);
+        // Only the first script's run is work to claim.
+        assert_eq!(
+            store
+                .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+                .expect("count"),
+            (1, 0)
+        );
+        let first = store
+            .run_blocking(|c| super::runs(c, job_id))
+            .expect("runs")[0]
+            .id;
+        store
+            .write_blocking(|c| {
+                start_runs(c, &[first])?;
+                end_run(c, first, failure(), None)
+            })
+            .expect("fail");
+        let cancelled = counts(0, 0, 0, 0, 1);
+        assert_eq!(
+            script_counts(&store, job_id),
+            [counts(0, 0, 0, 1, 0), cancelled, cancelled]
+        );
+        assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
+        let (job, scripts) = store
+            .run_blocking(|c| {
+                Ok::<_, StoreError>((job(c, job_id)?.expect("job"), scripts(c, job_id)?))
+            })
+            .expect("job");
+        assert_eq!(job.status, ERROR);
+        let statuses: Vec<&str> = scripts.iter().map(|s| s.status.as_str()).collect();
+        assert_eq!(statuses, [ERROR, CANCELLED, CANCELLED]);
+        // No work item was made for the cancelled scripts.
+        assert_eq!(
+            store
+                .run_blocking(|c| crate::store::work::count(c, WORK_KIND))
+                .expect("count"),
+            (0, 0)
+        );
     }
 }

@@ -3,14 +3,17 @@
 //! through [`Store::run`], never on an async worker.
 
 pub mod audit;
+pub mod error;
 pub mod jobs;
 pub mod queries;
 pub mod schema;
 pub mod targets;
 pub mod tokens;
 pub mod users;
+pub mod work;
 
-use std::cell::RefCell;
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +23,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::services::error::Error;
+pub use error::{Result, StoreError};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
@@ -137,16 +140,43 @@ pub struct Store {
 }
 
 thread_local! {
-    /// The write gate of the store whose closure runs on this thread (see `write_tx`).
-    static WRITE_GATE: RefCell<Option<Arc<Mutex<()>>>> = const { RefCell::new(None) };
+    /// Set while this thread holds a write transaction (see [`Store::write_blocking`]).
+    static IN_WRITE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Makes `gate` the current thread's write gate while `f` runs.
-fn with_gate<T>(gate: &Option<Arc<Mutex<()>>>, f: impl FnOnce() -> T) -> T {
-    let previous = WRITE_GATE.with(|g| g.replace(gate.clone()));
-    let out = f();
-    WRITE_GATE.with(|g| g.replace(previous));
-    out
+/// A write transaction, handed out only by [`Store::write`] / [`Store::write_blocking`]: every
+/// function of the store that changes rows takes one, so a change outside a transaction does
+/// not compile. Reads take `&mut DbConn`, which a `WriteTx` derefs to.
+pub struct WriteTx<'c> {
+    conn: &'c mut DbConn,
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        self.conn
+    }
+}
+
+impl DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        self.conn
+    }
+}
+
+/// Clears [`IN_WRITE`] when the transaction is over, however it ends.
+struct WriteFlag;
+
+impl WriteFlag {
+    fn set() -> Option<Self> {
+        (!IN_WRITE.with(|w| w.replace(true))).then_some(Self)
+    }
+}
+
+impl Drop for WriteFlag {
+    fn drop(&mut self) {
+        IN_WRITE.with(|w| w.set(false));
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -268,68 +298,88 @@ impl Store {
         ran.map_err(|e| OpenError::Migrate(e.to_string()))
     }
 
-    /// Runs blocking store work on a blocking thread. The one door to diesel for async code.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
+    /// Reads on a blocking thread: the one door to diesel for async code. `E` is the caller's
+    /// error type (the domain's), into which a store failure converts.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
-        // The same door as blocking code, so both get a connection and the write gate alike.
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.run_blocking(f))
             .await
-            .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
     }
 
     /// The same, for code that is already on a blocking thread (CLI, engine threads).
-    pub fn run_blocking<T>(
+    pub fn run_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut conn = self
-            .pool
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.connection()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a write transaction on a blocking thread; commits if it returns `Ok`.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(f))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// A write transaction that serializes with other writers from its first statement: SQLite
+    /// `BEGIN IMMEDIATE` behind this process's write gate (a deferred one that reads first can
+    /// fail with SQLITE_BUSY when it later writes), PostgreSQL an ordinary transaction (the
+    /// functions lock the rows they change). A write opened inside another on the same thread
+    /// is refused ([`StoreError::NestedWrite`]): on SQLite it would wait on itself.
+    pub fn write_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let Some(_flag) = WriteFlag::set() else {
+            return Err(StoreError::NestedWrite.into());
+        };
+        let mut conn = self.connection()?;
+        let _writer = self
+            .write_gate
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+        let begin = match &*conn {
+            DbConn::Postgresql(_) => "BEGIN",
+            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+        };
+        in_transaction(&mut conn, begin, |c| f(&mut WriteTx { conn: c }))
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool
             .get()
-            .map_err(|e| Error::StoreUnavailable(e.to_string()))?;
-        with_gate(&self.write_gate, || f(&mut conn))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Store liveness for `/api/health`.
-    pub async fn ping(&self) -> Result<(), Error> {
-        self.run(|c| c.batch_execute("SELECT 1").map_err(Error::from))
-            .await
-    }
-}
-
-/// A write transaction that serializes with other writers from its first statement: SQLite
-/// `BEGIN IMMEDIATE` (a deferred one that reads first can fail with SQLITE_BUSY when it later
-/// writes), PostgreSQL an ordinary transaction (callers lock the rows they change). `f` must not
-/// open transactions of its own.
-pub fn write_tx<T>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
-) -> Result<T, Error> {
-    match conn {
-        DbConn::Postgresql(_) => conn.transaction(f),
-        DbConn::Sqlite(_) => {
-            let gate = WRITE_GATE.with(|g| g.borrow().clone());
-            let _writer = gate
-                .as_ref()
-                .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-            in_transaction(conn, "BEGIN IMMEDIATE", f)
-        }
+    pub async fn ping(&self) -> Result<()> {
+        self.run(|c| Ok(c.batch_execute("SELECT 1")?)).await
     }
 }
 
 /// Runs `f` between `begin` (a `BEGIN …` statement) and `COMMIT`, rolling back when it fails.
-pub(crate) fn in_transaction<T>(
+pub(crate) fn in_transaction<T, E: From<StoreError>>(
     conn: &mut DbConn,
     begin: &str,
-    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
-) -> Result<T, Error> {
-    conn.batch_execute(begin)?;
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.batch_execute(begin).map_err(StoreError::from)?;
     match f(conn) {
         Ok(v) => {
-            conn.batch_execute("COMMIT")?;
+            conn.batch_execute("COMMIT").map_err(StoreError::from)?;
             Ok(v)
         }
         Err(e) => {
@@ -366,6 +416,45 @@ mod tests {
         ));
         assert!(StoreUrl::parse("host=x password=y").is_err());
         assert!(StoreUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn a_write_opened_inside_another_is_refused_instead_of_deadlocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&StoreUrl::Sqlite(dir.path().join("n.db")), 2, 5).expect("open");
+        let inner = store.clone();
+        let nested = store.write_blocking(|_| inner.write_blocking(|_| Ok::<_, StoreError>(())));
+        assert!(matches!(nested, Err(StoreError::NestedWrite)), "{nested:?}");
+        // The flag is cleared with the transaction: the next write on this thread works.
+        store
+            .write_blocking(|_| Ok::<_, StoreError>(()))
+            .expect("a later write");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&StoreUrl::Sqlite(dir.path().join("r.db")), 2, 5).expect("open");
+        store
+            .write_blocking(|tx| Ok::<_, StoreError>(tx.batch_execute("CREATE TABLE t (x int)")?))
+            .expect("create");
+        let failed = store.write_blocking(|tx| {
+            tx.batch_execute("INSERT INTO t VALUES (1)")?;
+            Err::<(), _>(StoreError::Integrity("stop".into()))
+        });
+        assert!(failed.is_err());
+        let n: i64 = store
+            .run_blocking(|c| {
+                #[derive(QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query("SELECT count(*) AS n FROM t").load(c)?;
+                Ok::<_, StoreError>(rows[0].n)
+            })
+            .expect("count");
+        assert_eq!(n, 0, "the insert was rolled back with its transaction");
     }
 
     #[test]

@@ -5,10 +5,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::Result;
 use super::jobs::{outcome, CANCELLED, ERROR, RUNNING, WAITING};
 use super::schema::{queries, query_results};
-use super::{now, write_tx, DbConn};
-use crate::services::error::Result;
+use super::work::NewItem;
+use super::{now, DbConn, WriteTx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = queries)]
@@ -69,9 +70,10 @@ pub struct NewQuery {
     pub targets: Vec<NewTarget>,
 }
 
-/// Writes the query and one waiting result per target × statement. Call inside `write_tx`
-/// (with the audit entry).
-pub fn insert(c: &mut DbConn, q: &NewQuery) -> Result<i64> {
+/// Writes the query and one waiting result per target × statement (with the audit entry, in
+/// the caller's transaction).
+pub fn insert(tx: &mut WriteTx<'_>, q: &NewQuery) -> Result<i64> {
+    let c: &mut DbConn = tx;
     let at = now();
     let values = (
         queries::sql_text.eq(&q.sql),
@@ -115,8 +117,25 @@ pub fn insert(c: &mut DbConn, q: &NewQuery) -> Result<i64> {
                 .execute(c)?;
         }
     }
+    // One work item per target: the engine runs each on its pool.
+    let items: Vec<NewItem<'_>> = q
+        .targets
+        .iter()
+        .map(|t| NewItem {
+            kind: WORK_KIND,
+            group_id: id,
+            subject_id: id,
+            target_id: Some(t.id),
+            run_after: at,
+            created_at: at,
+        })
+        .collect();
+    super::work::enqueue(tx, &items)?;
     Ok(id)
 }
+
+/// The work kind of a query's targets (`store::work`): group and subject are the query.
+pub const WORK_KIND: &str = "query_target";
 
 pub fn query(conn: &mut DbConn, id: i64) -> Result<Option<QueryRow>> {
     Ok(queries::table
@@ -187,8 +206,9 @@ pub fn page(
 }
 
 /// A target's statements start: the query is running from its first one on.
-pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<bool> {
-    write_tx(conn, |c| {
+pub fn start_target(tx: &mut WriteTx<'_>, query_id: i64, target_id: i64) -> Result<bool> {
+    {
+        let c: &mut DbConn = tx;
         let at = now();
         diesel::update(
             queries::table
@@ -212,7 +232,7 @@ pub fn start_target(conn: &mut DbConn, query_id: i64, target_id: i64) -> Result<
         ))
         .execute(c)?;
         Ok(n > 0)
-    })
+    }
 }
 
 /// How one statement on one target ended.
@@ -263,13 +283,14 @@ fn lock_query(c: &mut DbConn, query_id: i64) -> Result<()> {
 /// Ends one result (if it has not ended) and, when it was the query's last, the query.
 /// Returns whether the query has now ended.
 pub fn finish_result(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     query_id: i64,
     target_id: i64,
     stmt_idx: i32,
     end: ResultEnd,
 ) -> Result<bool> {
-    write_tx(conn, |c| {
+    {
+        let c: &mut DbConn = tx;
         lock_query(c, query_id)?;
         diesel::update(
             query_results::table
@@ -292,7 +313,7 @@ pub fn finish_result(
         ))
         .execute(c)?;
         end_if_done(c, query_id)
-    })
+    }
 }
 
 /// Ends the query when none of its results is waiting or running.
@@ -319,9 +340,9 @@ fn end_if_done(c: &mut DbConn, query_id: i64) -> Result<bool> {
 }
 
 /// Cancel: waiting results end cancelled at once; running ones are left to the runner, which
-/// cancels them in their databases. Returns whether the query had not ended. Call inside
-/// `write_tx` (with the audit entry).
-pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
+/// cancels them in their databases. Returns whether the query had not ended.
+pub fn request_cancel(tx: &mut WriteTx<'_>, query_id: i64) -> Result<bool> {
+    let c: &mut DbConn = tx;
     let open = diesel::update(
         queries::table
             .filter(queries::id.eq(query_id))
@@ -347,68 +368,29 @@ pub fn request_cancel(c: &mut DbConn, query_id: i64) -> Result<bool> {
     Ok(open)
 }
 
-/// Renews the heartbeat of this process's open queries; returns those asked to cancel (from
-/// any process).
-pub fn heartbeat(conn: &mut DbConn, runner: &str, open: &[i64]) -> Result<Vec<i64>> {
-    if open.is_empty() {
-        return Ok(vec![]);
-    }
-    write_tx(conn, |c| {
-        diesel::update(
-            queries::table
-                .filter(queries::id.eq_any(open))
-                .filter(queries::runner.eq(runner)),
-        )
-        .set(queries::heartbeat_at.eq(Some(now())))
-        .execute(c)
-        .map_err(Into::into)
-    })?;
-    Ok(queries::table
-        .filter(queries::id.eq_any(open))
-        .filter(queries::cancel_requested.eq(true))
-        .select(queries::id)
-        .load(conn)?)
-}
-
-/// Queries left open by a process that stopped end as errors: with `all_of_others`, every open
-/// query not run by `runner` (SQLite: one process owns the store); otherwise those whose
-/// heartbeat is older than `stale_before`.
-pub fn reap(
-    conn: &mut DbConn,
-    runner: &str,
-    all_of_others: bool,
-    stale_before: NaiveDateTime,
-) -> Result<usize> {
-    let open = queries::table
-        .filter(queries::finished_at.is_null())
-        .filter(queries::runner.ne(runner).or(queries::runner.is_null()));
-    let ids: Vec<i64> = if all_of_others {
-        open.select(queries::id).load(conn)?
-    } else {
-        open.filter(queries::heartbeat_at.lt(stale_before))
-            .select(queries::id)
-            .load(conn)?
-    };
-    for id in &ids {
-        write_tx(conn, |c| {
-            lock_query(c, *id)?;
-            diesel::update(
-                query_results::table
-                    .filter(query_results::query_id.eq(id))
-                    .filter(query_results::status.eq_any([WAITING, RUNNING])),
-            )
-            .set((
-                query_results::status.eq(ERROR),
-                query_results::error.eq(Some(
-                    "interrupted: AutoDB restarted (or its process stopped) during this query",
-                )),
-                query_results::finished_at.eq(Some(now())),
-            ))
-            .execute(c)?;
-            end_if_done(c, *id)
-        })?;
-    }
-    Ok(ids.len())
+/// The reaper's end of a target whose process stopped renewing its lease: its open results
+/// end as errors (and the query with them when it was the last).
+pub fn interrupt_target(
+    tx: &mut WriteTx<'_>,
+    query_id: i64,
+    target_id: i64,
+    message: &str,
+) -> Result<bool> {
+    let c: &mut DbConn = tx;
+    lock_query(c, query_id)?;
+    diesel::update(
+        query_results::table
+            .filter(query_results::query_id.eq(query_id))
+            .filter(query_results::target_id.eq(target_id))
+            .filter(query_results::status.eq_any([WAITING, RUNNING])),
+    )
+    .set((
+        query_results::status.eq(ERROR),
+        query_results::error.eq(Some(message)),
+        query_results::finished_at.eq(Some(now())),
+    ))
+    .execute(c)?;
+    end_if_done(c, query_id)
 }
 
 pub fn result(

@@ -126,6 +126,11 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         sql_sealed -> Nullable<Text>,
+        n_waiting -> Integer,
+        n_running -> Integer,
+        n_success -> Integer,
+        n_error -> Integer,
+        n_cancelled -> Integer,
     }
 }
 
@@ -148,6 +153,9 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        late_status -> Nullable<Text>,
+        late_error -> Nullable<Text>,
+        latest -> Bool,
     }
 }
 
@@ -217,7 +225,25 @@ diesel::table! {
 
 diesel::joinable!(query_results -> queries (query_id));
 
+diesel::table! {
+    work_items (id) {
+        id -> BigInt,
+        kind -> Text,
+        group_id -> BigInt,
+        subject_id -> BigInt,
+        target_id -> Nullable<BigInt>,
+        status -> Text,
+        run_after -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        token -> BigInt,
+        lease_until -> Nullable<Timestamp>,
+        cancel_requested -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    work_items,
     users,
     sessions,
     api_tokens,

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{Result, StoreError};
 use super::schema::{target_tags, targets};
-use super::DbConn;
-use crate::services::error::{Error, Result};
+use super::{DbConn, WriteTx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = targets)]
@@ -60,22 +60,22 @@ pub struct AccountCheckFields {
     pub query_account_check_error: Option<String>,
 }
 
-/// Records a check's outcome. A single-row write that stands alone: call it inside a
-/// [`write_tx`](crate::store::write_tx).
-pub fn set_account_check(conn: &mut DbConn, id: i64, check: &AccountCheckFields) -> Result<()> {
+/// Records a check's outcome.
+pub fn set_account_check(tx: &mut WriteTx<'_>, id: i64, check: &AccountCheckFields) -> Result<()> {
+    let conn: &mut DbConn = tx;
     diesel::update(targets::table.find(id))
         .set(check)
         .execute(conn)?;
     Ok(())
 }
 
-/// Inside a [`write_tx`](crate::store::write_tx), as every write of several statements.
 pub fn insert(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     fields: &TargetFields,
     tags: &[String],
     created_by: i64,
 ) -> Result<i64> {
+    let conn: &mut DbConn = tx;
     diesel::insert_into(targets::table)
         .values((
             fields,
@@ -91,13 +91,13 @@ pub fn insert(
     Ok(id)
 }
 
-/// Inside a [`write_tx`](crate::store::write_tx).
-pub fn update(conn: &mut DbConn, id: i64, fields: &TargetFields, tags: &[String]) -> Result<()> {
+pub fn update(tx: &mut WriteTx<'_>, id: i64, fields: &TargetFields, tags: &[String]) -> Result<()> {
+    let conn: &mut DbConn = tx;
     let n = diesel::update(targets::table.find(id))
         .set(fields)
         .execute(conn)?;
     if n == 0 {
-        return Err(Error::NotFound("target"));
+        return Err(StoreError::NotFound("target"));
     }
     set_tags(conn, id, tags)
 }
@@ -112,8 +112,8 @@ fn set_tags(conn: &mut DbConn, id: i64, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Inside a [`write_tx`](crate::store::write_tx).
-pub fn delete(conn: &mut DbConn, id: i64) -> Result<bool> {
+pub fn delete(tx: &mut WriteTx<'_>, id: i64) -> Result<bool> {
+    let conn: &mut DbConn = tx;
     diesel::delete(target_tags::table.filter(target_tags::target_id.eq(id))).execute(conn)?;
     Ok(diesel::delete(targets::table.find(id)).execute(conn)? == 1)
 }

@@ -3,10 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::Result;
 use super::schema::{api_tokens, sessions, users};
 use super::users::UserRow;
-use super::DbConn;
-use crate::services::error::Result;
+use super::{DbConn, WriteTx};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
@@ -50,7 +50,8 @@ pub struct NewApiToken<'a> {
     pub expires_at: Option<NaiveDateTime>,
 }
 
-pub fn insert_session(conn: &mut DbConn, row: &NewSession<'_>) -> Result<()> {
+pub fn insert_session(tx: &mut WriteTx<'_>, row: &NewSession<'_>) -> Result<()> {
+    let conn: &mut DbConn = tx;
     diesel::insert_into(sessions::table)
         .values(row)
         .execute(conn)?;
@@ -69,29 +70,34 @@ pub fn session_with_user(
         .optional()?)
 }
 
-pub fn touch_session(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
+pub fn touch_session(tx: &mut WriteTx<'_>, id: i64, at: NaiveDateTime) -> Result<()> {
+    let conn: &mut DbConn = tx;
     diesel::update(sessions::table.find(id))
         .set(sessions::last_seen_at.eq(at))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> Result<usize> {
+pub fn delete_session(tx: &mut WriteTx<'_>, token_hash: &str) -> Result<usize> {
+    let conn: &mut DbConn = tx;
     Ok(
         diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash)))
             .execute(conn)?,
     )
 }
 
-pub fn delete_sessions_of(conn: &mut DbConn, user_id: i64) -> Result<usize> {
+pub fn delete_sessions_of(tx: &mut WriteTx<'_>, user_id: i64) -> Result<usize> {
+    let conn: &mut DbConn = tx;
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
 }
 
-pub fn delete_expired_sessions(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
+pub fn delete_expired_sessions(tx: &mut WriteTx<'_>, now: NaiveDateTime) -> Result<usize> {
+    let conn: &mut DbConn = tx;
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?)
 }
 
-pub fn insert_api_token(conn: &mut DbConn, row: &NewApiToken<'_>) -> Result<ApiTokenRow> {
+pub fn insert_api_token(tx: &mut WriteTx<'_>, row: &NewApiToken<'_>) -> Result<ApiTokenRow> {
+    let conn: &mut DbConn = tx;
     diesel::insert_into(api_tokens::table)
         .values(row)
         .execute(conn)?;
@@ -113,7 +119,8 @@ pub fn api_token_with_user(
         .optional()?)
 }
 
-pub fn touch_api_token(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
+pub fn touch_api_token(tx: &mut WriteTx<'_>, id: i64, at: NaiveDateTime) -> Result<()> {
+    let conn: &mut DbConn = tx;
     diesel::update(api_tokens::table.find(id))
         .set(api_tokens::last_used_at.eq(at))
         .execute(conn)?;
@@ -131,11 +138,12 @@ pub fn api_tokens_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<ApiTokenRow>
 
 /// Marks the token revoked (kept for the record); returns false when it is not the owner's.
 pub fn revoke_api_token(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     user_id: i64,
     id: i64,
     at: NaiveDateTime,
 ) -> Result<bool> {
+    let conn: &mut DbConn = tx;
     let n = diesel::update(
         api_tokens::table
             .filter(api_tokens::id.eq(id))

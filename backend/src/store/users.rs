@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::Result;
 use super::schema::users;
-use super::DbConn;
-use crate::services::error::Result;
+use super::{DbConn, WriteTx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -39,11 +39,12 @@ pub struct UserChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-pub fn insert(conn: &mut DbConn, row: &NewUserRow<'_>) -> Result<UserRow> {
+pub fn insert(tx: &mut WriteTx<'_>, row: &NewUserRow<'_>) -> Result<UserRow> {
+    let conn: &mut DbConn = tx;
     diesel::insert_into(users::table)
         .values(row)
         .execute(conn)?;
-    by_name(conn, row.username)?.ok_or(crate::services::error::Error::NotFound("user"))
+    by_name(conn, row.username)?.ok_or(super::StoreError::NotFound("user"))
 }
 
 pub fn by_name(conn: &mut DbConn, name: &str) -> Result<Option<UserRow>> {
@@ -69,7 +70,8 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<UserRow>> {
         .load(conn)?)
 }
 
-pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> Result<usize> {
+pub fn update(tx: &mut WriteTx<'_>, id: i64, changes: &UserChanges) -> Result<usize> {
+    let conn: &mut DbConn = tx;
     Ok(diesel::update(users::table.find(id))
         .set(changes)
         .execute(conn)?)

@@ -90,7 +90,8 @@ async fn the_store_itself_refuses_to_edit_or_delete_audit_entries() {
             .store
             .run_blocking(|c| {
                 use diesel::connection::SimpleConnection;
-                c.batch_execute(sql).map_err(Into::into)
+                c.batch_execute(sql)
+                    .map_err(autodb::store::StoreError::from)
             })
             .expect_err("append-only");
         assert!(err.to_string().contains("append-only"), "{err}");
@@ -339,7 +340,8 @@ async fn the_store_refuses_unchained_entries_and_a_chain_head_moved_back_or_dele
             .store
             .run_blocking(|c| {
                 use diesel::connection::SimpleConnection;
-                c.batch_execute(sql).map_err(Into::into)
+                c.batch_execute(sql)
+                    .map_err(autodb::store::StoreError::from)
             })
             .expect_err(sql);
         assert!(err.to_string().contains(says), "{sql}: {err}");

@@ -79,17 +79,14 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
     settings.targets.sqlite_dirs = vec![sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
     let ctx = startup::context(settings, true).expect("context");
-    ctx.store
-        .run_blocking(|c| {
-            autodb::services::users::create_blocking(
-                c,
-                None,
-                ADMIN,
-                &ADMIN_PASSWORD.to_string().into(),
-                autodb::services::Role::Admin,
-            )
-        })
-        .expect("admin user");
+    autodb::services::users::create_blocking(
+        &ctx.store,
+        None,
+        ADMIN,
+        &ADMIN_PASSWORD.to_string().into(),
+        autodb::services::Role::Admin,
+    )
+    .expect("admin user");
     let app = Application::build(ctx.clone()).await.expect("build");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());

@@ -92,7 +92,7 @@ fn runs(job: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn pg_count(db: &str, sql: &str) -> i64 {
+pub fn pg_count(db: &str, sql: &str) -> i64 {
     let (db, sql) = (db.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let mut c = postgres::Client::connect(

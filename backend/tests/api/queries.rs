@@ -547,6 +547,131 @@ async fn live_events_send_a_snapshot_each_result_as_it_ends_and_the_end() {
 }
 
 #[actix_web::test]
+async fn both_event_streams_are_uncached_unbuffered_and_never_compressed() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let (target, _) = sqlite_target(&app, &t, "sse_headers").await;
+    let job = crate::jobs::submit(
+        &app,
+        &t,
+        json!({"name": "h", "scripts": [{"sql": "SELECT 1;", "target_ids": [target]}]}),
+    )
+    .await;
+    let query = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT 1 AS one", "target_ids": [target]}),
+    )
+    .await;
+    let paths = [
+        format!("/api/jobs/{}/events", job["id"]),
+        format!("/api/queries/{query}/events"),
+    ];
+    for path in paths {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&t)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let h = r.headers().clone();
+        assert_eq!(h["content-type"], "text/event-stream", "{path}");
+        assert_eq!(h["cache-control"], "no-cache", "{path}");
+        assert_eq!(h["x-accel-buffering"], "no", "{path}");
+        let encoding = h.get("content-encoding").map(|v| v.to_str().unwrap_or("?"));
+        assert!(
+            matches!(encoding, None | Some("identity")),
+            "{path}: {encoding:?}"
+        );
+        let body = tokio::time::timeout(Duration::from_secs(30), r.text())
+            .await
+            .expect("the stream ends with its resource")
+            .expect("body");
+        assert!(
+            body.starts_with("event: snapshot\ndata: {"),
+            "{path}: {body}"
+        );
+        assert!(body.contains("event: end\n"), "{path}: {body}");
+        assert!(body.ends_with("\n\n"), "{path}: {body}");
+    }
+}
+
+/// Runs `sql` on the app's own store (PostgreSQL or the SQLite file), waiting out its writers.
+fn store_exec(app: &TestApp, sql: &str) {
+    match app.pg_database() {
+        Some(db) => {
+            let (db, sql) = (db.to_string(), sql.to_string());
+            std::thread::spawn(move || {
+                let url = format!("host=127.0.0.1 user=postgres dbname={db}");
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                c.batch_execute(&sql).expect("store sql");
+            })
+            .join()
+            .expect("thread");
+        }
+        None => {
+            let c = rusqlite::Connection::open(app.dir.path().join("autodb.db")).expect("open");
+            c.busy_timeout(Duration::from_secs(10))
+                .expect("busy timeout");
+            c.execute_batch(sql).expect("store sql");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_query_stream_whose_read_fails_on_the_server_ends_with_stream_error() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let db = PgDb::new("qev_fail");
+    let slow = pg_target(&app, &t, &db).await;
+    let id = start(
+        &app,
+        &t,
+        json!({"sql": "SELECT 1 AS one FROM (SELECT pg_sleep(6)) s", "target_ids": [slow]}),
+    )
+    .await;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/queries/{id}/events")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut stream = r.bytes_stream();
+    // Running (the result row too, written with it): what is left to write is the end.
+    let seen = crate::roles::read_until(&mut stream, "\"status\":\"running\"").await;
+    assert!(seen.starts_with("event: snapshot\n"), "{seen}");
+
+    // The stream's next read of the results fails in the store.
+    store_exec(
+        &app,
+        "ALTER TABLE query_results RENAME TO query_results_away",
+    );
+    let cut = Instant::now();
+    let rest = crate::roles::read_until_closed(&mut stream, cut + Duration::from_secs(10)).await;
+    store_exec(
+        &app,
+        "ALTER TABLE query_results_away RENAME TO query_results",
+    );
+    assert!(
+        rest.contains("event: stream_error\ndata: {\"message\":"),
+        "{rest}"
+    );
+    assert!(!rest.contains("event: error\n"), "{rest}");
+    assert!(
+        !rest.contains("event: end\n"),
+        "a failure is not an end: {rest}"
+    );
+    // The query itself is unharmed and ends on its own.
+    let q = wait_done(&app, &t, id, 30).await;
+    assert_eq!(q["status"], "success", "{q}");
+}
+
+#[actix_web::test]
 async fn the_row_limit_and_the_byte_limit_truncate_the_stored_page_and_say_so() {
     let app = spawn_app_with(&store_backend(), |s| s.query.max_result_bytes = 4096).await;
     let t = app.admin_token().await;

@@ -112,7 +112,7 @@ async fn a_developer_demoted_to_viewer_cannot_re_run_their_query_through_csv_exp
 }
 
 /// Reads an event stream until it closes; panics if it is still open at `deadline`.
-async fn read_until_closed(
+pub async fn read_until_closed(
     stream: &mut (impl futures_util::Stream<Item = reqwest::Result<actix_web::web::Bytes>> + Unpin),
     deadline: Instant,
 ) -> String {
@@ -141,7 +141,7 @@ async fn read_until_closed(
 }
 
 /// Reads until `needle` has arrived (at most 15 s); returns what was read.
-async fn read_until(
+pub async fn read_until(
     stream: &mut (impl futures_util::Stream<Item = reqwest::Result<actix_web::web::Bytes>> + Unpin),
     needle: &str,
 ) -> String {

@@ -1,46 +1,78 @@
-//! Live progress of a job as Server-Sent Events: a `snapshot` first, then `run`, `script` and
-//! `job` events for every status change and progress count, and `end` when the job has ended.
-//! Woken by the engine's change notices, with a poll as a fallback for runs that execute in
-//! another AutoDB process. The stream re-checks its credential (`services::live`) and ends
-//! with `end` and a `reason` once the session or token has ended or the user is disabled.
+//! Live progress of a job as typed events: a `snapshot` first, then `run`, `script` and `job`
+//! events for every status change and progress count, and `end` when the job has ended (or,
+//! with a `reason`, when the reader's credential lapsed). `api::sse` sends them, woken by the
+//! engine's change notices.
 
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
 
-use actix_web::web::Bytes;
-use futures_util::Stream;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 
-use super::{load_job, Job};
-use crate::services::live::Watch;
-use crate::services::Ctx;
+use super::{load_job, Job, Run};
+use crate::services::error::Result;
+use crate::services::live::{sorted, End, Lapse, LiveEvent, Source};
+use crate::services::{Actor, Ctx};
 
-const POLL: Duration = Duration::from_secs(1);
-const KEEPALIVE: Duration = Duration::from_secs(15);
-
-struct State {
-    ctx: Ctx,
-    watch: Watch,
-    job_id: i64,
-    rx: broadcast::Receiver<i64>,
-    last: Option<Job>,
-    last_sent: Instant,
-    done: bool,
+/// One event of a job's stream. The payloads other than the snapshot have their keys in
+/// alphabetical order (nested DTOs too, see [`sorted`]): the wire form these events had when
+/// they were built as `serde_json::Value`s, kept byte for byte.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum JobEvent {
+    /// The whole job, as `GET /api/jobs/{id}` answers it.
+    Snapshot(Box<Job>),
+    /// A run is new or changed status, progress or `superseded`.
+    Run {
+        job_id: i64,
+        #[serde(serialize_with = "sorted")]
+        run: Box<Run>,
+        script_index: i32,
+    },
+    /// A script is new or changed status.
+    Script {
+        index: i32,
+        job_id: i64,
+        status: String,
+    },
+    /// The job changed status or attempt.
+    Job {
+        attempt: i32,
+        finished_at: Option<DateTime<Utc>>,
+        id: i64,
+        started_at: Option<DateTime<Utc>>,
+        status: String,
+    },
+    End(End),
 }
 
-fn event(name: &str, data: &impl Serialize) -> String {
-    let data = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-    format!("event: {name}\ndata: {data}\n\n")
+impl LiveEvent for JobEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            JobEvent::Snapshot(_) => "snapshot",
+            JobEvent::Run { .. } => "run",
+            JobEvent::Script { .. } => "script",
+            JobEvent::Job { .. } => "job",
+            JobEvent::End(_) => "end",
+        }
+    }
 }
 
-/// The events that turn `old` into `new`.
-fn diff(old: &Job, new: &Job) -> String {
-    let mut out = String::new();
+/// The events that turn `old` into `new`: O(runs), each run found by id.
+fn diff(old: &Job, new: &Job) -> Vec<JobEvent> {
+    let scripts: HashMap<i32, &super::Script> = old.scripts.iter().map(|s| (s.index, s)).collect();
+    let runs: HashMap<i64, &Run> = old
+        .scripts
+        .iter()
+        .flat_map(|s| &s.runs)
+        .map(|r| (r.id, r))
+        .collect();
+    let mut out = vec![];
     for script in &new.scripts {
-        let before = old.scripts.iter().find(|s| s.index == script.index);
+        let before = scripts.get(&script.index);
         for run in &script.runs {
-            let prev = before.and_then(|s| s.runs.iter().find(|r| r.id == run.id));
+            // A run id belongs to one script; looked up within it, as before.
+            let prev = before.and(runs.get(&run.id));
             let changed = prev.is_none_or(|p| {
                 p.status != run.status
                     || p.statements_done != run.statements_done
@@ -48,106 +80,205 @@ fn diff(old: &Job, new: &Job) -> String {
                     || p.superseded != run.superseded
             });
             if changed {
-                out += &event(
-                    "run",
-                    &json!({"job_id": new.id, "script_index": script.index, "run": run}),
-                );
+                out.push(JobEvent::Run {
+                    job_id: new.id,
+                    run: Box::new(run.clone()),
+                    script_index: script.index,
+                });
             }
         }
         if before.is_none_or(|s| s.status != script.status) {
-            out += &event(
-                "script",
-                &json!({"job_id": new.id, "index": script.index, "status": script.status}),
-            );
+            out.push(JobEvent::Script {
+                index: script.index,
+                job_id: new.id,
+                status: script.status.clone(),
+            });
         }
     }
     if old.status != new.status || old.attempt != new.attempt {
-        out += &event(
-            "job",
-            &json!({"id": new.id, "status": new.status, "attempt": new.attempt,
-                    "started_at": new.started_at, "finished_at": new.finished_at}),
-        );
+        out.push(JobEvent::Job {
+            attempt: new.attempt,
+            finished_at: new.finished_at,
+            id: new.id,
+            started_at: new.started_at,
+            status: new.status.clone(),
+        });
     }
     out
 }
 
-async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)> {
-    if st.done {
-        return None;
+/// A job followed live: each read loads it and sends what changed since the last read.
+pub struct JobEvents {
+    ctx: Ctx,
+    id: i64,
+    rx: broadcast::Receiver<i64>,
+    last: Option<Job>,
+}
+
+/// The job's events, subscribed to its engine's change notices from now on.
+pub fn source(ctx: &Ctx, job_id: i64) -> JobEvents {
+    JobEvents {
+        ctx: ctx.clone(),
+        id: job_id,
+        rx: ctx.jobs.subscribe(),
+        last: None,
     }
-    loop {
-        if st.last.is_some() {
-            let wait = tokio::time::timeout(POLL, async {
-                loop {
-                    match st.rx.recv().await {
-                        Ok(id) if id == st.job_id => return,
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(_)) => return,
-                        Err(RecvError::Closed) => std::future::pending::<()>().await,
-                    }
-                }
-            });
-            let _ = wait.await;
-        }
-        if let Err(lapse) = st.watch.check(&st.ctx).await {
-            st.done = true;
-            let status = st.last.as_ref().map(|j| j.status.clone());
-            let body = event(
-                "end",
-                &json!({"id": st.job_id, "status": status, "reason": lapse.reason()}),
-            );
-            return Some((Ok(Bytes::from(body)), st));
-        }
-        let job_id = st.job_id;
-        let job = match st.ctx.store.run(move |c| load_job(c, job_id)).await {
-            Ok(j) => j,
-            Err(e) => {
-                st.done = true;
-                // Not "error": EventSource reports dropped connections under that name.
-                let body = event("stream_error", &json!({"message": e.to_string()}));
-                return Some((Ok(Bytes::from(body)), st));
-            }
-        };
-        let mut out = match &st.last {
-            None => event("snapshot", &job),
+}
+
+impl Source for JobEvents {
+    type Event = JobEvent;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn changes(&mut self) -> &mut broadcast::Receiver<i64> {
+        &mut self.rx
+    }
+
+    async fn next(&mut self, _actor: &Actor) -> Result<(Vec<JobEvent>, bool)> {
+        let id = self.id;
+        let job = self.ctx.store.run(move |c| load_job(c, id)).await?;
+        let mut events = match &self.last {
+            None => vec![JobEvent::Snapshot(Box::new(job.clone()))],
             Some(old) => diff(old, &job),
         };
-        if job.finished_at.is_some()
+        let ended = job.finished_at.is_some()
             && !job
                 .scripts
                 .iter()
                 .flat_map(|s| &s.runs)
-                .any(|r| r.status == "running")
-        {
-            out += &event("end", &json!({"id": job.id, "status": job.status}));
-            st.done = true;
+                .any(|r| r.status == "running");
+        if ended {
+            events.push(JobEvent::End(End::of(id, Some(job.status.clone()))));
         }
-        st.last = Some(job);
-        if out.is_empty() && st.last_sent.elapsed() >= KEEPALIVE {
-            out = ": keep-alive\n\n".into();
-        }
-        if !out.is_empty() {
-            st.last_sent = Instant::now();
-            return Some((Ok(Bytes::from(out)), st));
-        }
+        self.last = Some(job);
+        Ok((events, ended))
+    }
+
+    fn lapsed(&self, lapse: Lapse) -> JobEvent {
+        let status = self.last.as_ref().map(|j| j.status.clone());
+        JobEvent::End(End::of(self.id, status).because(lapse))
     }
 }
 
-/// The job's events for the holder of `watch` (checked again while the stream lasts).
-pub fn stream(
-    ctx: Ctx,
-    watch: Watch,
-    job_id: i64,
-) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-    let rx = ctx.jobs.subscribe();
-    let state = State {
-        ctx,
-        watch,
-        job_id,
-        rx,
-        last: None,
-        last_sent: Instant::now(),
-        done: false,
-    };
-    futures_util::stream::unfold(state, next)
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::services::jobs::{OnError, RunCounts, Script};
+
+    fn run(id: i64, status: &str, done: i32, attempt: i32) -> Run {
+        Run {
+            id,
+            script_index: 0,
+            target_id: 7,
+            target_name: "pg".into(),
+            attempt,
+            status: status.into(),
+            started_at: None,
+            finished_at: None,
+            statements_done: done,
+            statements_total: Some(3),
+            error: None,
+            error_code: None,
+            error_line: None,
+            superseded: false,
+            late_status: None,
+        }
+    }
+
+    fn job(status: &str, runs: Vec<Run>) -> Job {
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 3, 4, 5).single();
+        Job {
+            id: 42,
+            name: "j".into(),
+            status: status.into(),
+            on_error: OnError::Stop,
+            transactional: false,
+            attempt: 1,
+            created_by: "admin".into(),
+            created_at: at.unwrap_or_default(),
+            started_at: at,
+            finished_at: None,
+            scripts: vec![Script {
+                index: 0,
+                status: status.into(),
+                sql: "SELECT 1".into(),
+                targets: json!({"target_ids": [7], "target_tags": []}),
+                started_at: None,
+                finished_at: None,
+                counts: RunCounts {
+                    waiting: 0,
+                    running: 0,
+                    success: 0,
+                    error: 0,
+                    cancelled: 0,
+                },
+                runs,
+            }],
+        }
+    }
+
+    fn wire(e: &JobEvent) -> String {
+        serde_json::to_string(e).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_event_is_sent_as_the_json_the_stream_always_sent() {
+        let old = job(
+            "waiting",
+            vec![run(1, "waiting", 0, 1), run(2, "waiting", 0, 1)],
+        );
+        let mut new = job(
+            "running",
+            vec![run(1, "running", 1, 1), run(2, "waiting", 0, 1)],
+        );
+        new.attempt = 2;
+        let events = diff(&old, &new);
+        let names: Vec<_> = events.iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["run", "script", "job"]);
+        let r = &new.scripts[0].runs[0];
+        assert_eq!(
+            wire(&events[0]),
+            json!({"job_id": 42, "script_index": 0, "run": r}).to_string()
+        );
+        assert_eq!(
+            wire(&events[1]),
+            json!({"job_id": 42, "index": 0, "status": "running"}).to_string()
+        );
+        assert_eq!(
+            wire(&events[2]),
+            json!({"id": 42, "status": "running", "attempt": 2,
+                   "started_at": new.started_at, "finished_at": new.finished_at})
+            .to_string()
+        );
+        let snapshot = JobEvent::Snapshot(Box::new(new.clone()));
+        assert_eq!(
+            wire(&snapshot),
+            serde_json::to_string(&new).unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn a_run_unchanged_since_the_last_read_sends_nothing_and_a_new_attempt_is_sent() {
+        let old = job("running", vec![run(1, "error", 1, 1)]);
+        let mut new = job(
+            "running",
+            vec![run(1, "error", 1, 1), run(3, "waiting", 0, 2)],
+        );
+        new.scripts[0].runs[0].superseded = true;
+        let events = diff(&old, &new);
+        let runs: Vec<i64> = events
+            .iter()
+            .filter_map(|e| match e {
+                JobEvent::Run { run, .. } => Some(run.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(runs, [1, 3], "the superseded run and the new attempt");
+        assert!(diff(&new, &new).is_empty());
+    }
 }

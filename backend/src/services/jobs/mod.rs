@@ -2,11 +2,10 @@
 //! Submitting writes the job, its scripts and runs to the store and answers; the engine
 //! (`engine.rs`) executes them; `events.rs` streams their progress.
 
-pub mod engine;
 pub mod events;
 pub mod runner;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,7 @@ use super::error::{Error, Result};
 use super::{Action, Actor, Ctx};
 use crate::connectors::Engine;
 use crate::store::jobs::{self as rows, JobFilter};
-use crate::store::{targets as target_rows, write_tx};
+use crate::store::targets as target_rows;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +56,8 @@ pub struct JobInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Run {
     pub id: i64,
+    /// The index of its script in the job.
+    pub script_index: i32,
     pub target_id: i64,
     pub target_name: String,
     pub attempt: i32,
@@ -73,6 +74,29 @@ pub struct Run {
     pub error_line: Option<i32>,
     /// A later attempt of the same script and target exists.
     pub superseded: bool,
+    /// What the run's process reported after AutoDB had already ended the run (it lost its
+    /// lease and was reaped: `status` stays the reaper's `error`): `success` `error`
+    /// `cancelled`, or null.
+    pub late_status: Option<String>,
+}
+
+/// A script's runs, latest attempts only, by status.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct RunCounts {
+    pub waiting: i32,
+    pub running: i32,
+    pub success: i32,
+    pub error: i32,
+    pub cancelled: i32,
+}
+
+/// A page of a job's runs (`GET /api/jobs/{id}/runs`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunPage {
+    pub items: Vec<Run>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -87,6 +111,8 @@ pub struct Script {
     pub targets: serde_json::Value,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its runs' latest attempts by status.
+    pub counts: RunCounts,
     pub runs: Vec<Run>,
 }
 
@@ -155,9 +181,10 @@ fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
 }
 
-pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
+pub(crate) fn run_dto(r: &rows::RunRow) -> Run {
     Run {
         id: r.id,
+        script_index: r.script_idx,
         target_id: r.target_id,
         target_name: r.target_name.clone(),
         attempt: r.attempt,
@@ -169,9 +196,8 @@ pub(crate) fn run_dto(r: &rows::RunRow, all: &[rows::RunRow]) -> Run {
         error: r.error.clone(),
         error_code: r.error_code.clone(),
         error_line: r.error_line,
-        superseded: all.iter().any(|o| {
-            o.script_idx == r.script_idx && o.target_id == r.target_id && o.attempt > r.attempt
-        }),
+        superseded: !r.latest,
+        late_status: r.late_status.clone(),
     }
 }
 
@@ -192,6 +218,11 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     let job = rows::job(conn, id)?.ok_or(Error::NotFound("job"))?;
     let scripts = rows::scripts(conn, id)?;
     let runs = rows::runs(conn, id)?;
+    // One pass: runs grouped by script.
+    let mut by_script: HashMap<i32, Vec<Run>> = HashMap::new();
+    for r in &runs {
+        by_script.entry(r.script_idx).or_default().push(run_dto(r));
+    }
     Ok(Job {
         id: job.id,
         name: job.name.clone(),
@@ -216,11 +247,17 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
                 targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
-                runs: runs
-                    .iter()
-                    .filter(|r| r.script_idx == s.idx)
-                    .map(|r| run_dto(r, &runs))
-                    .collect(),
+                counts: {
+                    let c = s.counts();
+                    RunCounts {
+                        waiting: c.waiting,
+                        running: c.running,
+                        success: c.success,
+                        error: c.error,
+                        cancelled: c.cancelled,
+                    }
+                },
+                runs: by_script.remove(&s.idx).unwrap_or_default(),
             })
             .collect(),
     })
@@ -249,14 +286,14 @@ fn redact_every_dialect(text: &str) -> String {
 /// Scripts written before scripts were sealed (their text in clear in the store) are sealed,
 /// and keep their redaction for display. Run once at start; another process doing the same at
 /// the same time seals each script once.
-pub(crate) fn seal_legacy_scripts(
-    c: &mut crate::store::DbConn,
+pub fn seal_legacy_scripts(
+    store: &crate::store::Store,
     secrets: &crate::crypto::SecretBox,
 ) -> Result<usize> {
     let mut sealed = 0;
     let mut after = 0;
     loop {
-        let batch = rows::unsealed_scripts(c, after, 100)?;
+        let batch = store.run_blocking(|c| rows::unsealed_scripts(c, after, 100))?;
         let Some((last, _)) = batch.last() else {
             return Ok(sealed);
         };
@@ -264,7 +301,7 @@ pub(crate) fn seal_legacy_scripts(
         for (id, text) in batch {
             let shown = redact_every_dialect(&text);
             let closed = secrets.seal_script(&text);
-            if write_tx(c, |c| rows::seal_script(c, id, &shown, &closed))? {
+            if store.write_blocking(|c| rows::seal_script(c, id, &shown, &closed))? {
                 sealed += 1;
             }
         }
@@ -328,7 +365,7 @@ fn resolve(
         let mut shown = s.sql.clone();
         for name in engines {
             let engine: Engine = name.parse().map_err(|e| Error::internal(format!("{e}")))?;
-            if sqlsplit::split(runner::dialect(engine), &s.sql)
+            if sqlsplit::split(engine.dialect(), &s.sql)
                 .statements
                 .is_empty()
             {
@@ -338,7 +375,7 @@ fn resolve(
                 ));
             }
             // As each engine reads it: what is a literal differs between dialects.
-            shown = sqlsplit::redact(runner::dialect(engine), &shown).text;
+            shown = sqlsplit::redact(engine.dialect(), &shown).text;
         }
         let selector =
             json!({"target_ids": s.target_ids, "target_tags": s.target_tags}).to_string();
@@ -367,46 +404,108 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
     }
     let actor = actor.clone();
     let secrets = ctx.secrets.clone();
-    let job = ctx
+    let (scripts, on_error, transactional) = ctx
         .store
         .run(move |c| {
             let scripts = resolve(c, &input, &secrets)?;
-            let new = rows::NewJob {
-                name,
-                on_error: if input.on_error == OnError::Continue {
-                    "continue"
-                } else {
-                    "stop"
-                }
-                .into(),
-                transactional: input.transactional,
-                created_by: actor.user_id,
-                created_by_name: actor.username.clone(),
-                scripts,
-            };
-            let detail = json!({
-                "name": new.name,
-                "scripts": new.scripts.iter().map(|s| json!({
-                    "sql": runner::truncate(&s.sql, 2000),
-                    "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
-            // The job and its audit entry are written together, or neither is.
-            let id = write_tx(c, |c| {
-                let id = rows::insert(c, &new)?;
-                let event = Event::ok("submit", "job", id).with(detail);
-                audit::record(c, Some(&actor), None, None, event)?;
-                Ok(id)
-            })?;
-            load_job(c, id)
+            Ok::<_, Error>((scripts, input.on_error, input.transactional))
+        })
+        .await?;
+    let new = rows::NewJob {
+        name,
+        on_error: if on_error == OnError::Continue {
+            "continue"
+        } else {
+            "stop"
+        }
+        .into(),
+        transactional,
+        created_by: actor.user_id,
+        created_by_name: actor.username.clone(),
+        scripts,
+    };
+    let detail = json!({
+        "name": new.name,
+        "scripts": new.scripts.iter().map(|s| json!({
+            "sql": crate::services::truncate(&s.sql, 2000),
+            "targets": s.targets.iter().map(|(_, n)| n).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    // The job and its audit entry are written together, or neither is.
+    let id = ctx
+        .store
+        .write(move |c| {
+            let id = rows::insert(c, &new)?;
+            let event = Event::ok("submit", "job", id).with(detail);
+            audit::record(c, Some(&actor), None, None, event)?;
+            Ok::<_, Error>(id)
         })
         .await?;
     ctx.jobs.wake();
-    Ok(job)
+    get(ctx, id).await
 }
 
 pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
     ctx.store.run(move |c| load_job(c, id)).await
+}
+
+/// Most runs on one page of `GET /api/jobs/{id}/runs`.
+pub const MAX_RUNS_PER_PAGE: i64 = 1000;
+pub const RUN_STATUSES: [&str; 5] = [
+    rows::WAITING,
+    rows::RUNNING,
+    rows::SUCCESS,
+    rows::ERROR,
+    rows::CANCELLED,
+];
+
+/// Checks a page of runs' parameters: the offset of the page.
+pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> Result<i64> {
+    if let Some(status) = &filter.status {
+        if !RUN_STATUSES.contains(&status.as_str()) {
+            return Err(Error::validation(
+                "status",
+                format!("must be one of {}", RUN_STATUSES.join(", ")),
+            ));
+        }
+    }
+    if filter.script.is_some_and(|s| s < 0) {
+        return Err(Error::validation("script", "must be 0 or more"));
+    }
+    if page < 1 {
+        return Err(Error::validation("page", "must be 1 or more"));
+    }
+    if !(1..=MAX_RUNS_PER_PAGE).contains(&per_page) {
+        return Err(Error::validation(
+            "per_page",
+            format!("must be between 1 and {MAX_RUNS_PER_PAGE}"),
+        ));
+    }
+    Ok((page - 1) * per_page)
+}
+
+/// A page of a job's runs, ordered by script index, target name and attempt.
+pub async fn runs(
+    ctx: &Ctx,
+    job_id: i64,
+    filter: rows::RunFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<RunPage> {
+    let offset = runs_page_offset(&filter, page, per_page)?;
+    let (items, total) = ctx
+        .store
+        .run(move |c| {
+            rows::job(c, job_id)?.ok_or(Error::NotFound("job"))?;
+            Ok::<_, Error>(rows::runs_page(c, job_id, &filter, offset, per_page)?)
+        })
+        .await?;
+    Ok(RunPage {
+        items: items.iter().map(run_dto).collect(),
+        total,
+        page,
+        per_page,
+    })
 }
 
 pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Result<JobPage> {
@@ -447,12 +546,20 @@ async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
     let actor = actor.clone();
+    // The cancel and its audit entry: one transaction.
     let running = ctx
         .store
-        .run(move |c| {
-            let running = rows::request_cancel(c, id)?;
+        .write(move |c| {
+            let running = match rows::request_cancel(c, id)? {
+                rows::Cancel::Requested { running } => running,
+                rows::Cancel::AlreadyEnded { status } => {
+                    return Err(Error::Conflict(format!(
+                        "job {id} has already ended ({status})"
+                    )))
+                }
+            };
             let event = Event::ok("cancel", "job", id).with(json!({"running_runs": running.len()}));
-            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))?;
+            audit::record(c, Some(&actor), None, None, event)?;
             Ok(running)
         })
         .await?;
@@ -468,10 +575,20 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
     let actor = actor.clone();
     ctx.store
-        .run(move |c| {
-            let n = rows::retry(c, id)?;
+        .write(move |c| {
+            let n = match rows::retry(c, id)? {
+                rows::Retry::Again { runs } => runs,
+                rows::Retry::StillActive { status } => {
+                    return Err(Error::Conflict(format!("job {id} is still {status}")))
+                }
+                rows::Retry::NothingFailed => {
+                    return Err(Error::Conflict(format!(
+                        "job {id} has no failed or cancelled runs"
+                    )))
+                }
+            };
             let event = Event::ok("retry", "job", id).with(json!({"runs": n}));
-            write_tx(c, |c| audit::record(c, Some(&actor), None, None, event))
+            audit::record(c, Some(&actor), None, None, event)
         })
         .await?;
     ctx.jobs.changed(id);
@@ -485,7 +602,6 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
             let run = rows::run(c, run_id)?
                 .filter(|r| r.job_id == job_id)
                 .ok_or(Error::NotFound("run"))?;
-            let all = rows::runs(c, job_id)?;
             let statements = rows::statements(c, run_id)?
                 .into_iter()
                 .map(|s| StatementLog {
@@ -504,7 +620,7 @@ pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
                 })
                 .collect();
             Ok(RunLog {
-                run: run_dto(&run, &all),
+                run: run_dto(&run),
                 statements,
             })
         })

@@ -1,62 +1,83 @@
-//! Executes one run: the script split for its target's engine, statement by statement on one
-//! connection, each logged; the first failing statement fails the run. Runs on its own thread.
+//! Job runs as a kind of work (`crate::work`): one run is the script split for its target's
+//! engine, executed statement by statement on one connection, each logged; the first failing
+//! statement fails the run. The engine claims runs, executes them on its pool and writes their
+//! ends; this module says what a run does and how its end is written.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::engine::{JobEngine, Running};
 use crate::config::EngineSettings;
 use crate::connectors::{
     self, Cell, Column, DbError, DbErrorKind, Engine, NoticeLimits, RowSink, TargetConnection,
 };
 use crate::services::error::{Error, Result};
-use crate::services::targets as targets_service;
-use crate::store::{self, jobs as rows, targets};
+use crate::services::targets::{self as targets_service, TargetAccess};
+use crate::store::work::Item;
+use crate::store::{self, jobs as rows, targets, Store, StoreError, WriteTx};
+use crate::work::{self, Control, Lane, Stop};
 
 /// Longest statement text kept in a run's log.
 pub const LOG_SQL_CHARS: usize = 4000;
 
-pub(super) fn spawn(engine: Arc<JobEngine>, run: rows::RunRow) {
-    let cancelled = Arc::new(AtomicBool::new(false));
-    engine.lock_running().insert(
-        run.id,
-        Running {
-            target_id: run.target_id,
-            cancelled: cancelled.clone(),
-            canceller: None,
-        },
-    );
-    let spawned = std::thread::Builder::new()
-        .name(format!("autodb-run-{}", run.id))
-        .spawn({
-            let engine = engine.clone();
-            let run = run.clone();
-            move || execute(&engine, &run, &cancelled)
-        });
-    if let Err(e) = spawned {
-        log::error!("cannot start a thread for run {}: {e}", run.id);
-        finish(
-            &engine,
-            &run,
-            Outcome::failed(format!("cannot start a run thread: {e}"), None, None),
-        );
-    }
+/// What the reaper writes on a run whose process stopped renewing its lease.
+const INTERRUPTED: &str = "interrupted: AutoDB restarted (or its process stopped) during this run";
+
+/// The kind of work that executes job runs.
+pub struct JobRuns {
+    pub access: TargetAccess,
+    pub settings: EngineSettings,
 }
 
-/// A run mostly waits on its database; what CPU it does need yields to the HTTP workers, so a
-/// fleet of runs starting or ending at once does not slow the API (Linux: the nice value is
-/// per thread).
-fn lower_priority(nice: u8) {
-    #[cfg(target_os = "linux")]
-    if nice > 0 {
-        let me = rustix::thread::gettid();
-        if let Err(e) = rustix::process::setpriority_process(Some(me), i32::from(nice)) {
-            log::debug!("cannot lower the priority of a run thread: {e}");
-        }
+impl work::Kind for JobRuns {
+    fn name(&self) -> &'static str {
+        rows::WORK_KIND
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = nice;
+
+    fn lane(&self) -> Lane {
+        Lane::Runs
+    }
+
+    fn per_target(&self) -> usize {
+        self.settings.max_parallel_runs_per_target
+    }
+
+    fn start(&self, tx: &mut WriteTx<'_>, items: &[Item]) -> Result<Vec<Item>, StoreError> {
+        let ids: Vec<i64> = items.iter().map(|i| i.subject_id).collect();
+        let started = rows::start_runs(tx, &ids)?;
+        Ok(items
+            .iter()
+            .filter(|i| started.iter().any(|r| r.id == i.subject_id))
+            .cloned()
+            .collect())
+    }
+
+    fn execute(&self, item: &Item, ctl: &Control) -> Box<dyn work::End> {
+        work::pool::name_thread(&format!("autodb-run-{}", item.subject_id));
+        let outcome = match self.execute_run(item.subject_id, ctl) {
+            Ok(o) => o,
+            Err(e) => Outcome::failed(format!("AutoDB could not run this: {e}"), None, None),
+        };
+        // A statement interrupted by our own stop reports an error; say why it stopped.
+        let outcome = match (ctl.stopped(), outcome.status) {
+            (Some(Stop::Cancelled), rows::ERROR) => Outcome {
+                status: rows::CANCELLED,
+                ..outcome
+            },
+            (Some(Stop::LeaseLost), rows::ERROR | rows::CANCELLED) => Outcome {
+                last: outcome.last,
+                total: outcome.total,
+                ..Outcome::lease_lost()
+            },
+            _ => outcome,
+        };
+        Box::new(RunEnded {
+            run_id: item.subject_id,
+            outcome,
+        })
+    }
+
+    fn lapsed(&self, tx: &mut WriteTx<'_>, item: &Item) -> Result<(), StoreError> {
+        rows::interrupt_run(tx, item.subject_id, INTERRUPTED).map(|_| ())
+    }
 }
 
 /// How a run ended.
@@ -86,10 +107,20 @@ impl Outcome {
         Self {
             status: rows::CANCELLED,
             error: Some("cancelled".into()),
-            code: None,
-            line: None,
-            last: None,
-            total: None,
+            ..Self::success()
+        }
+    }
+    fn lease_lost() -> Self {
+        Self {
+            status: rows::ERROR,
+            error: Some(
+                "stopped: AutoDB could not renew this run's lease in time (the metadata store \
+                 did not answer), so its statement was cancelled and nothing more of it ran; \
+                 retry the job to run it again"
+                    .into(),
+            ),
+            code: Some("lease_lost".into()),
+            ..Self::success()
         }
     }
     fn failed(error: String, code: Option<String>, line: Option<i32>) -> Self {
@@ -98,8 +129,7 @@ impl Outcome {
             error: Some(error),
             code,
             line,
-            last: None,
-            total: None,
+            ..Self::success()
         }
     }
     fn from_db(e: &DbError, line: Option<i32>) -> Self {
@@ -115,289 +145,160 @@ impl Outcome {
     }
 }
 
-fn execute(engine: &Arc<JobEngine>, run: &rows::RunRow, cancelled: &AtomicBool) {
-    lower_priority(engine.settings.run_nice);
-    let outcome = match execute_inner(engine, run, cancelled) {
-        Ok(o) => o,
-        Err(e) => Outcome::failed(format!("AutoDB could not run this: {e}"), None, None),
-    };
-    let outcome = if cancelled.load(Ordering::SeqCst) && outcome.status == rows::ERROR {
-        // A statement interrupted by our own cancel reports an error; it is a cancel.
-        Outcome {
-            status: rows::CANCELLED,
-            ..outcome
-        }
-    } else {
-        outcome
-    };
-    finish(engine, run, outcome);
-}
-
-/// A run that has ended, on its way to the store.
-pub(super) struct RunEnded {
-    run: rows::RunRow,
+/// A run's end, written by the engine's end recorder.
+struct RunEnded {
+    run_id: i64,
     outcome: Outcome,
 }
 
-/// Hands the run's end to the thread that records ends; the run stays registered (its lease
-/// renewed) until it is recorded.
-fn finish(engine: &Arc<JobEngine>, run: &rows::RunRow, outcome: Outcome) {
-    let ended = RunEnded {
-        run: run.clone(),
-        outcome,
-    };
-    if let Err(std::sync::mpsc::SendError(ended)) = engine.ends.send(ended) {
-        // The recording thread is gone (it cannot be while the engine lives): record it here.
-        if let Err(e) = record_alone(engine, &ended) {
-            log::error!("run {}: cannot record its end: {e}", ended.run.id);
+impl work::End for RunEnded {
+    fn record(&self, tx: &mut WriteTx<'_>, _: &Item, fenced: bool) -> Result<(), StoreError> {
+        let o = &self.outcome;
+        if !fenced {
+            // The reaper ended the run first: its decision stands; what happened is kept.
+            return rows::record_late_end(tx, self.run_id, o.status, o.error.as_deref());
         }
-        settle(engine, std::slice::from_ref(&ended));
-    }
-}
-
-/// Most ends written in one transaction: a SQLite writer holds the store this long at most.
-const MAX_BATCH: usize = 32;
-
-/// The run-end thread: takes every end that is waiting (up to [`MAX_BATCH`]) and writes them
-/// in one transaction, so a fleet of runs ending together costs a few store writes instead of
-/// one each, and a few hundred run threads do not queue on the store's writer. Runs at normal
-/// priority: it holds the SQLite write gate, which the API's writes wait on too.
-pub(super) fn record_ends(
-    engine: &std::sync::Weak<JobEngine>,
-    received: &std::sync::mpsc::Receiver<RunEnded>,
-) {
-    while let Ok(first) = received.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match received.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
-        }
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
-        // Job rows are locked in job order; every other writer locks one job at most.
-        batch.sort_by_key(|e| (e.run.job_id, e.run.id));
-        let together = engine
-            .store
-            .run_blocking(|c| rows::finish_runs(c, batch.iter().map(|e| store_end(e)).collect()));
-        match together {
-            Ok(()) => settle(&engine, &batch),
-            Err(e) => {
-                // One bad end must not hold back the others: each alone, with retries.
-                log::warn!(
-                    "recording {} run ends together failed, one by one: {e}",
-                    batch.len()
-                );
-                for ended in &batch {
-                    if let Err(e) = record_alone(&engine, ended) {
-                        log::error!("run {}: cannot record its end: {e}", ended.run.id);
-                    }
-                    settle(&engine, std::slice::from_ref(ended));
-                }
-            }
-        }
-    }
-}
-
-fn store_end(e: &RunEnded) -> rows::Ended<'_> {
-    let o = &e.outcome;
-    (
-        e.run.id,
-        rows::RunEnd {
+        let end = rows::RunEnd {
             status: o.status,
             total: o.total,
             error: o.error.clone(),
             error_code: o.code.clone(),
             error_line: o.line,
-        },
-        o.last.as_ref().map(|(row, done)| (row, *done)),
-    )
+        };
+        let last = o.last.as_ref().map(|(row, done)| (row, *done));
+        rows::finish_run(tx, self.run_id, end, last).map(|_| ())
+    }
 }
 
-/// Records one run's end. A failed attempt (the store briefly away, a PostgreSQL deadlock
-/// victim) is tried again while the run stays registered, so its lease keeps being renewed;
-/// if it never succeeds the lease lapses and the run is reaped as interrupted.
-fn record_alone(engine: &JobEngine, ended: &RunEnded) -> Result<()> {
-    let run_id = ended.run.id;
-    let mut delay = Duration::from_millis(50);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (id, end, last) = store_end(ended);
-        let result = engine
-            .store
-            .run_blocking(|c| rows::finish_run(c, id, end, last));
-        match result {
-            Err(e) if attempt < FINISH_ATTEMPTS => {
-                log::warn!(
-                    "run {run_id}: recording its end failed (attempt {attempt}), retrying: {e}"
-                );
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(2));
+impl JobRuns {
+    fn execute_run(&self, run_id: i64, ctl: &Control) -> Result<Outcome> {
+        let store = ctl.store();
+        let (run, job, script, target) = store.run_blocking(|c| {
+            let run = rows::run(c, run_id)?.ok_or(Error::NotFound("run"))?;
+            let job = rows::job(c, run.job_id)?.ok_or(Error::NotFound("job"))?;
+            let script =
+                rows::script(c, run.job_id, run.script_idx)?.ok_or(Error::NotFound("script"))?;
+            let target = targets::row(c, run.target_id)?;
+            Ok::<_, Error>((run, job, script, target))
+        })?;
+        let Some(target) = target else {
+            return Ok(Outcome::failed(
+                format!("target {} no longer exists", run.target_name),
+                None,
+                None,
+            ));
+        };
+        let timeout = self.settings.statement_timeout_s;
+        let spec = match targets_service::spec_from_row(
+            &target,
+            &self.access,
+            Duration::from_secs(self.settings.connect_timeout_s),
+            (timeout > 0).then(|| Duration::from_secs(timeout)),
+        ) {
+            Ok(s) => s,
+            Err(e) => return Ok(Outcome::from_db(&e, None)),
+        };
+        // The sealed original runs; scripts from before sealing keep their text in sql_text.
+        let executable = match &script.sql_sealed {
+            Some(sealed) => match self.access.secrets.open_script(sealed) {
+                Ok(text) => text,
+                Err(why) => return Ok(Outcome::failed(why, None, None)),
+            },
+            None => script.sql_text.clone(),
+        };
+        let statements = sqlsplit::split(spec.engine.dialect(), &executable).statements;
+        let total = i32::try_from(statements.len()).unwrap_or(i32::MAX);
+        // A one-statement run (the common fleet case) reports its total with its end: one
+        // write fewer per run. Longer scripts show it at once, for the progress bar.
+        if total > 1 {
+            store.write_blocking(|c| rows::set_total(c, run.id, total))?;
+            ctl.changed();
+        }
+        let mut outcome = self.run_statements(store, &run, &job, &spec, &statements, ctl);
+        outcome.total = Some(total);
+        Ok(outcome)
+    }
+
+    /// Connects and runs the statements in order; the first failure ends the run, and so does
+    /// a stop (a cancel, or a lost lease: nothing more of the run may happen then).
+    fn run_statements(
+        &self,
+        store: &Store,
+        run: &rows::RunRow,
+        job: &rows::JobRow,
+        spec: &connectors::ConnectSpec,
+        statements: &[sqlsplit::Statement],
+        ctl: &Control,
+    ) -> Outcome {
+        if ctl.stopped().is_some() {
+            return Outcome::cancelled();
+        }
+        let mut conn = match connectors::connect(spec) {
+            Ok(c) => c,
+            Err(e) => return Outcome::from_db(&e, None),
+        };
+        ctl.set_canceller(Some(conn.canceller()));
+        // Transactional DDL exists on PostgreSQL and SQLite; elsewhere each statement commits.
+        let in_tx = job.transactional && matches!(spec.engine, Engine::Postgres | Engine::Sqlite);
+        if in_tx {
+            if let Err(e) = conn.begin() {
+                return Outcome::from_db(&e, None);
             }
-            other => return other.map(|_| ()),
         }
-    }
-}
-
-/// The runs are no longer this process's; their jobs changed; there may be room for more.
-/// A run whose end could not be recorded is let go too: its lease lapses and it is reaped.
-fn settle(engine: &JobEngine, ended: &[RunEnded]) {
-    {
-        let mut running = engine.lock_running();
-        for e in ended {
-            running.remove(&e.run.id);
-        }
-    }
-    for e in ended {
-        engine.changed(e.run.job_id);
-    }
-    engine.wake();
-}
-
-/// About 30 s of retries with the backoff above.
-const FINISH_ATTEMPTS: u32 = 20;
-
-pub fn dialect(engine: Engine) -> sqlsplit::Dialect {
-    match engine {
-        Engine::Postgres => sqlsplit::Dialect::Postgres,
-        Engine::Mysql => sqlsplit::Dialect::Mysql,
-        Engine::Oracle => sqlsplit::Dialect::Oracle,
-        Engine::Sqlite => sqlsplit::Dialect::Sqlite,
-    }
-}
-
-fn execute_inner(
-    engine: &Arc<JobEngine>,
-    run: &rows::RunRow,
-    cancelled: &AtomicBool,
-) -> Result<Outcome> {
-    let (job, script, target) = engine.store.run_blocking(|c| {
-        let job = rows::job(c, run.job_id)?.ok_or(Error::NotFound("job"))?;
-        let script =
-            rows::script(c, run.job_id, run.script_idx)?.ok_or(Error::NotFound("script"))?;
-        let target = targets::row(c, run.target_id)?;
-        Ok((job, script, target))
-    })?;
-    let Some(target) = target else {
-        return Ok(Outcome::failed(
-            format!("target {} no longer exists", run.target_name),
-            None,
-            None,
-        ));
-    };
-    let timeout = engine.settings.statement_timeout_s;
-    let spec = match targets_service::spec_from_row(
-        &target,
-        &engine.access,
-        Duration::from_secs(engine.settings.connect_timeout_s),
-        (timeout > 0).then(|| Duration::from_secs(timeout)),
-    ) {
-        Ok(s) => s,
-        Err(e) => return Ok(Outcome::from_db(&e, None)),
-    };
-    // The sealed original runs; scripts from before sealing keep their text in sql_text.
-    let executable = match &script.sql_sealed {
-        Some(sealed) => match engine.access.secrets.open_script(sealed) {
-            Ok(text) => text,
-            Err(why) => return Ok(Outcome::failed(why, None, None)),
-        },
-        None => script.sql_text.clone(),
-    };
-    let split = sqlsplit::split(dialect(spec.engine), &executable);
-    let statements = split.statements;
-    let total = i32::try_from(statements.len()).unwrap_or(i32::MAX);
-    // A one-statement run (the common fleet case) reports its total with its end: one write
-    // fewer per run. Longer scripts show it at once, for the progress bar.
-    if total > 1 {
-        engine
-            .store
-            .run_blocking(|c| rows::set_total(c, run.id, total))?;
-        engine.changed(run.job_id);
-    }
-    let mut outcome = run_statements(engine, run, &job, &spec, &statements, cancelled);
-    outcome.total = Some(total);
-    Ok(outcome)
-}
-
-/// Connects and runs the statements in order; the first failure ends the run.
-fn run_statements(
-    engine: &Arc<JobEngine>,
-    run: &rows::RunRow,
-    job: &rows::JobRow,
-    spec: &connectors::ConnectSpec,
-    statements: &[sqlsplit::Statement],
-    cancelled: &AtomicBool,
-) -> Outcome {
-    if cancelled.load(Ordering::SeqCst) {
-        return Outcome::cancelled();
-    }
-    let mut conn = match connectors::connect(spec) {
-        Ok(c) => c,
-        Err(e) => return Outcome::from_db(&e, None),
-    };
-    if let Some(r) = engine.lock_running().get_mut(&run.id) {
-        r.canceller = Some(conn.canceller());
-    }
-    // Transactional DDL exists on PostgreSQL and SQLite; elsewhere each statement commits.
-    let in_tx = job.transactional && matches!(spec.engine, Engine::Postgres | Engine::Sqlite);
-    if in_tx {
-        if let Err(e) = conn.begin() {
-            return Outcome::from_db(&e, None);
-        }
-    }
-    let mut outcome = Outcome::success();
-    let mut last = None;
-    let mut budget = NoticeBudget::new(&engine.settings);
-    for (i, stmt) in statements.iter().enumerate() {
-        if cancelled.load(Ordering::SeqCst) {
-            outcome = Outcome::cancelled();
-            break;
-        }
-        let line = i32::try_from(stmt.line).unwrap_or(i32::MAX);
-        conn.set_notice_limits(budget.next_statement());
-        let (result, entry) = run_statement(
-            conn.as_mut(),
-            (run.id, i, line),
-            &stmt.sql,
-            dialect(spec.engine),
-            &mut budget,
-        );
-        let done = i as i32 + 1;
-        if result.is_ok() && i + 1 < statements.len() {
-            let recorded = engine
-                .store
-                .run_blocking(|c| rows::record_statement(c, &entry, done));
-            if let Err(e) = recorded {
-                outcome =
-                    Outcome::failed(format!("AutoDB could not record progress: {e}"), None, None);
+        let mut outcome = Outcome::success();
+        let mut last = None;
+        let mut budget = NoticeBudget::new(&self.settings);
+        for (i, stmt) in statements.iter().enumerate() {
+            if ctl.stopped().is_some() {
+                outcome = Outcome::cancelled();
                 break;
             }
-            engine.changed(run.job_id);
-        } else {
-            last = Some((entry, done));
-        }
-        if let Err(e) = result {
-            outcome = Outcome::from_db(&e, Some(line));
-            break;
-        }
-    }
-    if in_tx {
-        let end = if outcome.status == rows::SUCCESS {
-            conn.commit()
-        } else {
-            conn.rollback()
-        };
-        if let Err(e) = end {
-            if outcome.status == rows::SUCCESS {
-                outcome = Outcome::from_db(&e, None);
+            let line = i32::try_from(stmt.line).unwrap_or(i32::MAX);
+            conn.set_notice_limits(budget.next_statement());
+            let (result, entry) = run_statement(
+                conn.as_mut(),
+                (run.id, i, line),
+                &stmt.sql,
+                spec.engine.dialect(),
+                &mut budget,
+            );
+            let done = i as i32 + 1;
+            if result.is_ok() && i + 1 < statements.len() {
+                let recorded = store.write_blocking(|c| rows::record_statement(c, &entry, done));
+                if let Err(e) = recorded {
+                    outcome = Outcome::failed(
+                        format!("AutoDB could not record progress: {e}"),
+                        None,
+                        None,
+                    );
+                    break;
+                }
+                ctl.changed();
+            } else {
+                last = Some((entry, done));
+            }
+            if let Err(e) = result {
+                outcome = Outcome::from_db(&e, Some(line));
+                break;
             }
         }
+        if in_tx {
+            // Committed only while the run is still this process's to run.
+            let end = if outcome.status == rows::SUCCESS && ctl.stopped().is_none() {
+                conn.commit()
+            } else {
+                conn.rollback()
+            };
+            if let Err(e) = end {
+                if outcome.status == rows::SUCCESS {
+                    outcome = Outcome::from_db(&e, None);
+                }
+            }
+        }
+        ctl.set_canceller(None);
+        outcome.last = last;
+        outcome
     }
-    outcome.last = last;
-    outcome
 }
 
 fn run_statement(
@@ -419,7 +320,7 @@ fn run_statement(
         run_id,
         idx: idx as i32,
         line,
-        sql_text: truncate(&shown.text, LOG_SQL_CHARS),
+        sql_text: crate::services::truncate(&shown.text, LOG_SQL_CHARS),
         status: rows::SUCCESS.into(),
         rows_affected: None,
         rows_returned: None,
@@ -522,13 +423,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-pub fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 /// Jobs keep counts, not rows: results belong to queries.

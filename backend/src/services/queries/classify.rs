@@ -221,12 +221,12 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
 /// Each statement is parsed as the server will read its names: on PostgreSQL, `U&"…"`
 /// identifiers are decoded first; on Oracle, `@` (a database link) is refused.
 pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
-    let split = sqlsplit::split(crate::services::jobs::runner::dialect(engine), sql);
+    let split = sqlsplit::split(engine.dialect(), sql);
     if let Some(skipped) = split.skipped.first() {
         return Err(format!(
             "line {}: `{}` is a client command ({}); only SQL queries can run here",
             skipped.line,
-            crate::services::jobs::runner::truncate(&skipped.text, 60),
+            crate::services::truncate(&skipped.text, 60),
             skipped.reason
         ));
     }

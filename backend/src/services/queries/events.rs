@@ -1,154 +1,208 @@
-//! Live progress of a query as Server-Sent Events: a `snapshot` (the whole query, rows of ended
+//! Live progress of a query as typed events: a `snapshot` (the whole query, rows of ended
 //! results included), then a `result` event for each target × statement as it ends (with its
-//! rows), `status` when the query's status changes, and `end` when the query has ended. Woken
-//! by the engine's change notices, with a poll as a fallback for queries run by another process.
-//! The stream re-checks its credential and role (`services::live`) before each read and ends
-//! with `end` and a `reason` once the session or token has ended, the user is disabled, or
-//! their role no longer runs queries: nothing of the query is sent after that.
+//! rows), `status` when the query's status changes, and `end` when the query has ended (or,
+//! with a `reason`, when the reader's credential or role lapsed: nothing of the query is sent
+//! after that). `api::sse` sends them, woken by the engine's change notices.
 
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
 
-use actix_web::web::Bytes;
-use futures_util::Stream;
 use serde::Serialize;
-use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 
-use super::{load, result_dto, Query};
-use crate::services::live::Watch;
-use crate::services::Ctx;
+use super::{load, result_dto, Query, QueryResult};
+use crate::services::error::{Error, Result};
+use crate::services::live::{sorted, End, Lapse, LiveEvent, Source};
+use crate::services::{Actor, Ctx};
 use crate::store::queries as rows;
 
-const POLL: Duration = Duration::from_secs(1);
-const KEEPALIVE: Duration = Duration::from_secs(15);
-
-struct State {
-    ctx: Ctx,
-    watch: Watch,
-    id: i64,
-    rx: broadcast::Receiver<i64>,
-    last: Option<Query>,
-    last_sent: Instant,
-    done: bool,
+/// One event of a query's stream. The payloads other than the snapshot have their keys in
+/// alphabetical order (nested DTOs too, see [`sorted`]): the wire form these events had when
+/// they were built as `serde_json::Value`s, kept byte for byte.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum QueryEvent {
+    /// The whole query, as `GET /api/queries/{id}` answers it, rows included.
+    Snapshot(Box<Query>),
+    /// The query changed status.
+    Status {
+        id: i64,
+        status: String,
+    },
+    /// One target × statement ended, with its rows.
+    Result {
+        query_id: i64,
+        #[serde(serialize_with = "sorted")]
+        result: Box<QueryResult>,
+    },
+    End(End),
 }
 
-fn event(name: &str, data: &impl Serialize) -> String {
-    let data = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-    format!("event: {name}\ndata: {data}\n\n")
+impl LiveEvent for QueryEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            QueryEvent::Snapshot(_) => "snapshot",
+            QueryEvent::Status { .. } => "status",
+            QueryEvent::Result { .. } => "result",
+            QueryEvent::End(_) => "end",
+        }
+    }
 }
 
 fn ended(status: &str) -> bool {
     !matches!(status, "waiting" | "running")
 }
 
-async fn changes(st: &mut State) -> Result<String, String> {
-    let (actor, id) = (st.watch.actor().clone(), st.id);
-    let last = st.last.clone();
-    st.ctx
-        .store
-        .run(move |c| {
-            let Some(old) = last else {
-                let q = load(c, &actor, id, true)?;
-                return Ok((event("snapshot", &q), q));
-            };
-            let q = load(c, &actor, id, false)?;
-            let mut out = String::new();
-            if q.status != old.status {
-                out += &event("status", &json!({"id": id, "status": q.status}));
-            }
-            for r in q.results.iter().filter(|r| ended(&r.status)) {
-                let was = old
-                    .results
-                    .iter()
-                    .find(|o| o.target_id == r.target_id && o.statement_index == r.statement_index);
-                if was.is_some_and(|o| ended(&o.status)) {
-                    continue;
-                }
-                if let Some(full) = rows::result(c, id, r.target_id, r.statement_index)? {
-                    out += &event(
-                        "result",
-                        &json!({"query_id": id, "result": result_dto(full, true)}),
-                    );
-                }
-            }
-            Ok((out, q))
-        })
-        .await
-        .map(|(out, q)| {
-            let finished = q.finished_at.is_some();
-            st.last = Some(q);
-            if finished {
-                st.done = true;
-                let status = st.last.as_ref().map(|q| q.status.clone());
-                return out + &event("end", &json!({"id": id, "status": status}));
-            }
-            out
-        })
-        .map_err(|e| e.to_string())
+/// What the last read saw: enough to send only what changed.
+struct Seen {
+    status: String,
+    /// (target, statement) of the results already ended, so already sent.
+    ended: HashSet<(i64, i32)>,
 }
 
-async fn next(mut st: State) -> Option<(Result<Bytes, actix_web::Error>, State)> {
-    if st.done {
-        return None;
+impl Seen {
+    fn of(q: &Query) -> Self {
+        Self {
+            status: q.status.clone(),
+            ended: q
+                .results
+                .iter()
+                .filter(|r| ended(&r.status))
+                .map(|r| (r.target_id, r.statement_index))
+                .collect(),
+        }
     }
-    loop {
-        if st.last.is_some() {
-            let id = st.id;
-            let rx = &mut st.rx;
-            let _ = tokio::time::timeout(POLL, async {
-                loop {
-                    match rx.recv().await {
-                        Ok(changed) if changed == id => return,
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(_)) => return,
-                        Err(RecvError::Closed) => std::future::pending::<()>().await,
+}
+
+/// A query followed live for one reader: each read loads it as that reader may see it.
+pub struct QueryEvents {
+    ctx: Ctx,
+    id: i64,
+    rx: broadcast::Receiver<i64>,
+    seen: Option<Seen>,
+}
+
+/// The query's events, subscribed to its engine's change notices from now on.
+pub fn source(ctx: &Ctx, id: i64) -> QueryEvents {
+    QueryEvents {
+        ctx: ctx.clone(),
+        id,
+        rx: ctx.queries.subscribe(),
+        seen: None,
+    }
+}
+
+impl Source for QueryEvents {
+    type Event = QueryEvent;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn changes(&mut self) -> &mut broadcast::Receiver<i64> {
+        &mut self.rx
+    }
+
+    async fn next(&mut self, actor: &Actor) -> Result<(Vec<QueryEvent>, bool)> {
+        let (actor, id) = (actor.clone(), self.id);
+        let seen = self.seen.take();
+        let (events, now, finished) = self
+            .ctx
+            .store
+            .run(move |c| {
+                let q = load(c, &actor, id, seen.is_none())?;
+                let mut out = vec![];
+                if let Some(old) = &seen {
+                    if q.status != old.status {
+                        out.push(QueryEvent::Status {
+                            id,
+                            status: q.status.clone(),
+                        });
+                    }
+                    let new = q.results.iter().filter(|r| ended(&r.status));
+                    for r in new.filter(|r| !old.ended.contains(&(r.target_id, r.statement_index)))
+                    {
+                        if let Some(full) = rows::result(c, id, r.target_id, r.statement_index)? {
+                            out.push(QueryEvent::Result {
+                                query_id: id,
+                                result: Box::new(result_dto(full, true)),
+                            });
+                        }
                     }
                 }
+                let now = Seen::of(&q);
+                let finished = q.finished_at.is_some();
+                let status = q.status.clone();
+                if seen.is_none() {
+                    out.push(QueryEvent::Snapshot(Box::new(q)));
+                }
+                if finished {
+                    out.push(QueryEvent::End(End::of(id, Some(status))));
+                }
+                Ok::<_, Error>((out, now, finished))
             })
-            .await;
-        }
-        if let Err(lapse) = st.watch.check(&st.ctx).await {
-            st.done = true;
-            let status = st.last.as_ref().map(|q| q.status.clone());
-            let body = event(
-                "end",
-                &json!({"id": st.id, "status": status, "reason": lapse.reason()}),
-            );
-            return Some((Ok(Bytes::from(body)), st));
-        }
-        let mut out = match changes(&mut st).await {
-            Ok(out) => out,
-            Err(message) => {
-                st.done = true;
-                let body = event("error", &json!({ "message": message }));
-                return Some((Ok(Bytes::from(body)), st));
-            }
-        };
-        if out.is_empty() && st.last_sent.elapsed() >= KEEPALIVE {
-            out = ": keep-alive\n\n".into();
-        }
-        if !out.is_empty() {
-            st.last_sent = Instant::now();
-            return Some((Ok(Bytes::from(out)), st));
-        }
+            .await?;
+        self.seen = Some(now);
+        Ok((events, finished))
+    }
+
+    fn lapsed(&self, lapse: Lapse) -> QueryEvent {
+        let status = self.seen.as_ref().map(|s| s.status.clone());
+        QueryEvent::End(End::of(self.id, status).because(lapse))
     }
 }
 
-/// The query's events for the holder of `watch` (checked again while the stream lasts).
-pub fn stream(
-    ctx: Ctx,
-    watch: Watch,
-    id: i64,
-) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-    let rx = ctx.queries.subscribe();
-    let state = State {
-        ctx,
-        watch,
-        id,
-        rx,
-        last: None,
-        last_sent: Instant::now(),
-        done: false,
-    };
-    futures_util::stream::unfold(state, next)
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn wire(e: &QueryEvent) -> String {
+        serde_json::to_string(e).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_event_is_sent_as_the_json_the_stream_always_sent() {
+        let result = QueryResult {
+            target_id: 3,
+            target_name: "pg".into(),
+            statement_index: 0,
+            line: 1,
+            status: "success".into(),
+            columns: vec![],
+            rows: json!([[{"t": "int", "v": 7}]]),
+            truncated: false,
+            truncated_by: None,
+            row_count: 1,
+            duration_ms: 1.5,
+            error: None,
+            error_code: None,
+            started_at: None,
+            finished_at: None,
+        };
+        let sent = QueryEvent::Result {
+            query_id: 9,
+            result: Box::new(result.clone()),
+        };
+        assert_eq!(sent.name(), "result");
+        assert_eq!(
+            wire(&sent),
+            json!({"query_id": 9, "result": result}).to_string()
+        );
+        let status = QueryEvent::Status {
+            id: 9,
+            status: "running".into(),
+        };
+        assert_eq!(
+            wire(&status),
+            json!({"id": 9, "status": "running"}).to_string()
+        );
+        let end = QueryEvent::End(End::of(9, Some("success".into())));
+        assert_eq!(wire(&end), r#"{"id":9,"status":"success"}"#);
+        let lapsed = QueryEvent::End(End::of(9, None).because(Lapse::Forbidden));
+        assert_eq!(
+            wire(&lapsed),
+            json!({"id": 9, "status": null, "reason": "forbidden"}).to_string()
+        );
+    }
 }

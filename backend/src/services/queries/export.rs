@@ -24,21 +24,22 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::classify;
-use super::engine::{QueryEngine, TargetRun};
-use super::runner::open_read_only;
+use super::runner::{open_read_only, Stoppable};
 use super::{visible, ResultColumn};
+use crate::config::QuerySettings;
 use crate::connectors::{Canceller, Cell, Column, DbError, RowSink};
 use crate::services::audit::{self, Event};
 use crate::services::error::{Error, Result};
-use crate::services::targets::query_spec;
+use crate::services::targets::{query_spec, TargetAccess};
 use crate::services::{Action, Actor, Ctx};
 use crate::store::queries as rows;
-use crate::store::{targets, write_tx};
+use crate::store::{targets, Store};
+use crate::work::Lane;
 
 const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the database thread and the HTTP body: the memory bound.
@@ -203,7 +204,7 @@ pub async fn csv(
                 None => mine.into_iter().max_by_key(|r| r.stmt_idx),
             }
             .ok_or(Error::NotFound("result"))?;
-            Ok((q, r))
+            Ok::<_, Error>((q, r))
         })
         .await?;
     match result.status.as_str() {
@@ -228,9 +229,9 @@ pub async fn csv(
         "max_rows": ctx.settings.query.export_max_rows,
     });
     ctx.store
-        .run(move |c| {
+        .write(move |c| {
             let event = Event::ok("export", "query", query_id).with(detail);
-            write_tx(c, |c| audit::record(c, Some(&a), None, None, event))
+            audit::record(c, Some(&a), None, None, event)
         })
         .await?;
     let filename = format!(
@@ -245,15 +246,20 @@ pub async fn csv(
         let _ = tx.send(Ok(Bytes::from(csv))).await;
         return Ok(Export { filename, body });
     }
-    let permit = ctx.queries.permit().await?;
     let (ready_tx, ready) = oneshot::channel();
-    let engine = ctx.queries.clone();
     let stmt_idx = result.stmt_idx;
-    std::thread::Builder::new()
-        .name(format!("autodb-export-{query_id}"))
-        .spawn(move || {
+    let (store, access) = (ctx.store.clone(), TargetAccess::of(ctx));
+    let settings = ctx.settings.query.clone();
+    let connect_timeout = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
+    // In the queries lane of the engine's pool: an export's re-run counts as a query.
+    ctx.work
+        .pool()
+        .spawn(Lane::Queries, Some(target_id), move || {
             let job = ExportJob {
-                engine: &engine,
+                store: &store,
+                access: &access,
+                settings: &settings,
+                connect_timeout,
                 query: &query,
                 target_id,
                 stmt_idx,
@@ -261,9 +267,8 @@ pub async fn csv(
                 format,
             };
             job.run(tx, ready_tx);
-            drop(permit);
         })
-        .map_err(|e| Error::internal(format!("cannot start an export thread: {e}")))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     match ready.await {
         Ok(Ok(())) => Ok(Export { filename, body }),
         Ok(Err(e)) if e.code.as_deref() == Some(super::account::UNSAFE_CODE) => {
@@ -308,7 +313,10 @@ fn stored_csv(r: &rows::ResultRow, format: Format, null: Option<&str>) -> String
 }
 
 struct ExportJob<'a> {
-    engine: &'a Arc<QueryEngine>,
+    store: &'a Store,
+    access: &'a TargetAccess,
+    settings: &'a QuerySettings,
+    connect_timeout: Duration,
     query: &'a rows::QueryRow,
     target_id: i64,
     stmt_idx: i32,
@@ -331,11 +339,7 @@ impl ExportJob<'_> {
             Ok(v) => v,
             Err(e) => return answer(Err(e)),
         };
-        let run = TargetRun {
-            target_id: self.target_id,
-            cancelled: Default::default(),
-            canceller: Mutex::new(None),
-        };
+        let run = ReRun::default();
         let mut conn = match open_read_only(&spec, &run, std::slice::from_ref(&stmt), trusted) {
             Ok(c) => c,
             Err(e) => return answer(Err(e)),
@@ -344,7 +348,7 @@ impl ExportJob<'_> {
             tx: tx.clone(),
             buf: String::with_capacity(CHUNK + 1024),
             rows: 0,
-            max_rows: self.engine.settings.export_max_rows,
+            max_rows: self.settings.export_max_rows,
             null: self.null.clone(),
             format: self.format,
             ready: ready.clone(),
@@ -378,19 +382,13 @@ impl ExportJob<'_> {
     ) -> std::result::Result<(crate::connectors::ConnectSpec, classify::Checked, bool), DbError>
     {
         let target = self
-            .engine
             .store
             .run_blocking(|c| targets::by_id(c, self.target_id))
             .map_err(|e| DbError::internal(e.to_string()))?
             .map(|(t, _)| t)
             .ok_or_else(|| DbError::config("the target no longer exists"))?;
-        let timeout = Duration::from_secs(u64::from(self.engine.settings.max_timeout_s));
-        let spec = query_spec(
-            &self.engine.access,
-            &target,
-            self.engine.connect_timeout,
-            timeout,
-        )?;
+        let timeout = Duration::from_secs(u64::from(self.settings.max_timeout_s));
+        let spec = query_spec(self.access, &target, self.connect_timeout, timeout)?;
         let statements =
             classify::classify(spec.engine, &self.query.sql_text).map_err(DbError::config)?;
         let stmt = usize::try_from(self.stmt_idx)
@@ -398,6 +396,22 @@ impl ExportJob<'_> {
             .and_then(|i| statements.into_iter().nth(i))
             .ok_or_else(|| DbError::config("the statement is no longer in this query"))?;
         Ok((spec, stmt, target.trusted_for_queries))
+    }
+}
+
+/// A re-run's own stop: it is not a work item (its requester is streaming it), so only the
+/// client leaving stops it, through the sink.
+#[derive(Default)]
+struct ReRun {
+    canceller: Mutex<Option<Arc<dyn Canceller>>>,
+}
+
+impl Stoppable for ReRun {
+    fn set_canceller(&self, c: Option<Arc<dyn Canceller>>) {
+        *self.canceller.lock().unwrap_or_else(|p| p.into_inner()) = c;
+    }
+    fn cancelled(&self) -> bool {
+        false
     }
 }
 

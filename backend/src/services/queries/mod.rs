@@ -5,7 +5,7 @@
 
 pub mod account;
 pub mod classify;
-pub mod engine;
+
 pub mod events;
 pub mod export;
 pub mod functions;
@@ -24,7 +24,7 @@ use super::error::{Error, Result};
 use super::{Actor, Ctx, Role};
 use crate::connectors::Engine;
 use crate::store::queries::{self as rows, QueryFilter};
-use crate::store::{targets as target_rows, write_tx, DbConn};
+use crate::store::{targets as target_rows, DbConn};
 
 /// Most a `GET /api/queries/{id}?wait_ms=` waits.
 pub const MAX_WAIT_MS: u64 = 10_000;
@@ -257,7 +257,7 @@ fn resolve(
             .parse()
             .map_err(|e| Error::internal(format!("{e}")))?;
         // Counted before anything is parsed: each statement costs a result row per target.
-        let count = sqlsplit::split(crate::services::jobs::runner::dialect(engine), &input.sql)
+        let count = sqlsplit::split(engine.dialect(), &input.sql)
             .statements
             .len();
         if count > max_statements as usize {
@@ -324,16 +324,17 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
         ));
     }
     let (row_limit, timeout_s) = limits(ctx, &input)?;
-    let runner = ctx.queries.id.clone();
+    let runner = ctx.work.id().to_string();
     let max_statements = ctx.settings.query.max_statements;
     let a = actor.clone();
-    let (id, targets) = ctx
+    // A refusal's audit entry is committed; the refusal is answered after.
+    let submitted = ctx
         .store
-        .run(move |c| {
+        .write(move |c| {
             let (targets, verdict) = resolve(c, &input, max_statements)?;
             let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
             let detail = json!({
-                "sql": crate::services::jobs::runner::truncate(&input.sql, 10_000),
+                "sql": crate::services::truncate(&input.sql, 10_000),
                 "targets": names,
                 "row_limit": row_limit,
                 "timeout_s": timeout_s,
@@ -348,8 +349,8 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                     detail,
                     success: false,
                 };
-                write_tx(c, |c| audit::record(c, Some(&a), None, None, event))?;
-                return Err(Error::validation("sql", why));
+                audit::record(c, Some(&a), None, None, event)?;
+                return Ok(Err(Error::validation("sql", why)));
             }
             let new = rows::NewQuery {
                 sql: input.sql.clone(),
@@ -363,16 +364,17 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                 targets,
             };
             // The query and its audit entry: both or neither.
-            let id = write_tx(c, |c| {
-                let id = rows::insert(c, &new)?;
-                let event = Event::ok("run", "query", id).with(detail);
-                audit::record(c, Some(&a), None, None, event)?;
-                Ok(id)
-            })?;
-            Ok((id, new.targets.iter().map(|t| t.id).collect::<Vec<_>>()))
+            let id = rows::insert(c, &new)?;
+            let event = Event::ok("run", "query", id).with(detail);
+            audit::record(c, Some(&a), None, None, event)?;
+            Ok::<_, Error>(Ok((
+                id,
+                new.targets.iter().map(|t| t.id).collect::<Vec<_>>(),
+            )))
         })
         .await?;
-    ctx.queries.launch(id, targets);
+    let (id, _targets) = submitted?;
+    ctx.queries.wake();
     Ok(id)
 }
 
@@ -437,7 +439,7 @@ pub async fn list(
             .map(|q| QuerySummary {
                 id: q.id,
                 status: q.status,
-                sql: crate::services::jobs::runner::truncate(&q.sql_text, 500),
+                sql: crate::services::truncate(&q.sql_text, 500),
                 created_by: q.created_by_name,
                 created_at: q.created_at.and_utc(),
                 finished_at: utc(q.finished_at),
@@ -456,15 +458,15 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
     let a = actor.clone();
     let open = ctx
         .store
-        .run(move |c| {
+        .write(move |c| {
             visible(c, a.user_id, a.role == Role::Admin, id)?;
-            write_tx(c, |c| {
-                if !rows::request_cancel(c, id)? {
-                    return Err(Error::Conflict(format!("query {id} has already ended")));
-                }
-                audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
-                Ok(true)
-            })
+            if !rows::request_cancel(c, id)? {
+                return Err(Error::Conflict(format!("query {id} has already ended")));
+            }
+            // Targets not started are dropped; running ones are stopped by their holder.
+            crate::store::work::cancel_group(c, rows::WORK_KIND, id)?;
+            audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
+            Ok(true)
         })
         .await?;
     if open {

@@ -35,7 +35,7 @@ export type Run = Schemas['Run']
 export type RunLog = Schemas['RunLog']
 export type RunPage = Schemas['RunPage']
 /** Runs of a script by status, latest attempts only. */
-export type StatusCounts = Schemas['StatusCounts']
+export type StatusCounts = Schemas['RunCounts']
 export type StatementLog = Schemas['StatementLog']
 export type SplitRequest = Schemas['SplitRequest']
 export type SplitResponse = Schemas['SplitResponse']

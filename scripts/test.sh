@@ -32,7 +32,7 @@ step "rust API tests (PostgreSQL store)" env AUTODB_TEST_STORE=postgres cargo te
 bin="$AUTODB_ROOT/target/debug/autodb"
 openapi_current() {
   "$bin" openapi > target/openapi.json &&
-    frontend/node_modules/.bin/openapi-typescript target/openapi.json -o target/schema.d.ts >/dev/null &&
+    node frontend/scripts/gen-api.mjs target/openapi.json target/schema.d.ts >/dev/null &&
     diff -u frontend/src/api/schema.d.ts target/schema.d.ts
 }
 if step "frontend npm ci" frontend_deps; then

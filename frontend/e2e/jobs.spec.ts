@@ -1,7 +1,11 @@
 // The jobs journey, against a real AutoDB server and a real SQLite target:
 // submit a two-script job after previewing how it is split, watch it succeed
 // without a reload, read a run's log; then a failing job, its database error,
-// and a retry that fails again as attempt 2. Every wait is on a condition.
+// and a retry that fails again as attempt 2. Then a job on a fleet of 300
+// SQLite targets: its counts by status, a filter, and the virtual-scrolled run
+// table scrolled to its last run. Every wait is on a condition.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { expect, test, type Locator, type Page } from '@playwright/test'
 import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
 
@@ -50,13 +54,17 @@ async function startNewJob(page: Page, name: string): Promise<void> {
   await page.getByTestId('job-form').locator('input[name="name"]').fill(name)
 }
 
+async function signIn(page: Page): Promise<void> {
+  await page.goto('/login')
+  await page.locator('input[name="username"]').fill(username)
+  await page.locator('input[name="password"]').fill(password)
+  await page.getByTestId('login-submit').click()
+  await expect(page.getByTestId('current-user')).toHaveText(username)
+}
+
 test('an admin runs a two-script job on SQLite, reads its log, and retries a failing job', async ({ page }) => {
   await test.step('signs in and adds a SQLite target', async () => {
-    await page.goto('/login')
-    await page.locator('input[name="username"]').fill(username)
-    await page.locator('input[name="password"]').fill(password)
-    await page.getByTestId('login-submit').click()
-    await expect(page.getByTestId('current-user')).toHaveText(username)
+    await signIn(page)
     // The target form has its own journey; here the API is enough (the page's session cookie).
     const res = await page.request.post('/api/targets', {
       headers: sameOrigin,
@@ -129,5 +137,94 @@ test('an admin runs a two-script job on SQLite, reads its log, and retries a fai
     await page.getByTestId('show-earlier').click()
     await expect(runs).toHaveCount(2)
     await expect(page.locator('tr.superseded')).toHaveCount(1)
+  })
+})
+
+const FLEET = 300
+/** Targets past this share the file of an earlier target, so exactly one run per shared file fails. */
+const OWN_FILES = 290
+
+test('a job on 300 targets shows its runs by status and scrolls to its last run', async ({ page }) => {
+  // 300 targets to add and 300 runs that each write a file: minutes on a slow machine, not seconds.
+  test.setTimeout(240_000)
+  const tag = `fleet-${stamp}`
+  const name = (i: number) => `${tag}-t${String(i).padStart(3, '0')}`
+  let jobId = 0
+
+  await test.step('signs in and adds 300 SQLite targets in a folder of their own', async () => {
+    await signIn(page)
+    const folder = join(dirname(sqlitePath), tag)
+    mkdirSync(folder, { recursive: true })
+    // An empty file is a valid empty SQLite database.
+    for (let f = 0; f < OWN_FILES; f++) writeFileSync(join(folder, `${f}.db`), '')
+    for (let from = 0; from < FLEET; from += 25) {
+      const batch = Array.from({ length: Math.min(25, FLEET - from) }, (_, k) => from + k)
+      const answers = await Promise.all(
+        batch.map((i) =>
+          page.request.post('/api/targets', {
+            headers: sameOrigin,
+            data: {
+              name: name(i),
+              engine: 'sqlite',
+              host: '',
+              port: 0,
+              database: join(folder, `${i % OWN_FILES}.db`),
+              username: '',
+              tags: [tag],
+              options: {},
+            },
+          }),
+        ),
+      )
+      expect(answers.map((r) => r.status())).toEqual(batch.map(() => 201))
+    }
+  })
+
+  await test.step('submits a job on the tag and sees it end with its counts by status', async () => {
+    const res = await page.request.post('/api/jobs', {
+      headers: sameOrigin,
+      data: { name: `fleet ${stamp}`, on_error: 'continue', scripts: [{ sql: 'CREATE TABLE fleet (id INTEGER);', target_tags: [tag] }] },
+    })
+    expect(res.status()).toBe(201)
+    jobId = ((await res.json()) as { id: number }).id
+
+    await page.goto(`/jobs/${jobId}`)
+    await expect(page.getByTestId('job-status')).toHaveAttribute('data-status', 'error', { timeout: 120_000 })
+    const filters = page.getByTestId('run-filters')
+    const count = (status: string) => filters.locator(`[data-status="${status}"]`).getByTestId('run-count')
+    await expect(count('all')).toHaveText(String(FLEET))
+    await expect(count('success')).toHaveText(String(OWN_FILES))
+    await expect(count('error')).toHaveText(String(FLEET - OWN_FILES))
+    await expect(count('running')).toHaveText('0')
+    await expect(page.getByTestId('runs-table')).toHaveAttribute('data-total', String(FLEET))
+  })
+
+  await test.step('filters the failed runs through their chip', async () => {
+    const table = page.getByTestId('runs-table')
+    await page.getByTestId('run-filters').locator('[data-status="error"]').click()
+    await expect(table).toHaveAttribute('data-total', String(FLEET - OWN_FILES))
+    await expect(table.getByTestId('run-status')).toHaveCount(FLEET - OWN_FILES)
+    for (const status of await table.getByTestId('run-status').all()) {
+      await expect(status).toHaveAttribute('data-status', 'error')
+    }
+    await page.getByTestId('run-filters').locator('[data-status="all"]').click()
+    await expect(table).toHaveAttribute('data-total', String(FLEET))
+  })
+
+  await test.step('scrolls the run table to its last run, rendering only the rows in view', async () => {
+    const table = page.getByTestId('runs-table')
+    const last = table.locator('tbody tr', { hasText: name(FLEET - 1) })
+    await expect(table.locator('tbody tr', { hasText: name(0) })).toBeVisible()
+    // A virtual list: far fewer rows in the page than runs.
+    expect(await table.locator('tbody tr').count()).toBeLessThan(60)
+
+    await table.locator('tbody').hover()
+    await expect(async () => {
+      await page.mouse.wheel(0, 4000)
+      await expect(last).toBeVisible({ timeout: 1000 })
+    }).toPass({ timeout: 30_000 })
+    await expect(last.getByTestId('run-status')).toHaveAttribute('data-status', /success|error/)
+    expect(await table.locator('tbody tr').count()).toBeLessThan(60)
+    await table.screenshot({ path: test.info().outputPath('fleet-run-table.png') })
   })
 })

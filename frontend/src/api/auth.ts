@@ -1,15 +1,16 @@
 // Session and personal API tokens: /api/auth/*.
-import { http, type RequestOptions } from './http'
-import type { ApiToken, CreatedApiToken, LoginRequest, LoginResponse, NewApiToken, User } from './types'
+import { api, call, type RequestOptions } from './http'
+import type { LoginRequest, NewApiToken } from './types'
 
 export const authApi = {
   login: (body: LoginRequest, opts?: RequestOptions) =>
-    http.post<LoginResponse>('/auth/login', body, opts),
-  logout: (opts?: RequestOptions) => http.post<void>('/auth/logout', undefined, opts),
-  me: (opts?: RequestOptions) => http.get<User>('/auth/me', opts),
+    call(opts, (init) => api.POST('/api/auth/login', { ...init, body })),
+  logout: (opts?: RequestOptions) => call(opts, (init) => api.POST('/api/auth/logout', init)),
+  me: (opts?: RequestOptions) => call(opts, (init) => api.GET('/api/auth/me', init)),
 
-  listTokens: (opts?: RequestOptions) => http.get<ApiToken[]>('/auth/tokens', opts),
+  listTokens: (opts?: RequestOptions) => call(opts, (init) => api.GET('/api/auth/tokens', init)),
   createToken: (body: NewApiToken, opts?: RequestOptions) =>
-    http.post<CreatedApiToken>('/auth/tokens', body, opts),
-  revokeToken: (id: number, opts?: RequestOptions) => http.delete(`/auth/tokens/${id}`, opts),
+    call(opts, (init) => api.POST('/api/auth/tokens', { ...init, body })),
+  revokeToken: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.DELETE('/api/auth/tokens/{id}', { ...init, params: { path: { id } } })),
 }

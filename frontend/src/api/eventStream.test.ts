@@ -2,11 +2,6 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { installFakeEventSource, type FakeEventSource } from '@/test/fakeEventSource'
 import { openEventStream } from './eventStream'
 
-interface Events {
-  tick: { n: number }
-  end: { done: boolean }
-}
-
 let streams: FakeEventSource[]
 
 beforeEach(() => {
@@ -14,9 +9,9 @@ beforeEach(() => {
 })
 
 function open() {
-  const handlers = { tick: vi.fn<(d: { n: number }) => void>(), end: vi.fn<(d: { done: boolean }) => void>() }
+  const handlers = { tick: vi.fn<(d: unknown) => void>(), end: vi.fn<(d: unknown) => void>() }
   const error = vi.fn<() => void>()
-  const close = openEventStream<Events>('/api/things/1/events', handlers, { end: 'end', error })
+  const close = openEventStream('/api/things/1/events', handlers, { end: 'end', error })
   return { handlers, error, close, stream: streams[0]! }
 }
 
@@ -41,6 +36,15 @@ describe('event stream', () => {
     expect(error).toHaveBeenCalledOnce()
 
     stream.fail()
+    expect(error).toHaveBeenCalledOnce()
+    expect(handlers.tick).not.toHaveBeenCalled()
+  })
+
+  it("closes and reports the server's own stream_error event", () => {
+    const { handlers, error, stream } = open()
+    stream.emit('stream_error', { message: 'store unavailable' })
+    stream.emit('tick', { n: 1 })
+    expect(stream.closed).toBe(true)
     expect(error).toHaveBeenCalledOnce()
     expect(handlers.tick).not.toHaveBeenCalled()
   })

@@ -3,22 +3,26 @@
 // is closed and reported once: the caller falls back to polling rather than
 // letting EventSource reconnect forever.
 
-/** Event name → handler of its JSON payload. */
-export type EventHandlers<Events> = { [Name in keyof Events & string]: (data: Events[Name]) => void }
+/**
+ * The names under which the server reports its own failure. Both streams send
+ * `stream_error` (EventSource itself reports a dropped connection as `error`);
+ * the query stream of older servers sent `error`, which arrives with the
+ * connection errors below.
+ */
+export const SERVER_ERROR_EVENTS = ['stream_error'] as const
 
-export interface StreamOptions<Events> {
+/** Event name → handler of its payload, parsed from JSON but not checked. */
+export type RawHandlers = Record<string, (data: unknown) => void>
+
+export interface StreamOptions {
   /** The event after which the server closes the stream; it is closed here first, so no reconnect starts. */
-  end: keyof Events & string
-  /** The stream could not open, broke, sent a payload that is not JSON, or the server sent an `error` event. */
+  end: string
+  /** The stream could not open, broke, sent a payload that is not JSON, or the server reported a failure. */
   error: () => void
 }
 
 /** Opens the stream; the returned function closes it (idempotent). */
-export function openEventStream<Events>(
-  url: string,
-  handlers: EventHandlers<Events>,
-  opts: StreamOptions<Events>,
-): () => void {
+export function openEventStream(url: string, handlers: RawHandlers, opts: StreamOptions): () => void {
   const source = new EventSource(url)
   let closed = false
   const close = (): void => {
@@ -32,13 +36,12 @@ export function openEventStream<Events>(
     opts.error()
   }
 
-  for (const name of Object.keys(handlers) as (keyof Events & string)[]) {
-    const handle = handlers[name]
+  for (const [name, handle] of Object.entries(handlers)) {
     source.addEventListener(name, (ev) => {
       if (closed) return
-      let data: Events[typeof name]
+      let data: unknown
       try {
-        data = JSON.parse((ev as MessageEvent<string>).data) as Events[typeof name]
+        data = JSON.parse((ev as MessageEvent<string>).data)
       } catch {
         fail()
         return
@@ -47,7 +50,8 @@ export function openEventStream<Events>(
       handle(data)
     })
   }
-  // Both a broken connection and the server's own `error` event arrive here.
+  for (const name of SERVER_ERROR_EVENTS) source.addEventListener(name, fail)
+  // Both a broken connection and an older server's own `error` event arrive here.
   source.addEventListener('error', fail)
   return close
 }

@@ -1,6 +1,10 @@
-// The one HTTP transport of the app: every call to `/api` goes through
-// `request`, so error toasts and the 401 → login redirect live in one place.
-// The UI wires the hooks in main.ts; tests wire fakes.
+// The one HTTP transport of the app: every call to `/api` goes through the
+// typed client `api` (openapi-fetch over the generated `paths`, so paths,
+// parameters, bodies and answers are checked against schema.d.ts) and is
+// settled by `call`, so error toasts and the 401 → login redirect live in one
+// place. The UI wires the hooks in main.ts; tests wire fakes.
+import createClient from 'openapi-fetch'
+import type { paths } from './schema'
 
 export const API_BASE = '/api'
 
@@ -15,7 +19,6 @@ export interface RequestOptions {
   silent?: boolean | readonly number[]
   /** Do not send the user to the login page on 401 (login itself, the initial `me`). */
   skipAuthRedirect?: boolean
-  query?: Record<string, QueryValue>
   signal?: AbortSignal
 }
 
@@ -51,25 +54,41 @@ export function configureHttp(next: HttpHooks): void {
   hooks = next
 }
 
-export function buildUrl(path: string, query?: Record<string, QueryValue>): string {
+/** A query string without its `?`; empty filters mean "no filter", not "match the empty string". */
+export function queryString(query: object = {}): string {
   const params = new URLSearchParams()
-  for (const [key, value] of Object.entries(query ?? {})) {
-    // Empty filters mean "no filter", not "match the empty string".
+  for (const [key, value] of Object.entries(query) as [string, QueryValue][]) {
     if (value === undefined || value === null || value === '') continue
     params.append(key, String(value))
   }
-  const qs = params.toString()
+  return params.toString()
+}
+
+/** A URL the browser opens itself (event streams, CSV downloads). */
+export function buildUrl(path: string, query?: Record<string, QueryValue>): string {
+  const qs = queryString(query)
   return `${API_BASE}${path}${qs ? `?${qs}` : ''}`
 }
 
-async function readJson(res: Response): Promise<unknown> {
-  const type = res.headers.get('content-type') ?? ''
-  if (!type.includes('json')) return undefined
-  try {
-    return await res.json()
-  } catch {
-    return undefined
-  }
+/**
+ * The typed client. Its paths carry the `/api` prefix, as in the OpenAPI document.
+ * `fetch` is looked up at each call (not captured once), so tests can replace it.
+ */
+export const api = createClient<paths>({
+  baseUrl: '',
+  // The session is an HttpOnly cookie; the UI never holds a token. A cookie change also
+  // needs the browser's Origin header, which fetch sends by itself.
+  credentials: 'same-origin',
+  headers: { Accept: 'application/json' },
+  querySerializer: (query) => queryString(query),
+  fetch: (request) => globalThis.fetch(request),
+})
+
+/** What every method of `api` resolves to, reduced to what `call` reads. */
+interface Outcome<T> {
+  data?: T
+  error?: unknown
+  response: Response
 }
 
 function isErrorBody(body: unknown): body is { error: string; message: string; field?: string | null } {
@@ -78,8 +97,7 @@ function isErrorBody(body: unknown): body is { error: string; message: string; f
   return typeof b.error === 'string' && typeof b.message === 'string'
 }
 
-async function toApiError(res: Response): Promise<ApiError> {
-  const body = await readJson(res)
+function toApiError(res: Response, body: unknown): ApiError {
   const retry = Number.parseInt(res.headers.get('retry-after') ?? '', 10)
   const retryAfter = Number.isFinite(retry) ? retry : null
   if (isErrorBody(body)) {
@@ -100,40 +118,28 @@ function fail(err: ApiError, opts: RequestOptions): never {
   throw err
 }
 
-export async function request<T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  opts: RequestOptions = {},
+/**
+ * Sends one request of the typed client and settles it: the answer's data, or
+ * an `ApiError` (toasted unless silenced; a 401 sends the user to the login page).
+ * `send` gets the abort signal to pass on.
+ */
+export async function call<T>(
+  opts: RequestOptions | undefined,
+  send: (init: { signal?: AbortSignal }) => Promise<Outcome<T>>,
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-
-  let res: Response
+  const o = opts ?? {}
+  let outcome: Outcome<T>
   try {
-    res = await fetch(buildUrl(path, opts.query), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      // The session is an HttpOnly cookie; the UI never holds a token.
-      credentials: 'same-origin',
-      signal: opts.signal,
-    })
+    outcome = await send(o.signal ? { signal: o.signal } : {})
   } catch (cause) {
     // An abort is the caller's decision, not an error to show.
     if (cause instanceof Error && cause.name === 'AbortError') throw cause
+    // A 2xx whose body is not JSON: the server did not answer as documented.
+    if (cause instanceof SyntaxError) return fail(new ApiError(200, BAD_RESPONSE, cause.message), o)
     const reason = cause instanceof Error ? cause.message : String(cause)
-    return fail(new ApiError(0, NETWORK_ERROR, reason), opts)
+    return fail(new ApiError(0, NETWORK_ERROR, reason), o)
   }
-
-  if (!res.ok) return fail(await toApiError(res), opts)
-  if (res.status === 204) return undefined as T
-  return (await readJson(res)) as T
-}
-
-export const http = {
-  get: <T>(path: string, opts?: RequestOptions) => request<T>('GET', path, undefined, opts),
-  post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, body, opts),
-  put: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PUT', path, body, opts),
-  delete: <T = void>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, undefined, opts),
+  const { response } = outcome
+  if (!response.ok) return fail(toApiError(response, outcome.error), o)
+  return outcome.data as T
 }

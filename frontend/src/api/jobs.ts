@@ -1,17 +1,28 @@
-// Jobs: /api/jobs/*. Live progress comes from `openJobEvents` (jobEvents.ts).
-import { http, type RequestOptions } from './http'
-import type { SubmittedListQuery } from './lists'
-import type { Job, JobInput, JobPage, RunLog } from './types'
+// Jobs: /api/jobs/*. Live progress comes from the job's event stream (jobEvents.ts).
+import { api, call, type RequestOptions } from './http'
+import type { paths } from './schema'
+import type { JobInput } from './types'
 
 /** Query parameters of GET /api/jobs. */
-export type JobQuery = SubmittedListQuery
+export type JobQuery = NonNullable<paths['/api/jobs']['get']['parameters']['query']>
+/** Query parameters of GET /api/jobs/{id}/runs: one script's runs, by status, a page at a time. */
+export type RunQuery = NonNullable<paths['/api/jobs/{id}/runs']['get']['parameters']['query']>
 
 export const jobsApi = {
-  list: (query: JobQuery, opts?: RequestOptions) => http.get<JobPage>('/jobs', { ...opts, query: { ...query } }),
-  get: (id: number, opts?: RequestOptions) => http.get<Job>(`/jobs/${id}`, opts),
-  submit: (body: JobInput, opts?: RequestOptions) => http.post<Job>('/jobs', body, opts),
-  cancel: (id: number, opts?: RequestOptions) => http.post<Job>(`/jobs/${id}/cancel`, undefined, opts),
-  retry: (id: number, opts?: RequestOptions) => http.post<Job>(`/jobs/${id}/retry`, undefined, opts),
+  list: (query: JobQuery, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/jobs', { ...init, params: { query } })),
+  get: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/jobs/{id}', { ...init, params: { path: { id } } })),
+  submit: (body: JobInput, opts?: RequestOptions) => call(opts, (init) => api.POST('/api/jobs', { ...init, body })),
+  cancel: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.POST('/api/jobs/{id}/cancel', { ...init, params: { path: { id } } })),
+  retry: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.POST('/api/jobs/{id}/retry', { ...init, params: { path: { id } } })),
+  /** Runs ordered by script, target name and attempt. */
+  runs: (id: number, query: RunQuery, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/jobs/{id}/runs', { ...init, params: { path: { id }, query } })),
   runLog: (id: number, runId: number, opts?: RequestOptions) =>
-    http.get<RunLog>(`/jobs/${id}/runs/${runId}/log`, opts),
+    call(opts, (init) =>
+      api.GET('/api/jobs/{id}/runs/{run_id}/log', { ...init, params: { path: { id, run_id: runId } } }),
+    ),
 }

@@ -1,14 +1,17 @@
 // Database targets: /api/targets/*.
-import { http, type RequestOptions } from './http'
-import type { Target, TargetInput, TestResult } from './types'
+import { api, call, type RequestOptions } from './http'
+import type { TargetInput } from './types'
 
 export const targetsApi = {
   list: (tag?: string, opts?: RequestOptions) =>
-    http.get<Target[]>('/targets', { ...opts, query: { ...opts?.query, tag } }),
-  get: (id: number, opts?: RequestOptions) => http.get<Target>(`/targets/${id}`, opts),
-  create: (body: TargetInput, opts?: RequestOptions) => http.post<Target>('/targets', body, opts),
+    call(opts, (init) => api.GET('/api/targets', { ...init, params: { query: { tag } } })),
+  get: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/targets/{id}', { ...init, params: { path: { id } } })),
+  create: (body: TargetInput, opts?: RequestOptions) => call(opts, (init) => api.POST('/api/targets', { ...init, body })),
   update: (id: number, body: TargetInput, opts?: RequestOptions) =>
-    http.put<Target>(`/targets/${id}`, body, opts),
-  remove: (id: number, opts?: RequestOptions) => http.delete(`/targets/${id}`, opts),
-  test: (id: number, opts?: RequestOptions) => http.post<TestResult>(`/targets/${id}/test`, undefined, opts),
+    call(opts, (init) => api.PUT('/api/targets/{id}', { ...init, params: { path: { id } }, body })),
+  remove: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.DELETE('/api/targets/{id}', { ...init, params: { path: { id } } })),
+  test: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.POST('/api/targets/{id}/test', { ...init, params: { path: { id } } })),
 }

@@ -33,6 +33,9 @@ export type Script = Schemas['Script']
 export type ScriptInput = Schemas['ScriptInput']
 export type Run = Schemas['Run']
 export type RunLog = Schemas['RunLog']
+export type RunPage = Schemas['RunPage']
+/** Runs of a script by status, latest attempts only. */
+export type StatusCounts = Schemas['RunCounts']
 export type StatementLog = Schemas['StatementLog']
 export type SplitRequest = Schemas['SplitRequest']
 export type SplitResponse = Schemas['SplitResponse']
@@ -63,7 +66,8 @@ export interface ScriptEvent {
   status: Script['status']
 }
 export type JobChangeEvent = Pick<Job, 'id' | 'status' | 'attempt' | 'started_at' | 'finished_at'>
-export type JobEndEvent = Pick<Job, 'id' | 'status'>
+/** `reason` is set when the server ended the stream before the job ended (see StreamEnd). */
+export type JobEndEvent = Pick<Job, 'id' | 'status'> & { reason?: string | null }
 
 // Queries. The document describes result rows only as objects, and a query's
 // target selector as a map: both are typed here from the API contract.
@@ -106,7 +110,7 @@ export interface QueryResultEvent {
   result: QueryResult
 }
 export type QueryStatusEvent = Pick<Query, 'id' | 'status'>
-export type QueryEndEvent = Pick<Query, 'id' | 'status'>
+export type QueryEndEvent = Pick<Query, 'id' | 'status'> & { reason?: string | null }
 
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer']
 export const ENGINES: readonly Engine[] = ['postgres', 'mysql', 'oracle', 'sqlite']

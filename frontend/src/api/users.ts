@@ -1,11 +1,12 @@
 // User administration (admin only): /api/users/*.
-import { http, type RequestOptions } from './http'
-import type { NewUser, User, UserUpdate } from './types'
+import { api, call, type RequestOptions } from './http'
+import type { NewUser, UserUpdate } from './types'
 
 export const usersApi = {
-  list: (opts?: RequestOptions) => http.get<User[]>('/users', opts),
-  get: (id: number, opts?: RequestOptions) => http.get<User>(`/users/${id}`, opts),
-  create: (body: NewUser, opts?: RequestOptions) => http.post<User>('/users', body, opts),
+  list: (opts?: RequestOptions) => call(opts, (init) => api.GET('/api/users', init)),
+  get: (id: number, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/users/{id}', { ...init, params: { path: { id } } })),
+  create: (body: NewUser, opts?: RequestOptions) => call(opts, (init) => api.POST('/api/users', { ...init, body })),
   update: (id: number, body: UserUpdate, opts?: RequestOptions) =>
-    http.put<User>(`/users/${id}`, body, opts),
+    call(opts, (init) => api.PUT('/api/users/{id}', { ...init, params: { path: { id } }, body })),
 }

@@ -272,6 +272,7 @@ export default {
     retried: 'Job "{name}" queued again (attempt {attempt})',
     script: 'Script {n}',
     showSql: 'SQL',
+    filterAll: 'All',
     earlier: 'Show earlier attempts ({n})',
     noRuns: 'No runs',
     columns: {
@@ -391,6 +392,14 @@ export default {
     secretOnce: 'Copy the token now: it is shown only once and cannot be retrieved later.',
     noTokens: 'No API tokens',
     expired: 'Expired',
+  },
+  live: {
+    ended: {
+      unauthenticated: 'Live updates stopped: your session has ended. Sign in again to follow it.',
+      forbidden: 'Live updates stopped: your role no longer allows you to follow this.',
+      unverified: 'Live updates stopped: your sign-in could not be checked. Reload the page to try again.',
+      other: 'Live updates stopped by the server ({reason}). Reload the page to try again.',
+    },
   },
   notFound: {
     text: 'There is no page at this address.',

@@ -273,6 +273,7 @@ const zhCN: MessageSchema = {
     retried: '作业“{name}”已重新排队（第 {attempt} 次尝试）',
     script: '脚本 {n}',
     showSql: 'SQL',
+    filterAll: '全部',
     earlier: '显示之前的尝试（{n}）',
     noRuns: '没有执行记录',
     columns: {
@@ -392,6 +393,14 @@ const zhCN: MessageSchema = {
     secretOnce: '请立即复制该令牌：它只显示这一次，之后无法再次查看。',
     noTokens: '没有 API 令牌',
     expired: '已过期',
+  },
+  live: {
+    ended: {
+      unauthenticated: '实时更新已停止：您的会话已结束，请重新登录后再查看。',
+      forbidden: '实时更新已停止：您的角色已不再允许查看此内容。',
+      unverified: '实时更新已停止：无法验证您的登录状态，请刷新页面重试。',
+      other: '实时更新已被服务器停止（{reason}），请刷新页面重试。',
+    },
   },
   notFound: {
     text: '该地址没有对应的页面。',

@@ -78,6 +78,25 @@ describe('the open job', () => {
     expect(store.live).toBe('off')
   })
 
+  it('tells the run table of each live run event, and of each time the job was replaced whole', async () => {
+    mockApi({ 'GET /api/jobs/7': json(200, job({ status: 'running' })) })
+    const store = useJobsStore()
+    const heard: number[] = []
+    const unsubscribe = store.onRunEvent((e) => heard.push(e.run.id))
+    await store.open(7)
+    const afterLoad = store.replaced
+
+    streams[0]!.emit('snapshot', job({ status: 'running', scripts: [script({ runs: [run({ id: 1 }), run({ id: 2 })] })] }))
+    expect(store.replaced).toBe(afterLoad + 1)
+    streams[0]!.emit('run', { job_id: 7, script_index: 0, run: run({ id: 2, status: 'running' }) })
+    unsubscribe()
+    streams[0]!.emit('run', { job_id: 7, script_index: 0, run: run({ id: 1, status: 'running' }) })
+
+    expect(heard).toEqual([2])
+    expect(store.replaced).toBe(afterLoad + 1)
+    expect(store.current?.scripts[0]?.counts).toMatchObject({ running: 2, waiting: 0 })
+  })
+
   it('follows a job it has just submitted through its stream, without asking for it again', async () => {
     const api = mockApi({ 'POST /api/jobs': json(201, job({ id: 7, status: 'waiting' })) })
     const store = useJobsStore()
@@ -101,10 +120,11 @@ describe('the open job', () => {
     expect(store.current?.status).toBe('success')
   })
 
-  it('polls every 2 s when the stream fails, until the job has ended', async () => {
+  it('polls at once and then every 2 s when the stream fails, until the job has ended', async () => {
     vi.useFakeTimers()
     const api = mockApi({
       'GET /api/jobs/7': [
+        json(200, job({ status: 'running' })),
         json(200, job({ status: 'running' })),
         json(200, job({ status: 'running' })),
         json(200, job({ status: 'error', finished_at: ENDED })),
@@ -116,17 +136,22 @@ describe('the open job', () => {
     streams[0]!.fail()
     expect(streams[0]!.closed).toBe(true)
     expect(store.live).toBe('polling')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(2)
+    expect(api.callsTo('GET', '/api/jobs/7')[1]!.headers.get('Accept')).toBe('application/json')
 
     await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS - 1)
-    expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(1)
-    await vi.advanceTimersByTimeAsync(1)
     expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(3)
     await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS)
     expect(store.current?.status).toBe('error')
     expect(store.live).toBe('off')
 
     await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS * 3)
-    expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(3)
+    expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(4)
+    // The job ended while polling: the stream is not tried again either.
+    expect(streams).toHaveLength(1)
   })
 
   it('stops following the job when the page is left', async () => {
@@ -142,6 +167,7 @@ describe('the open job', () => {
     await store.open(7)
     streams[1]!.fail()
     store.close()
+    await vi.advanceTimersByTimeAsync(0)
     const asked = api.callsTo('GET', '/api/jobs/7').length
     await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS * 3)
 

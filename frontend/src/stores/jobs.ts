@@ -1,11 +1,11 @@
 // Jobs: one page of the list with its filters, and the job open on the detail
 // page, kept current from its event stream (or by polling when the stream fails).
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
-import { isApiError, type RequestOptions } from '@/api/http'
-import { openJobEvents } from '@/api/jobEvents'
-import { jobsApi, type JobQuery } from '@/api/jobs'
-import type { Job, JobInput, RunLog } from '@/api/types'
+import type { RequestOptions } from '@/api/http'
+import { jobEventsUrl, type JobStreamEvents } from '@/api/jobEvents'
+import { jobsApi, type JobQuery, type RunQuery } from '@/api/jobs'
+import type { Job, JobInput, RunEvent, RunLog, RunPage } from '@/api/types'
+import { useLiveResource } from '@/composables/useLiveResource'
 import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils/jobs'
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
 
@@ -15,8 +15,7 @@ export const DEFAULT_PER_PAGE = 20
 /** How often the detail page asks for the job when the event stream is unavailable. */
 export const POLL_INTERVAL_MS = 2000
 
-/** How the open job is kept current. */
-export type LiveMode = 'off' | 'events' | 'polling'
+export type { LiveMode } from '@/composables/useLiveResource'
 
 export const toQuery: (filters: JobFilters, page: number, perPage: number) => JobQuery = toSubmittedQuery
 
@@ -28,97 +27,54 @@ export const useJobsStore = defineStore('jobs', () => {
   )
   const { filters, items, total, page, perPage, loading, load, resetFilters } = list
 
-  /** The job on the detail page. */
-  const current = ref<Job | null>(null)
-  const live = ref<LiveMode>('off')
+  /** The job on the detail page, kept current while it runs. */
+  const follower = useLiveResource<Job, JobStreamEvents>({
+    streamUrl: jobEventsUrl,
+    fetch: (id, init) => jobsApi.get(id, init),
+    idOf: (job) => job.id,
+    isEnded,
+    apply: { run: applyRunEvent, script: applyScriptEvent, job: applyJobEvent },
+    listen: { run: (e) => runListeners.forEach((listener) => listener(e)) },
+    pollIntervalMs: POLL_INTERVAL_MS,
+  })
+  const { current, live, endReason, replaced } = follower
+  const runListeners = new Set<(event: RunEvent) => void>()
+
+  /** Tells `listener` of each live run event of the open job; returns the unsubscribe. */
+  function onRunEvent(listener: (event: RunEvent) => void): () => void {
+    runListeners.add(listener)
+    return () => runListeners.delete(listener)
+  }
   let watchedId: number | null = null
-  let closeEvents: (() => void) | null = null
-  let pollTimer: ReturnType<typeof setTimeout> | null = null
-  // Bumped whenever live updates stop, so a poll answer already in flight is dropped.
-  let generation = 0
 
   /** The new job becomes the current one, so its page can follow it without asking for it again. */
   async function submit(input: JobInput, opts?: RequestOptions): Promise<Job> {
     const job = await jobsApi.submit(input, opts)
     close()
-    current.value = job
+    follower.set(job)
     return job
-  }
-
-  function stopLive(): void {
-    generation++
-    closeEvents?.()
-    closeEvents = null
-    if (pollTimer !== null) clearTimeout(pollTimer)
-    pollTimer = null
-    live.value = 'off'
-  }
-
-  /** Keeps the current job up to date until it ends: events first, polling if they fail. */
-  function startLive(id: number): void {
-    stopLive()
-    const gen = generation
-    live.value = 'events'
-    const update = (change: (job: Job) => Job) => {
-      if (current.value?.id === id) current.value = change(current.value)
-    }
-    closeEvents = openJobEvents(id, {
-      snapshot: (job) => (current.value = job),
-      run: (e) => update((job) => applyRunEvent(job, e)),
-      script: (e) => update((job) => applyScriptEvent(job, e)),
-      job: (e) => update((job) => applyJobEvent(job, e)),
-      end: () => stopLive(),
-      error: () => {
-        if (gen !== generation) return
-        closeEvents = null
-        startPolling(id, gen)
-      },
-    })
-  }
-
-  function startPolling(id: number, gen: number): void {
-    live.value = 'polling'
-    const tick = async (): Promise<void> => {
-      pollTimer = null
-      try {
-        // Quiet: a passing outage would otherwise toast every two seconds.
-        const job = await jobsApi.get(id, { silent: true })
-        if (gen !== generation) return
-        current.value = job
-        if (isEnded(job)) return stopLive()
-      } catch (err) {
-        if (gen !== generation) return
-        if (isApiError(err, 404) || isApiError(err, 401)) return stopLive()
-      }
-      pollTimer = setTimeout(() => void tick(), POLL_INTERVAL_MS)
-    }
-    pollTimer = setTimeout(() => void tick(), POLL_INTERVAL_MS)
   }
 
   /** Shows job `id` on the detail page and follows it live while it runs. */
   async function open(id: number): Promise<void> {
-    stopLive()
     watchedId = id
     // A job known to be unfinished (just submitted): the stream's snapshot brings it up to date.
-    if (current.value?.id === id && !isEnded(current.value)) return startLive(id)
-    if (current.value?.id !== id) current.value = null
-    const job = await jobsApi.get(id)
-    if (watchedId !== id) return
-    current.value = job
-    if (!isEnded(job)) startLive(id)
+    if (current.value?.id === id && !isEnded(current.value)) return follower.follow(id)
+    if (current.value?.id !== id) follower.clear()
+    await follower.load(id)
   }
 
   /** Leaving the detail page: stop following the job. */
   function close(): void {
-    stopLive()
+    follower.stop()
     watchedId = null
   }
 
   /** After a cancel or retry the job may run again: follow it if it is still shown. */
   function adopt(job: Job): Job {
     if (watchedId !== job.id) return job
-    current.value = job
-    if (!isEnded(job) && live.value === 'off') startLive(job.id)
+    follower.set(job)
+    if (!isEnded(job) && live.value === 'off') void follower.follow(job.id)
     return job
   }
 
@@ -130,6 +86,11 @@ export const useJobsStore = defineStore('jobs', () => {
     return adopt(await jobsApi.retry(id))
   }
 
+  /** One page of one script's runs (the run table loads them as they come into view). */
+  function runs(id: number, query: RunQuery, opts?: RequestOptions): Promise<RunPage> {
+    return jobsApi.runs(id, query, opts)
+  }
+
   function runLog(id: number, runId: number): Promise<RunLog> {
     return jobsApi.runLog(id, runId)
   }
@@ -137,7 +98,7 @@ export const useJobsStore = defineStore('jobs', () => {
   function reset(): void {
     close()
     list.resetList()
-    current.value = null
+    follower.clear()
   }
 
   return {
@@ -149,6 +110,9 @@ export const useJobsStore = defineStore('jobs', () => {
     loading,
     current,
     live,
+    endReason,
+    replaced,
+    onRunEvent,
     load,
     resetFilters,
     submit,
@@ -156,6 +120,7 @@ export const useJobsStore = defineStore('jobs', () => {
     close,
     cancel,
     retry,
+    runs,
     runLog,
     reset,
   }

@@ -1,7 +1,8 @@
 // One page of a list and the filters that produced it: the state and loading
 // that the audit, jobs and queries stores share.
 import { ref, type Ref } from 'vue'
-import type { Page, SubmittedListQuery } from '@/api/lists'
+import type { JobQuery } from '@/api/jobs'
+import type { QueryListQuery } from '@/api/queries'
 import type { JobStatus } from '@/api/types'
 import { toRfc3339 } from '@/utils/format'
 
@@ -12,6 +13,17 @@ export interface SubmittedFilters {
   /** Epoch milliseconds, as date pickers give them; null for an open end. */
   since: number | null
   until: number | null
+}
+
+/** The query parameters both GET /api/jobs and GET /api/queries accept. */
+export type SubmittedListQuery = JobQuery & QueryListQuery
+
+/** One page of any list, as every list endpoint answers it. */
+export interface Page<T> {
+  items: T[]
+  total: number
+  page: number
+  per_page: number
 }
 
 export function emptySubmittedFilters(): SubmittedFilters {

@@ -66,7 +66,7 @@ describe('running a query on one target', () => {
     answer.resolve(json(200, query({ status: 'running' })))
     await settle()
 
-    expect(api.callsTo('GET', '/api/queries/42')[0]!.init.signal?.aborted).toBe(true)
+    expect(api.callsTo('GET', '/api/queries/42')[0]!.signal?.aborted).toBe(true)
     expect(store.current).toBeNull()
     expect(streams).toHaveLength(0)
   })
@@ -130,6 +130,40 @@ describe('running a query on several targets', () => {
     streams[0]!.emit('result', { query_id: 7, result: queryResult({ status: 'success' }) })
 
     expect(store.current?.results[0]?.status).toBe('waiting')
+  })
+
+  it('keeps the reason of an end the server gave one, leaves the query unfinished, and does not follow it again', async () => {
+    vi.useFakeTimers()
+    const api = mockApi({ 'POST /api/queries': json(201, { id: 42 }) })
+    const store = useQueriesStore()
+    await store.run({ sql: 'SELECT 1', target_ids: [1, 2] })
+    streams[0]!.emit('snapshot', query({ status: 'running' }))
+
+    streams[0]!.emit('end', { id: 42, status: 'running', reason: 'forbidden' })
+    await vi.advanceTimersByTimeAsync(60_000)
+    await store.open(42)
+
+    expect(store.endReason).toBe('forbidden')
+    expect(store.current?.finished_at).toBeNull()
+    expect(store.live).toBe('off')
+    expect(streams).toHaveLength(1)
+    expect(api.calls).toHaveLength(1)
+  })
+
+  it("falls back to polling on the server's stream_error", async () => {
+    mockApi({
+      'POST /api/queries': json(201, { id: 42 }),
+      'GET /api/queries/42': json(200, query({ status: 'running' })),
+    })
+    const store = useQueriesStore()
+    await store.run({ sql: 'SELECT 1', target_ids: [1, 2] })
+    streams[0]!.emit('snapshot', query({ status: 'running' }))
+
+    streams[0]!.emit('stream_error', { message: 'metadata store unavailable' })
+
+    expect(streams[0]!.closed).toBe(true)
+    expect(store.live).toBe('polling')
+    store.clearCurrent()
   })
 
   it('polls when the stream fails, each request waiting for the end, until the query has ended', async () => {

@@ -13,6 +13,8 @@ import type {
   User,
 } from '@/api/types'
 
+import { countRuns } from '@/utils/jobs'
+
 const AT = '2026-11-27T23:59:00Z'
 
 export function user(overrides: Partial<User> = {}): User {
@@ -75,11 +77,14 @@ export function run(overrides: Partial<Run> = {}): Run {
     error_code: null,
     error_line: null,
     superseded: false,
+    script_index: 0,
     ...overrides,
   }
 }
 
+/** A script; its counts follow its runs unless given. */
 export function script(overrides: Partial<Script> = {}): Script {
+  const runs = overrides.runs ?? [run()]
   return {
     index: 0,
     status: 'waiting',
@@ -87,7 +92,8 @@ export function script(overrides: Partial<Script> = {}): Script {
     targets: { target_ids: [1], target_tags: [] },
     started_at: null,
     finished_at: null,
-    runs: [run()],
+    runs,
+    counts: countRuns(runs),
     ...overrides,
   }
 }

@@ -1,5 +1,6 @@
 // A fake `fetch` for unit tests: answers by "METHOD /path" (query ignored) and
-// records every call, so tests can assert what was sent.
+// records every call, so tests can assert what was sent. The typed client sends
+// a `Request`; a plain `fetch(url, init)` is understood too.
 import { vi } from 'vitest'
 
 export type Reply = Response | (() => Response | Promise<Response>)
@@ -9,7 +10,9 @@ export interface RecordedCall {
   path: string
   query: URLSearchParams
   body: unknown
-  init: RequestInit
+  headers: Headers
+  credentials: RequestCredentials | undefined
+  signal: AbortSignal | null | undefined
 }
 
 export function json(status: number, body?: unknown, headers: Record<string, string> = {}): Response {
@@ -32,12 +35,22 @@ export function mockApi(routes: Record<string, Reply | Reply[]>) {
   const calls: RecordedCall[] = []
   const used: Record<string, number> = {}
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const raw = input instanceof Request ? input.url : input instanceof URL ? input.href : input
+    const request = input instanceof Request ? input : null
+    const raw = request ? request.url : input instanceof URL ? input.href : (input as string)
     const url = new URL(raw, 'http://localhost')
-    const method = (init.method ?? 'GET').toUpperCase()
+    const method = (request?.method ?? init.method ?? 'GET').toUpperCase()
     const key = `${method} ${url.pathname}`
-    const body = typeof init.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined
-    calls.push({ method, path: url.pathname, query: url.searchParams, body, init })
+    const text = request ? await request.clone().text() : typeof init.body === 'string' ? init.body : ''
+    const body = text ? (JSON.parse(text) as unknown) : undefined
+    calls.push({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      body,
+      headers: request ? request.headers : new Headers(init.headers),
+      credentials: request ? request.credentials : init.credentials,
+      signal: request ? request.signal : init.signal,
+    })
     const route = routes[key]
     if (route === undefined) throw new Error(`unexpected request: ${key}`)
     const replies = Array.isArray(route) ? route : [route]

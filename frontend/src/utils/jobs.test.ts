@@ -8,6 +8,7 @@ import {
   canCancelJob,
   canRetryJob,
   canSubmitJobs,
+  countRuns,
   elapsedMs,
   progressPercent,
   splitRuns,
@@ -48,6 +49,24 @@ describe('applying live events to a cached job', () => {
     })
 
     expect(after.scripts[1]!.runs.map((r) => r.id)).toEqual([2, 9])
+  })
+
+  it("keeps the script's counts by status in step with run events, latest attempts only", () => {
+    const cached = job({ scripts: [script({ runs: [run({ id: 1, status: 'running' }), run({ id: 2, target_id: 2, status: 'waiting' })] })] })
+    expect(cached.scripts[0]!.counts).toMatchObject({ running: 1, waiting: 1, error: 0 })
+
+    const ended = applyRunEvent(cached, { job_id: 7, script_index: 0, run: run({ id: 1, status: 'error' }) })
+    expect(ended.scripts[0]!.counts).toMatchObject({ running: 0, waiting: 1, error: 1 })
+
+    // A retry: the new attempt arrives, then the attempt it replaces as superseded.
+    const retried = applyRunEvent(ended, { job_id: 7, script_index: 0, run: run({ id: 3, attempt: 2, status: 'waiting' }) })
+    const replaced = applyRunEvent(retried, {
+      job_id: 7,
+      script_index: 0,
+      run: run({ id: 1, status: 'error', superseded: true }),
+    })
+    expect(replaced.scripts[0]!.counts).toEqual({ waiting: 2, running: 0, success: 0, error: 0, cancelled: 0 })
+    expect(replaced.scripts[0]!.counts).toEqual(countRuns(replaced.scripts[0]!.runs))
   })
 
   it('ignores events of another job or an unknown script', () => {

@@ -10,6 +10,7 @@ import type {
   RunEvent,
   Script,
   ScriptEvent,
+  StatusCounts,
   User,
 } from '@/api/types'
 import { JOB_STATUSES } from '@/api/types'
@@ -36,15 +37,38 @@ function withScript(job: Job, index: number, change: (script: Script) => Script)
   return { ...job, scripts }
 }
 
-/** A run changed or appeared (a retry adds a new attempt). */
+export function emptyCounts(): StatusCounts {
+  return { waiting: 0, running: 0, success: 0, error: 0, cancelled: 0 }
+}
+
+/** Runs by status, latest attempts only (as the server counts them). */
+export function countRuns(runs: readonly Run[]): StatusCounts {
+  const counts = emptyCounts()
+  for (const r of runs) if (!r.superseded && isJobStatus(r.status)) counts[r.status]++
+  return counts
+}
+
+/** The counts after one run changed from `before` (absent: a new attempt) to `after`. */
+function recount(counts: StatusCounts, before: Run | undefined, after: Run): StatusCounts {
+  const next = { ...counts }
+  if (before && !before.superseded && isJobStatus(before.status)) next[before.status] = Math.max(0, next[before.status] - 1)
+  if (!after.superseded && isJobStatus(after.status)) next[after.status]++
+  return next
+}
+
+/**
+ * A run changed or appeared (a retry adds a new attempt, and the attempt it
+ * replaces arrives as superseded). The script's counts follow without a recount.
+ */
 export function applyRunEvent(job: Job, event: RunEvent): Job {
   if (event.job_id !== job.id) return job
   return withScript(job, event.script_index, (script) => {
-    const known = script.runs.some((r) => r.id === event.run.id)
-    const runs = known
-      ? script.runs.map((r) => (r.id === event.run.id ? event.run : r))
-      : [...script.runs, event.run]
-    return { ...script, runs }
+    const at = script.runs.findIndex((r) => r.id === event.run.id)
+    const before = at < 0 ? undefined : script.runs[at]
+    const runs = script.runs.slice()
+    if (at < 0) runs.push(event.run)
+    else runs[at] = event.run
+    return { ...script, runs, counts: recount(script.counts, before, event.run) }
   })
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::error::{Result, StoreError};
-use super::schema::{job_runs, job_scripts, jobs, run_statements, work_items};
+use super::schema::{job_runs, job_scripts, jobs, run_statements};
 use super::{now, DbConn, WriteTx};
 
 pub const WAITING: &str = "waiting";
@@ -803,13 +803,7 @@ pub fn record_late_end(
 /// Waiting runs of the job become cancelled, and so do the scripts that had only those.
 fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     let at = now();
-    diesel::delete(
-        work_items::table
-            .filter(work_items::kind.eq(WORK_KIND))
-            .filter(work_items::group_id.eq(job_id))
-            .filter(work_items::status.eq(super::work::WAITING)),
-    )
-    .execute(c)?;
+    super::work::drop_waiting(c, WORK_KIND, job_id)?;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::job_id.eq(job_id))
@@ -853,23 +847,18 @@ pub enum Cancel {
 /// Cancel: nothing new starts; waiting runs end as cancelled.
 pub fn request_cancel(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Cancel> {
     {
-        let c: &mut DbConn = tx;
-        let job = lock_job(c, job_id)?;
+        // Running items are marked (their holder, here or elsewhere, cancels at its next
+        // renewal) before the job's row is taken: the lock order of claims and ends.
+        super::work::mark_cancel(tx, WORK_KIND, job_id)?;
+        let job = lock_job(tx, job_id)?;
         if job.finished_at.is_some() {
             return Ok(Cancel::AlreadyEnded { status: job.status });
         }
         diesel::update(jobs::table.find(job_id))
             .set(jobs::cancel_requested.eq(true))
-            .execute(c)?;
-        cancel_waiting(c, job_id)?;
-        // Running items are marked: their holder, here or elsewhere, cancels at its next renewal.
-        diesel::update(
-            work_items::table
-                .filter(work_items::kind.eq(WORK_KIND))
-                .filter(work_items::group_id.eq(job_id)),
-        )
-        .set(work_items::cancel_requested.eq(true))
-        .execute(c)?;
+            .execute(&mut **tx)?;
+        cancel_waiting(tx, job_id)?;
+        let c: &mut DbConn = tx;
         advance(c, job)?;
         let running = job_runs::table
             .filter(job_runs::job_id.eq(job_id))

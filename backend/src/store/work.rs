@@ -289,9 +289,14 @@ pub fn reap(tx: &mut WriteTx<'_>, item: &Item, requeue: bool) -> Result<bool> {
     Ok(n == 1)
 }
 
-/// Cancels a group's items: waiting ones are removed (returned: their subjects), running ones
-/// are marked so their holder cancels them at its next renewal (returned: their item ids).
+/// Cancels a group's items: running ones are marked so their holder cancels them at its next
+/// renewal (returned: their item ids), waiting ones are removed (returned: their subjects).
+///
+/// Lock order: call it before taking the group's own row (job, query). Claims, ends and reaps
+/// lock an item and then its group; marking first takes the same order, so they never wait on
+/// each other in a circle.
 pub fn cancel_group(tx: &mut WriteTx<'_>, kind: &str, group_id: i64) -> Result<Cancelled> {
+    mark_cancel(tx, kind, group_id)?;
     let conn: &mut DbConn = tx;
     let group = || {
         work_items::table
@@ -302,15 +307,46 @@ pub fn cancel_group(tx: &mut WriteTx<'_>, kind: &str, group_id: i64) -> Result<C
         .filter(work_items::status.eq(WAITING))
         .select(work_items::subject_id)
         .load(conn)?;
-    diesel::delete(group().filter(work_items::status.eq(WAITING))).execute(conn)?;
-    diesel::update(group().filter(work_items::status.eq(RUNNING)))
-        .set(work_items::cancel_requested.eq(true))
-        .execute(conn)?;
+    drop_waiting(tx, kind, group_id)?;
     let running = group()
         .filter(work_items::status.eq(RUNNING))
         .select(work_items::id)
-        .load(conn)?;
+        .load(&mut **tx)?;
     Ok(Cancelled { waiting, running })
+}
+
+/// Marks every item of a group to cancel (see [`cancel_group`] for the lock order).
+pub fn mark_cancel(tx: &mut WriteTx<'_>, kind: &str, group_id: i64) -> Result<usize> {
+    Ok(diesel::update(
+        work_items::table
+            .filter(work_items::kind.eq(kind))
+            .filter(work_items::group_id.eq(group_id)),
+    )
+    .set(work_items::cancel_requested.eq(true))
+    .execute(&mut **tx)?)
+}
+
+/// Removes a group's waiting items. Safe while holding the group's row: on PostgreSQL an item a
+/// claim has locked is skipped, not waited for (the claim holds it and waits for the group's
+/// row); its subject, no longer waiting, is not started and the claim ends the item. For the
+/// store's own functions, inside their caller's write transaction.
+pub(super) fn drop_waiting(conn: &mut DbConn, kind: &str, group_id: i64) -> Result<usize> {
+    Ok(match conn {
+        DbConn::Postgresql(pg) => diesel::sql_query(
+            "DELETE FROM work_items WHERE id IN (SELECT id FROM work_items \
+             WHERE kind = $1 AND group_id = $2 AND status = 'waiting' FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<diesel::sql_types::Text, _>(kind)
+        .bind::<diesel::sql_types::BigInt, _>(group_id)
+        .execute(pg)?,
+        DbConn::Sqlite(lite) => diesel::delete(
+            work_items::table
+                .filter(work_items::kind.eq(kind))
+                .filter(work_items::group_id.eq(group_id))
+                .filter(work_items::status.eq(WAITING)),
+        )
+        .execute(lite)?,
+    })
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]

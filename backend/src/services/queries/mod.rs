@@ -460,11 +460,12 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
         .store
         .write(move |c| {
             visible(c, a.user_id, a.role == Role::Admin, id)?;
+            // Targets not started are dropped, running ones marked for their holder: before the
+            // query's row is taken (the lock order of claims and ends).
+            crate::store::work::cancel_group(c, rows::WORK_KIND, id)?;
             if !rows::request_cancel(c, id)? {
                 return Err(Error::Conflict(format!("query {id} has already ended")));
             }
-            // Targets not started are dropped; running ones are stopped by their holder.
-            crate::store::work::cancel_group(c, rows::WORK_KIND, id)?;
             audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
             Ok(true)
         })

@@ -121,11 +121,15 @@ for n in sizes:
     threads = [threading.Thread(target=read) for _ in range(readers if n == sizes[-1] else 0)]
     for t in threads:
         t.start()
+    deadline = t0 + 3600
     while True:
         s, page = call("GET", "/api/jobs?page=1&per_page=1", token=token)
         top = page["items"][0]
         if top["id"] == jid and top["finished_at"]:
             break
+        if time.monotonic() > deadline:
+            stop.set()
+            sys.exit(f"job {jid} on {n} targets did not end within an hour")
         time.sleep(0.05)
     wall = time.monotonic() - t0
     stop.set()

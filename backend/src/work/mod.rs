@@ -116,11 +116,6 @@ impl Handle {
     pub fn cancel_local(&self, subject_id: i64) {
         self.engine.cancel_local(self.kind, subject_id);
     }
-
-    /// Items of this kind executing in this process now.
-    pub fn held(&self) -> usize {
-        self.engine.held(self.kind)
-    }
 }
 
 /// The engine's timing and limits (section `engine` of the configuration).
@@ -241,11 +236,6 @@ impl Engine {
         for held in self.registry.of_subject(kind, subject_id) {
             self.stop(&held, Stop::Cancelled);
         }
-    }
-
-    /// Items of `kind` this process executes now (for tests and metrics).
-    pub fn held(&self, kind: &str) -> usize {
-        self.registry.count(kind)
     }
 
     fn stop(&self, held: &Arc<registry::Held>, why: Stop) {

@@ -113,10 +113,6 @@ impl Registry {
             .collect()
     }
 
-    pub fn count(&self, kind: &str) -> usize {
-        self.all().values().filter(|h| h.item.kind == kind).count()
-    }
-
     /// Running items whose safe time is over.
     pub fn overdue(&self, now: Instant) -> Vec<Arc<Held>> {
         self.all()
@@ -181,6 +177,5 @@ mod tests {
             .iter()
             .all(|h| h.item.id != 1));
         assert_eq!(r.of_subject("k", 20).len(), 1);
-        assert_eq!(r.count("k"), 2);
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod crypto;
+pub mod domain;
 pub mod services;
 pub mod startup;
 pub mod store;

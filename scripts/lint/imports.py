@@ -14,6 +14,8 @@ raw-string and char literals are ignored):
   connectors-import-upper  nothing under connectors/ refers to crate::store or crate::services
   work-imports-upper       nothing under work/ (the engine) refers to crate::services or crate::api,
                            nor names actix: kinds reach it only through its `Kind` trait
+  domain-imports-crate     nothing under domain/ (plain types and pure rules) refers to any other
+                           module of the crate, nor names actix: every layer may use it
   imports-api              only api/ and the entry points (lib.rs, main.rs, cli.rs, startup.rs)
                            refer to crate::api
   import-cycle             no circle of references between files: the graph file -> file is built
@@ -291,11 +293,16 @@ def layer_violations(files: dict[str, FileInfo]) -> list[Violation]:
                 out.append(Violation(rel, ref.line, "connectors-import-upper", ref.written))
             if top == "work" and first in ("services", "api"):
                 out.append(Violation(rel, ref.line, "work-imports-upper", ref.written))
+            if top == "domain" and first and first != "domain":
+                out.append(Violation(rel, ref.line, "domain-imports-crate", ref.written))
             if top != "api" and rel not in ENTRY_POINTS and first == "api":
                 out.append(Violation(rel, ref.line, "imports-api", ref.written))
         if top == "services":
             for line, name in info.actix:
                 out.append(Violation(rel, line, "services-uses-actix", name))
+        if top == "domain":
+            for line, name in info.actix:
+                out.append(Violation(rel, line, "domain-imports-crate", name))
         if top == "work":
             for line, name in info.actix:
                 out.append(Violation(rel, line, "work-imports-upper", name))

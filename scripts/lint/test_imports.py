@@ -128,6 +128,31 @@ class LayerRules(unittest.TestCase):
                 ],
             )
 
+    def test_the_domain_naming_any_other_module_or_actix_is_reported(self):
+        with Tree(
+            {
+                "domain/mod.rs": "pub mod status;\n",
+                "domain/status.rs": """\
+                    use super::mod_item;
+                    use crate::domain::status::Status;
+                    use crate::store::Store;
+                    fn f() { crate::services::audit::record(); }
+                    fn g() { actix_web::rt::spawn(h()); }
+                    """,
+                "store/mod.rs": "",
+                "services/mod.rs": "pub mod audit;\n",
+                "services/audit.rs": "",
+            }
+        ) as t:
+            self.assertEqual(
+                t.found("domain-imports-crate"),
+                [
+                    ("domain/status.rs", 3, "domain-imports-crate"),
+                    ("domain/status.rs", 4, "domain-imports-crate"),
+                    ("domain/status.rs", 5, "domain-imports-crate"),
+                ],
+            )
+
     def test_a_connectors_file_naming_store_or_services_is_reported(self):
         with Tree(
             {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
 use super::sse;
+use crate::domain::Status;
 use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog, RunPage};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
@@ -34,8 +35,7 @@ pub async fn submit(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct JobQuery {
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// User name of the submitter.
     pub owner: Option<String>,
     /// Submitted at or after (RFC 3339).
@@ -50,7 +50,7 @@ pub struct JobQuery {
 #[get("/jobs")]
 pub async fn list(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     q: Query<JobQuery>,
 ) -> ApiResult<web::Json<JobPage>> {
     let q = q.0;
@@ -60,18 +60,21 @@ pub async fn list(
         since: q.since.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
     };
-    let page = jobs::list(&ctx, filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50)).await?;
+    let page = jobs::list(
+        &ctx,
+        &auth.0,
+        filter,
+        q.page.unwrap_or(1),
+        q.per_page.unwrap_or(50),
+    )
+    .await?;
     Ok(web::Json(page))
 }
 
 #[utoipa::path(tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 #[get("/jobs/{id}")]
-pub async fn get(
-    ctx: web::Data<Ctx>,
-    _auth: Auth,
-    id: web::Path<i64>,
-) -> ApiResult<web::Json<Job>> {
-    Ok(web::Json(jobs::get(&ctx, id.into_inner()).await?))
+pub async fn get(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResult<web::Json<Job>> {
+    Ok(web::Json(jobs::get(&ctx, &auth.0, id.into_inner()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -79,8 +82,7 @@ pub async fn get(
 pub struct RunQuery {
     /// Only the runs of this script (its index, from 0).
     pub script: Option<i32>,
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// From 1.
     pub page: Option<i64>,
     /// 100 unless given; at most 1000.
@@ -95,7 +97,7 @@ pub struct RunQuery {
 #[get("/jobs/{id}/runs")]
 pub async fn runs(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<i64>,
     q: Query<RunQuery>,
 ) -> ApiResult<web::Json<RunPage>> {
@@ -107,6 +109,7 @@ pub async fn runs(
     Ok(web::Json(
         jobs::runs(
             &ctx,
+            &auth.0,
             id.into_inner(),
             filter,
             q.page.unwrap_or(1),
@@ -156,11 +159,11 @@ pub async fn retry(
 #[get("/jobs/{id}/runs/{run_id}/log")]
 pub async fn run_log(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<web::Json<RunLog>> {
     let (id, run_id) = path.into_inner();
-    Ok(web::Json(jobs::run_log(&ctx, id, run_id).await?))
+    Ok(web::Json(jobs::run_log(&ctx, &auth.0, id, run_id).await?))
 }
 
 #[utoipa::path(
@@ -179,8 +182,7 @@ pub async fn events(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let LiveAuth(actor, credential) = auth;
-    actor.require_to(Action::Read)?;
-    jobs::get(&ctx, id).await?;
+    jobs::get(&ctx, &actor, id).await?;
     let watch = Watch::new(credential, actor, Action::Read);
     let source = jobs::events::source(&ctx, id);
     Ok(sse::response(ctx.get_ref().clone(), watch, source))

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, Query};
 use super::sse;
+use crate::domain::Status;
 use crate::services::live::{Watch, RECHECK_EVERY};
 use crate::services::queries::{self, export, CreatedQuery, QueryInput, QueryPage};
 use crate::services::{Action, Ctx};
@@ -37,8 +38,7 @@ pub async fn submit(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueryListParams {
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// User name of the submitter (admins; others only ever see their own).
     pub owner: Option<String>,
     /// Submitted at or after (RFC 3339).

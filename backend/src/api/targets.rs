@@ -19,7 +19,7 @@ pub struct TargetFilter {
 #[get("/targets")]
 pub async fn list(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     filter: Query<TargetFilter>,
 ) -> ApiResult<web::Json<Vec<Target>>> {
     let tags = filter
@@ -33,7 +33,7 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(web::Json(targets::list(&ctx, tags).await?))
+    Ok(web::Json(targets::list(&ctx, &auth.0, tags).await?))
 }
 
 #[utoipa::path(
@@ -59,10 +59,12 @@ pub async fn create(
 #[get("/targets/{id}")]
 pub async fn get(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Target>> {
-    Ok(web::Json(targets::get(&ctx, id.into_inner()).await?))
+    Ok(web::Json(
+        targets::get(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -8,6 +8,7 @@
 //! A live resource (a job, a query) is followed through a [`Source`] of typed [`LiveEvent`]s;
 //! how they travel (SSE framing, keep-alive, waiting, the credential check) is `api::sse`.
 
+use crate::domain::Status;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -161,11 +162,11 @@ pub struct End {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
 }
 
 impl End {
-    pub fn of(id: i64, status: Option<String>) -> Self {
+    pub fn of(id: i64, status: Option<Status>) -> Self {
         Self {
             id,
             reason: None,

@@ -217,6 +217,17 @@ pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
     Ok((page - 1) * per_page)
 }
 
+/// A JSON column read back. A value that does not parse is a corrupt row, answered as the
+/// store's integrity error naming the column — never an empty default.
+pub fn stored_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    column: &'static str,
+) -> Result<T, error::Error> {
+    serde_json::from_str(text).map_err(|e| {
+        crate::store::StoreError::Integrity(format!("{column} does not parse: {e}")).into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,3 +271,4 @@ mod tests {
         );
     }
 }
+

@@ -13,9 +13,10 @@ use super::audit::{self, Event};
 use super::confine::Confinement;
 use super::error::{Error, Result};
 use super::queries::account::{self, AccountFinding};
-use super::{Actor, Ctx, Role};
+use super::{Action, Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
 use crate::crypto::SecretBox;
+use crate::domain::TargetSelector;
 use crate::store::{self, targets as rows, StoreError};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -434,7 +435,8 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
         .await
 }
 
-pub async fn get(ctx: &Ctx, id: i64) -> Result<Target> {
+pub async fn get(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Target> {
+    actor.require_to(Action::Read)?;
     let (row, tags) = ctx
         .store
         .run(move |c| rows::by_id(c, id))
@@ -443,7 +445,8 @@ pub async fn get(ctx: &Ctx, id: i64) -> Result<Target> {
     row_to_target(row, tags)
 }
 
-pub async fn list(ctx: &Ctx, tags: Vec<String>) -> Result<Vec<Target>> {
+pub async fn list(ctx: &Ctx, actor: &Actor, tags: Vec<String>) -> Result<Vec<Target>> {
+    actor.require_to(Action::Read)?;
     let rows = ctx.store.run(move |c| rows::list(c, &tags)).await?;
     rows.into_iter().map(|(r, t)| row_to_target(r, t)).collect()
 }
@@ -574,4 +577,48 @@ async fn on_thread<T: Send + 'static>(
         .run(crate::work::Lane::Queries, None, f)
         .await
         .map_err(|e| Error::internal(e.to_string()))
+}
+
+/// The selector of a job script or a query from its two input fields; a refusal names the field
+/// under `prefix` (e.g. `scripts[0].`).
+pub fn selector(ids: &[i64], tags: &[String], prefix: &str) -> Result<TargetSelector> {
+    TargetSelector::new(ids, tags)
+        .map_err(|e| Error::validation(format!("{prefix}{}", e.field), e.message))
+}
+
+/// The targets a selector chooses (the one resolution of selectors, for jobs and queries): every
+/// given id must exist, and tags must match at least one target. A refusal names the field under
+/// `prefix`.
+pub fn select(
+    conn: &mut store::DbConn,
+    sel: &TargetSelector,
+    prefix: &str,
+) -> Result<Vec<(rows::TargetRow, Vec<String>)>> {
+    let chosen: Vec<_> = rows::list(conn, &[])?
+        .into_iter()
+        .filter(|(t, tags)| sel.selects(t.id, tags))
+        .collect();
+    let field = format!("{prefix}{}", sel.field());
+    match sel {
+        TargetSelector::Ids(ids) => {
+            if let Some(missing) = ids
+                .iter()
+                .find(|id| !chosen.iter().any(|(t, _)| t.id == **id))
+            {
+                return Err(Error::validation(
+                    field,
+                    format!("no target with id {missing}"),
+                ));
+            }
+        }
+        TargetSelector::Tags(tags) => {
+            if chosen.is_empty() {
+                return Err(Error::validation(
+                    field,
+                    format!("no target carries all of {tags:?}"),
+                ));
+            }
+        }
+    }
+    Ok(chosen)
 }

@@ -8,20 +8,18 @@ use diesel::sql_types::BigInt;
 use super::error::{Result, StoreError};
 use super::schema::{job_runs, job_scripts, jobs, run_statements};
 use super::{now, DbConn, WriteTx};
-
-pub const WAITING: &str = "waiting";
-pub const RUNNING: &str = "running";
-pub const SUCCESS: &str = "success";
-pub const ERROR: &str = "error";
-pub const CANCELLED: &str = "cancelled";
+use crate::domain::status::{self, GroupEvent, RunEvent, Transitions};
+use crate::domain::{after_script, AfterScript, OnError, Outcome, Status, TargetSelector};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
     pub id: i64,
     pub name: String,
-    pub status: String,
-    pub on_error: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    #[diesel(deserialize_as = String)]
+    pub on_error: OnError,
     pub transactional: bool,
     pub attempt: i32,
     pub current_script: i32,
@@ -41,8 +39,10 @@ pub struct ScriptRow {
     pub idx: i32,
     /// The script as shown: password literals redacted.
     pub sql_text: String,
-    pub target_selector: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub target_selector: TargetSelector,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     /// The executable script, sealed (`SecretBox::seal_script`); `None` for scripts written
@@ -97,45 +97,49 @@ impl Counts {
     }
 }
 
-/// The status of a script whose runs have all ended: any error wins, then any cancel, else
-/// success.
-pub fn script_outcome(c: &Counts) -> &'static str {
-    if c.error > 0 {
-        ERROR
-    } else if c.cancelled > 0 {
-        CANCELLED
-    } else {
-        SUCCESS
-    }
+/// The outcome of a script whose runs have all ended ([`Outcome::of_group`] of theirs).
+pub fn script_outcome(c: &Counts) -> Outcome {
+    let some = |n: i32, o: Outcome| (n > 0).then_some(o);
+    Outcome::of_group(
+        [
+            some(c.success, Outcome::Success),
+            some(c.error, Outcome::Error),
+            some(c.cancelled, Outcome::Cancelled),
+        ]
+        .into_iter()
+        .flatten(),
+    )
 }
 
-/// The status of a job whose scripts have all ended: as [`script_outcome`] over all its runs.
-pub fn job_outcome(scripts: impl IntoIterator<Item = Counts>) -> &'static str {
+/// The outcome of a job whose scripts have all ended: as [`script_outcome`] over all its runs.
+pub fn job_outcome(scripts: impl IntoIterator<Item = Counts>) -> Outcome {
     script_outcome(&scripts.into_iter().fold(Counts::default(), Counts::add))
 }
 
 /// The `job_scripts` column counting runs of this status.
-fn count_column(status: &str) -> Result<&'static str> {
-    Ok(match status {
-        WAITING => "n_waiting",
-        RUNNING => "n_running",
-        SUCCESS => "n_success",
-        ERROR => "n_error",
-        CANCELLED => "n_cancelled",
-        other => {
-            return Err(StoreError::Integrity(format!(
-                "no such run status: {other}"
-            )))
-        }
-    })
+fn count_column(status: Status) -> &'static str {
+    match status {
+        Status::Waiting => "n_waiting",
+        Status::Running => "n_running",
+        Status::Success => "n_success",
+        Status::Error => "n_error",
+        Status::Cancelled => "n_cancelled",
+    }
 }
 
 /// `n` latest attempts of a script moved from status `from` to `to`.
-fn shift(c: &mut DbConn, job_id: i64, script_idx: i32, from: &str, to: &str, n: i32) -> Result<()> {
+fn shift(
+    c: &mut DbConn,
+    job_id: i64,
+    script_idx: i32,
+    from: Status,
+    to: Status,
+    n: i32,
+) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    let (f, t) = (count_column(from)?, count_column(to)?);
+    let (f, t) = (count_column(from), count_column(to));
     let q = diesel::sql_query(format!(
         "UPDATE job_scripts SET {f} = {f} - $1, {t} = {t} + $1 WHERE job_id = $2 AND idx = $3"
     ))
@@ -158,7 +162,8 @@ pub struct RunRow {
     pub target_id: i64,
     pub target_name: String,
     pub attempt: i32,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     pub statements_done: i32,
     pub statements_total: Option<i32>,
     pub error: Option<String>,
@@ -200,13 +205,13 @@ pub struct StatementRow {
 pub struct NewScript {
     pub sql: String,
     pub sealed: Option<String>,
-    pub selector: String,
+    pub selector: TargetSelector,
     pub targets: Vec<(i64, String)>,
 }
 
 pub struct NewJob {
     pub name: String,
-    pub on_error: String,
+    pub on_error: OnError,
     pub transactional: bool,
     pub created_by: i64,
     pub created_by_name: String,
@@ -219,8 +224,8 @@ pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
     let at = now();
     let values = (
         jobs::name.eq(&job.name),
-        jobs::status.eq(WAITING),
-        jobs::on_error.eq(&job.on_error),
+        jobs::status.eq(Status::Waiting.as_str()),
+        jobs::on_error.eq(job.on_error.as_str()),
         jobs::transactional.eq(job.transactional),
         jobs::created_by.eq(Some(job.created_by)),
         jobs::created_by_name.eq(&job.created_by_name),
@@ -259,8 +264,8 @@ pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
                 job_scripts::idx.eq(idx),
                 job_scripts::sql_text.eq(sql),
                 job_scripts::sql_sealed.eq(sealed),
-                job_scripts::target_selector.eq(selector),
-                job_scripts::status.eq(WAITING),
+                job_scripts::target_selector.eq(selector.to_json_string()),
+                job_scripts::status.eq(Status::Waiting.as_str()),
                 job_scripts::n_waiting.eq(targets.len() as i32),
             ))
             .execute(c)?;
@@ -303,7 +308,7 @@ fn new_run(
         job_runs::target_id.eq(target.0),
         job_runs::target_name.eq(target.1),
         job_runs::attempt.eq(attempt),
-        job_runs::status.eq(WAITING),
+        job_runs::status.eq(Status::Waiting.as_str()),
         job_runs::created_at.eq(at),
     )
 }
@@ -391,7 +396,7 @@ pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
 #[derive(Debug, Default, Clone)]
 pub struct RunFilter {
     pub script: Option<i32>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
 }
 
 fn filtered_runs(job_id: i64, f: &RunFilter) -> job_runs::BoxedQuery<'static, Backend> {
@@ -401,8 +406,8 @@ fn filtered_runs(job_id: i64, f: &RunFilter) -> job_runs::BoxedQuery<'static, Ba
     if let Some(v) = f.script {
         q = q.filter(job_runs::script_idx.eq(v));
     }
-    if let Some(v) = &f.status {
-        q = q.filter(job_runs::status.eq(v.clone()));
+    if let Some(v) = f.status {
+        q = q.filter(job_runs::status.eq(v.as_str()));
     }
     q
 }
@@ -447,7 +452,7 @@ pub fn statements(conn: &mut DbConn, run_id: i64) -> Result<Vec<StatementRow>> {
 
 #[derive(Debug, Default, Clone)]
 pub struct JobFilter {
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub owner: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
@@ -457,8 +462,8 @@ type Backend = <DbConn as diesel::Connection>::Backend;
 
 fn filtered(f: &JobFilter) -> jobs::BoxedQuery<'static, Backend> {
     let mut q = jobs::table.into_boxed();
-    if let Some(v) = &f.status {
-        q = q.filter(jobs::status.eq(v.clone()));
+    if let Some(v) = f.status {
+        q = q.filter(jobs::status.eq(v.as_str()));
     }
     if let Some(v) = &f.owner {
         q = q.filter(jobs::created_by_name.eq(v.clone()));
@@ -502,7 +507,7 @@ fn note_started(c: &mut DbConn, started: &[RunRow], at: NaiveDateTime) -> Result
     }
     for ((job_id, script_idx), n) in per_script {
         mark_started(c, job_id, script_idx, at)?;
-        shift(c, job_id, script_idx, WAITING, RUNNING, n)?;
+        shift(c, job_id, script_idx, Status::Waiting, Status::Running, n)?;
     }
     Ok(())
 }
@@ -510,24 +515,28 @@ fn note_started(c: &mut DbConn, started: &[RunRow], at: NaiveDateTime) -> Result
 /// The job and the script of a first-started run become `running`. Rows already running are
 /// not written: an UPDATE would wait on a job row another transaction holds.
 fn mark_started(c: &mut DbConn, job_id: i64, script_idx: i32, at: NaiveDateTime) -> Result<()> {
+    let start = GroupEvent::Start;
     let job_status: String = jobs::table.find(job_id).select(jobs::status).first(c)?;
-    if job_status == WAITING {
+    if status::Job::sources(start).contains(&job_status.as_str()) {
         diesel::update(
             jobs::table
                 .filter(jobs::id.eq(job_id))
-                .filter(jobs::status.eq(WAITING)),
+                .filter(jobs::status.eq_any(status::Job::sources(start))),
         )
-        .set((jobs::status.eq(RUNNING), jobs::started_at.eq(Some(at))))
+        .set((
+            jobs::status.eq(status::Job::target(start).as_str()),
+            jobs::started_at.eq(Some(at)),
+        ))
         .execute(c)?;
     }
     let script = job_scripts::table
         .filter(job_scripts::job_id.eq(job_id))
         .filter(job_scripts::idx.eq(script_idx));
     let script_status: String = script.select(job_scripts::status).first(c)?;
-    if script_status == WAITING {
-        diesel::update(script.filter(job_scripts::status.eq(WAITING)))
+    if status::Script::sources(start).contains(&script_status.as_str()) {
+        diesel::update(script.filter(job_scripts::status.eq_any(status::Script::sources(start))))
             .set((
-                job_scripts::status.eq(RUNNING),
+                job_scripts::status.eq(status::Script::target(start).as_str()),
                 job_scripts::started_at.eq(Some(at)),
             ))
             .execute(c)?;
@@ -557,8 +566,8 @@ fn append_statement(c: &mut DbConn, row: &StatementRow, done: i32) -> Result<()>
     Ok(())
 }
 
-pub struct RunEnd<'a> {
-    pub status: &'a str,
+pub struct RunEnd {
+    pub outcome: Outcome,
     /// The number of statements, when the run got as far as splitting its script.
     pub total: Option<i32>,
     pub error: Option<String>,
@@ -573,14 +582,14 @@ pub struct RunEnd<'a> {
 pub fn finish_run(
     tx: &mut WriteTx<'_>,
     run_id: i64,
-    end: RunEnd<'_>,
+    end: RunEnd,
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
     end_run(tx, run_id, end, last)
 }
 
 /// A run's end as [`finish_runs`] takes it: the run, its end and its last statement's log.
-pub type Ended<'a> = (i64, RunEnd<'a>, Option<(&'a StatementRow, i32)>);
+pub type Ended<'a> = (i64, RunEnd, Option<(&'a StatementRow, i32)>);
 
 /// Ends several runs in one transaction: a fleet's runs end within moments of each other, and
 /// one write transaction for all of them holds the store's writer far less than one each.
@@ -596,7 +605,7 @@ pub fn finish_runs<'a>(tx: &mut WriteTx<'_>, ends: Vec<Ended<'a>>) -> Result<()>
 fn end_run(
     c: &mut DbConn,
     run_id: i64,
-    end: RunEnd<'_>,
+    end: RunEnd,
     last: Option<(&StatementRow, i32)>,
 ) -> Result<bool> {
     // The job row first, as cancel and retry take it: one order for the locks they share.
@@ -608,15 +617,15 @@ fn end_run(
     if let Some((row, done)) = last {
         append_statement(c, row, done)?;
     }
-    // Checked before the row is written: a wrong status would leave the counts wrong.
-    count_column(end.status)?;
+    let event = RunEvent::End(end.outcome);
+    let to = status::Run::target(event);
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::id.eq(run_id))
-            .filter(job_runs::status.eq(RUNNING)),
+            .filter(job_runs::status.eq_any(status::Run::sources(event))),
     )
     .set((
-        job_runs::status.eq(end.status),
+        job_runs::status.eq(to.as_str()),
         job_runs::error.eq(end.error),
         job_runs::error_code.eq(end.error_code),
         job_runs::error_line.eq(end.error_line),
@@ -630,7 +639,7 @@ fn end_run(
             .execute(c)?;
     }
     if n == 1 {
-        shift(c, job_id, script_idx, RUNNING, end.status, 1)?;
+        shift(c, job_id, script_idx, Status::Running, to, 1)?;
         advance(c, job)?;
     }
     Ok(n == 1)
@@ -649,20 +658,6 @@ fn lock_job(c: &mut DbConn, job_id: i64) -> Result<JobRow> {
     row.ok_or(StoreError::NotFound("job"))
 }
 
-/// The status of a finished group of statuses: any error wins, then any cancel, else success
-/// (a query's results; a job's runs decide from their counts, [`script_outcome`]).
-pub fn outcome<'a>(statuses: impl IntoIterator<Item = &'a str>) -> &'static str {
-    let mut result = SUCCESS;
-    for s in statuses {
-        match s {
-            ERROR => return ERROR,
-            CANCELLED => result = CANCELLED,
-            _ => {}
-        }
-    }
-    result
-}
-
 /// Moves the job past scripts whose runs have all ended, applying `on_error: stop`, and ends
 /// the job after its last script. Decides from the scripts' counts: O(1) in the job's runs,
 /// but for the runs of a script that becomes current (made work items once). Call inside a
@@ -674,24 +669,37 @@ fn advance(c: &mut DbConn, mut job: JobRow) -> Result<()> {
         let cur = job.current_script;
         let Some(script) = script(c, job_id, cur)? else {
             // Past the last script: the job ends with its runs.
-            let status = job_outcome(scripts(c, job_id)?.iter().map(ScriptRow::counts));
-            diesel::update(jobs::table.find(job_id))
-                .set((jobs::status.eq(status), jobs::finished_at.eq(Some(at))))
-                .execute(c)?;
+            let outcome = job_outcome(scripts(c, job_id)?.iter().map(ScriptRow::counts));
+            let finish = GroupEvent::Finish(outcome);
+            diesel::update(
+                jobs::table
+                    .filter(jobs::id.eq(job_id))
+                    .filter(jobs::status.eq_any(status::Job::sources(finish))),
+            )
+            .set((
+                jobs::status.eq(status::Job::target(finish).as_str()),
+                jobs::finished_at.eq(Some(at)),
+            ))
+            .execute(c)?;
             return Ok(());
         };
         let counts = script.counts();
         if counts.active() {
             return Ok(());
         }
-        let status = script_outcome(&counts);
-        diesel::update(job_scripts::table.find(script.id))
-            .set((
-                job_scripts::status.eq(status),
-                job_scripts::finished_at.eq(Some(at)),
-            ))
-            .execute(c)?;
-        if status == ERROR && job.on_error == "stop" {
+        let outcome = script_outcome(&counts);
+        let finish = GroupEvent::Finish(outcome);
+        diesel::update(
+            job_scripts::table
+                .filter(job_scripts::id.eq(script.id))
+                .filter(job_scripts::status.eq_any(status::Script::sources(finish))),
+        )
+        .set((
+            job_scripts::status.eq(status::Script::target(finish).as_str()),
+            job_scripts::finished_at.eq(Some(at)),
+        ))
+        .execute(c)?;
+        if after_script(outcome, job.on_error) == AfterScript::CancelTheRest {
             cancel_waiting(c, job_id)?;
         }
         job.current_script = cur + 1;
@@ -746,19 +754,20 @@ pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> 
             .for_update()
             .load(pg)?;
     }
+    let start = RunEvent::Start;
     diesel::update(
         job_runs::table
             .filter(job_runs::id.eq_any(run_ids))
-            .filter(job_runs::status.eq(WAITING)),
+            .filter(job_runs::status.eq_any(status::Run::sources(start))),
     )
     .set((
-        job_runs::status.eq(RUNNING),
+        job_runs::status.eq(status::Run::target(start).as_str()),
         job_runs::started_at.eq(Some(at)),
     ))
     .execute(c)?;
     let started: Vec<RunRow> = job_runs::table
         .filter(job_runs::id.eq_any(run_ids))
-        .filter(job_runs::status.eq(RUNNING))
+        .filter(job_runs::status.eq(Status::Running.as_str()))
         .filter(job_runs::started_at.eq(Some(at)))
         .order(job_runs::id)
         .select(RunRow::as_select())
@@ -767,13 +776,18 @@ pub fn start_runs(tx: &mut WriteTx<'_>, run_ids: &[i64]) -> Result<Vec<RunRow>> 
     Ok(started)
 }
 
-/// The reaper's end of a run whose process stopped renewing its lease.
+/// The reaper's end of a run whose process stopped renewing its lease: an error
+/// ([`RunEvent::Interrupt`]).
 pub fn interrupt_run(tx: &mut WriteTx<'_>, run_id: i64, message: &str) -> Result<bool> {
+    debug_assert_eq!(
+        status::Run::target(RunEvent::Interrupt),
+        status::Run::target(RunEvent::End(Outcome::Error))
+    );
     end_run(
         tx,
         run_id,
         RunEnd {
-            status: ERROR,
+            outcome: Outcome::Error,
             total: None,
             error: Some(message.to_string()),
             error_code: None,
@@ -788,12 +802,12 @@ pub fn interrupt_run(tx: &mut WriteTx<'_>, run_id: i64, message: &str) -> Result
 pub fn record_late_end(
     tx: &mut WriteTx<'_>,
     run_id: i64,
-    status: &str,
+    outcome: Outcome,
     error: Option<&str>,
 ) -> Result<()> {
     diesel::update(job_runs::table.find(run_id))
         .set((
-            job_runs::late_status.eq(Some(status)),
+            job_runs::late_status.eq(Some(outcome.status().as_str())),
             job_runs::late_error.eq(error),
         ))
         .execute(&mut **tx)?;
@@ -804,13 +818,14 @@ pub fn record_late_end(
 fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
     let at = now();
     super::work::drop_waiting(c, WORK_KIND, job_id)?;
+    let cancel = RunEvent::Cancel;
     let n = diesel::update(
         job_runs::table
             .filter(job_runs::job_id.eq(job_id))
-            .filter(job_runs::status.eq(WAITING)),
+            .filter(job_runs::status.eq_any(status::Run::sources(cancel))),
     )
     .set((
-        job_runs::status.eq(CANCELLED),
+        job_runs::status.eq(status::Run::target(cancel).as_str()),
         job_runs::finished_at.eq(Some(at)),
     ))
     .execute(c)?;
@@ -822,13 +837,15 @@ fn cancel_waiting(c: &mut DbConn, job_id: i64) -> Result<usize> {
             job_scripts::n_waiting.eq(0),
         ))
         .execute(c)?;
+    // Scripts that had not started end cancelled (they had only waiting runs).
+    let finish = GroupEvent::Finish(Outcome::Cancelled);
     diesel::update(
         job_scripts::table
             .filter(job_scripts::job_id.eq(job_id))
-            .filter(job_scripts::status.eq(WAITING)),
+            .filter(job_scripts::status.eq(Status::Waiting.as_str())),
     )
     .set((
-        job_scripts::status.eq(CANCELLED),
+        job_scripts::status.eq(status::Script::target(finish).as_str()),
         job_scripts::finished_at.eq(Some(at)),
     ))
     .execute(c)?;
@@ -841,7 +858,7 @@ pub enum Cancel {
     /// The job was marked; these runs are running and are cancelled in their databases.
     Requested { running: Vec<i64> },
     /// Nothing to cancel: the job had ended.
-    AlreadyEnded { status: String },
+    AlreadyEnded { status: Status },
 }
 
 /// Cancel: nothing new starts; waiting runs end as cancelled.
@@ -862,7 +879,7 @@ pub fn request_cancel(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Cancel> {
         advance(c, job)?;
         let running = job_runs::table
             .filter(job_runs::job_id.eq(job_id))
-            .filter(job_runs::status.eq(RUNNING))
+            .filter(job_runs::status.eq(Status::Running.as_str()))
             .select(job_runs::id)
             .load(c)?;
         Ok(Cancel::Requested { running })
@@ -875,7 +892,7 @@ pub enum Retry {
     /// This many runs wait again, as a new attempt.
     Again { runs: usize },
     /// The job has not ended.
-    StillActive { status: String },
+    StillActive { status: Status },
     /// No latest attempt failed or was cancelled.
     NothingFailed,
 }
@@ -892,7 +909,7 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
             job_runs::table
                 .filter(job_runs::job_id.eq(job_id))
                 .filter(job_runs::latest.eq(true))
-                .filter(job_runs::status.eq_any([ERROR, CANCELLED]))
+                .filter(job_runs::status.eq_any(status::Job::sources(GroupEvent::Retry)))
         };
         let again: Vec<(i32, i64, String)> = failed()
             .order(job_runs::id.asc())
@@ -928,13 +945,13 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
                 .eq(job_scripts::n_waiting + job_scripts::n_error + job_scripts::n_cancelled),
             job_scripts::n_error.eq(0),
             job_scripts::n_cancelled.eq(0),
-            job_scripts::status.eq(WAITING),
+            job_scripts::status.eq(status::Script::target(GroupEvent::Retry).as_str()),
             job_scripts::finished_at.eq(None::<NaiveDateTime>),
         ))
         .execute(c)?;
         diesel::update(jobs::table.find(job_id))
             .set((
-                jobs::status.eq(WAITING),
+                jobs::status.eq(status::Job::target(GroupEvent::Retry).as_str()),
                 jobs::attempt.eq(attempt),
                 jobs::current_script.eq(first),
                 jobs::cancel_requested.eq(false),
@@ -990,14 +1007,14 @@ mod tests {
                 }
                 let job = NewJob {
                     name: "j".into(),
-                    on_error: "continue".into(),
+                    on_error: OnError::Continue,
                     transactional: false,
                     created_by: user.id,
                     created_by_name: "op".into(),
                     scripts: vec![NewScript {
                         sql: "SELECT 1".into(),
                         sealed: None,
-                        selector: "{}".into(),
+                        selector: TargetSelector::Tags(vec!["t".into()]),
                         targets: ids,
                     }],
                 };
@@ -1011,9 +1028,9 @@ mod tests {
         (store, job_id, runs)
     }
 
-    fn success<'a>() -> RunEnd<'a> {
+    fn success() -> RunEnd {
         RunEnd {
-            status: SUCCESS,
+            outcome: Outcome::Success,
             total: Some(1),
             error: None,
             error_code: None,
@@ -1033,7 +1050,7 @@ mod tests {
             )
         });
         assert!(failed.is_err());
-        let statuses: Vec<String> = store
+        let statuses: Vec<Status> = store
             .run_blocking(|c| {
                 Ok::<_, StoreError>(
                     super::runs(c, job_id)?
@@ -1043,7 +1060,7 @@ mod tests {
                 )
             })
             .expect("runs");
-        assert_eq!(statuses, [RUNNING, RUNNING]);
+        assert_eq!(statuses, [Status::Running; 2]);
         // Both ends together: the runs end, and the job with them.
         store
             .write_blocking(|c| {
@@ -1054,7 +1071,7 @@ mod tests {
             .run_blocking(|c| job(c, job_id))
             .expect("job")
             .expect("exists");
-        assert_eq!(job.status, SUCCESS);
+        assert_eq!(job.status, Status::Success);
         assert!(job.finished_at.is_some());
     }
 
@@ -1070,9 +1087,9 @@ mod tests {
 
     #[test]
     fn a_script_outcome_is_error_over_cancelled_over_success() {
-        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 0)), SUCCESS);
-        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 1)), CANCELLED);
-        assert_eq!(script_outcome(&counts(0, 0, 5, 1, 1)), ERROR);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 0)), Outcome::Success);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 0, 1)), Outcome::Cancelled);
+        assert_eq!(script_outcome(&counts(0, 0, 5, 1, 1)), Outcome::Error);
         assert!(counts(0, 1, 0, 0, 0).active());
         assert!(counts(1, 0, 0, 0, 0).active());
         assert!(!counts(0, 0, 3, 2, 1).active());
@@ -1082,15 +1099,15 @@ mod tests {
     fn a_job_outcome_is_made_of_all_its_scripts() {
         assert_eq!(
             job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 2, 0, 0)]),
-            SUCCESS
+            Outcome::Success
         );
         assert_eq!(
             job_outcome([counts(0, 0, 2, 0, 0), counts(0, 0, 0, 0, 2)]),
-            CANCELLED
+            Outcome::Cancelled
         );
         assert_eq!(
             job_outcome([counts(0, 0, 0, 1, 0), counts(0, 0, 0, 0, 2)]),
-            ERROR
+            Outcome::Error
         );
     }
 
@@ -1111,20 +1128,20 @@ mod tests {
         let mut out = vec![Counts::default(); n];
         for r in all.iter().filter(|r| r.latest) {
             let c = &mut out[r.script_idx as usize];
-            match r.status.as_str() {
-                WAITING => c.waiting += 1,
-                RUNNING => c.running += 1,
-                SUCCESS => c.success += 1,
-                ERROR => c.error += 1,
-                _ => c.cancelled += 1,
+            match r.status {
+                Status::Waiting => c.waiting += 1,
+                Status::Running => c.running += 1,
+                Status::Success => c.success += 1,
+                Status::Error => c.error += 1,
+                Status::Cancelled => c.cancelled += 1,
             }
         }
         out
     }
 
-    fn failure<'a>() -> RunEnd<'a> {
+    fn failure() -> RunEnd {
         RunEnd {
-            status: ERROR,
+            outcome: Outcome::Error,
             total: Some(1),
             error: Some("boom".into()),
             error_code: None,
@@ -1153,7 +1170,7 @@ mod tests {
             "an ended run does not end again"
         );
         store
-            .write_blocking(|c| record_late_end(c, runs[1].id, SUCCESS, None))
+            .write_blocking(|c| record_late_end(c, runs[1].id, Outcome::Success, None))
             .expect("late");
         assert_eq!(script_counts(&store, job_id), [counts(0, 0, 1, 1, 0)]);
         assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));
@@ -1162,14 +1179,14 @@ mod tests {
             .expect("run")
             .expect("exists");
         assert_eq!(
-            (late.status.as_str(), late.late_status.as_deref()),
-            (ERROR, Some(SUCCESS))
+            (late.status, late.late_status.as_deref()),
+            (Status::Error, Some("success"))
         );
         let ended = store
             .run_blocking(|c| job(c, job_id))
             .expect("job")
             .expect("exists");
-        assert_eq!(ended.status, ERROR);
+        assert_eq!(ended.status, Status::Error);
         // Retry: only the failed run again, as attempt 2; the old one is no longer latest.
         let again = store.write_blocking(|c| retry(c, job_id)).expect("retry");
         assert!(matches!(again, Retry::Again { runs: 1 }), "{again:?}");
@@ -1201,7 +1218,7 @@ mod tests {
             .run_blocking(|c| job(c, job_id))
             .expect("job")
             .expect("exists");
-        assert_eq!((ended.status.as_str(), ended.attempt), (ERROR, 2));
+        assert_eq!((ended.status, ended.attempt), (Status::Error, 2));
     }
 
     #[test]
@@ -1242,14 +1259,14 @@ mod tests {
                 let script = |sql: &str| NewScript {
                     sql: sql.into(),
                     sealed: None,
-                    selector: "{}".into(),
+                    selector: TargetSelector::Tags(vec!["t".into()]),
                     targets: vec![t.clone()],
                 };
                 insert(
                     c,
                     &NewJob {
                         name: "j".into(),
-                        on_error: "stop".into(),
+                        on_error: OnError::Stop,
                         transactional: false,
                         created_by: user.id,
                         created_by_name: "op".into(),
@@ -1288,9 +1305,12 @@ mod tests {
                 Ok::<_, StoreError>((job(c, job_id)?.expect("job"), scripts(c, job_id)?))
             })
             .expect("job");
-        assert_eq!(job.status, ERROR);
-        let statuses: Vec<&str> = scripts.iter().map(|s| s.status.as_str()).collect();
-        assert_eq!(statuses, [ERROR, CANCELLED, CANCELLED]);
+        assert_eq!(job.status, Status::Error);
+        let statuses: Vec<Status> = scripts.iter().map(|s| s.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Error, Status::Cancelled, Status::Cancelled]
+        );
         // No work item was made for the cancelled scripts.
         assert_eq!(
             store

@@ -5,19 +5,22 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::error::Result;
-use super::jobs::{outcome, CANCELLED, ERROR, RUNNING, WAITING};
+use super::error::{Result, StoreError};
 use super::schema::{queries, query_results};
 use super::work::NewItem;
 use super::{now, DbConn, WriteTx};
+use crate::domain::status::{self, GroupEvent, RunEvent, Transitions};
+use crate::domain::{Outcome, Status, TargetSelector};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = queries)]
 pub struct QueryRow {
     pub id: i64,
     pub sql_text: String,
-    pub target_selector: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub target_selector: TargetSelector,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     pub row_limit: i32,
     pub timeout_s: i32,
     pub cancel_requested: bool,
@@ -39,7 +42,8 @@ pub struct ResultRow {
     pub target_name: String,
     pub stmt_idx: i32,
     pub line: i32,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     pub columns_json: String,
     pub rows_json: String,
     pub truncated: bool,
@@ -61,7 +65,7 @@ pub struct NewTarget {
 
 pub struct NewQuery {
     pub sql: String,
-    pub selector: String,
+    pub selector: TargetSelector,
     pub row_limit: i32,
     pub timeout_s: i32,
     pub runner: String,
@@ -77,8 +81,8 @@ pub fn insert(tx: &mut WriteTx<'_>, q: &NewQuery) -> Result<i64> {
     let at = now();
     let values = (
         queries::sql_text.eq(&q.sql),
-        queries::target_selector.eq(&q.selector),
-        queries::status.eq(WAITING),
+        queries::target_selector.eq(q.selector.to_json_string()),
+        queries::status.eq(Status::Waiting.as_str()),
         queries::row_limit.eq(q.row_limit),
         queries::timeout_s.eq(q.timeout_s),
         queries::runner.eq(Some(&q.runner)),
@@ -112,7 +116,7 @@ pub fn insert(tx: &mut WriteTx<'_>, q: &NewQuery) -> Result<i64> {
                     query_results::target_name.eq(&t.name),
                     query_results::stmt_idx.eq(idx as i32),
                     query_results::line.eq(i32::try_from(*line).unwrap_or(i32::MAX)),
-                    query_results::status.eq(WAITING),
+                    query_results::status.eq(Status::Waiting.as_str()),
                 ))
                 .execute(c)?;
         }
@@ -162,7 +166,7 @@ pub struct QueryFilter {
     /// Only this user's queries (everyone but admins).
     pub owner_id: Option<i64>,
     pub owner_name: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
 }
@@ -177,8 +181,8 @@ fn filtered(f: &QueryFilter) -> queries::BoxedQuery<'static, Backend> {
     if let Some(v) = &f.owner_name {
         q = q.filter(queries::created_by_name.eq(v.clone()));
     }
-    if let Some(v) = &f.status {
-        q = q.filter(queries::status.eq(v.clone()));
+    if let Some(v) = f.status {
+        q = q.filter(queries::status.eq(v.as_str()));
     }
     if let Some(v) = f.since {
         q = q.filter(queries::created_at.ge(v));
@@ -210,24 +214,26 @@ pub fn start_target(tx: &mut WriteTx<'_>, query_id: i64, target_id: i64) -> Resu
     {
         let c: &mut DbConn = tx;
         let at = now();
+        let start = GroupEvent::Start;
         diesel::update(
             queries::table
                 .filter(queries::id.eq(query_id))
-                .filter(queries::status.eq(WAITING)),
+                .filter(queries::status.eq_any(status::Query::sources(start))),
         )
         .set((
-            queries::status.eq(RUNNING),
+            queries::status.eq(status::Query::target(start).as_str()),
             queries::started_at.eq(Some(at)),
         ))
         .execute(c)?;
+        let start = RunEvent::Start;
         let n = diesel::update(
             query_results::table
                 .filter(query_results::query_id.eq(query_id))
                 .filter(query_results::target_id.eq(target_id))
-                .filter(query_results::status.eq(WAITING)),
+                .filter(query_results::status.eq_any(status::QueryResult::sources(start))),
         )
         .set((
-            query_results::status.eq(RUNNING),
+            query_results::status.eq(status::QueryResult::target(start).as_str()),
             query_results::started_at.eq(Some(at)),
         ))
         .execute(c)?;
@@ -238,7 +244,7 @@ pub fn start_target(tx: &mut WriteTx<'_>, query_id: i64, target_id: i64) -> Resu
 /// How one statement on one target ended.
 #[derive(Debug, Clone)]
 pub struct ResultEnd {
-    pub status: &'static str,
+    pub outcome: Outcome,
     pub columns_json: String,
     pub rows_json: String,
     pub truncated: bool,
@@ -250,9 +256,9 @@ pub struct ResultEnd {
 }
 
 impl ResultEnd {
-    pub fn failed(status: &'static str, error: String, code: Option<String>) -> Self {
+    pub fn failed(outcome: Outcome, error: String, code: Option<String>) -> Self {
         Self {
-            status,
+            outcome,
             columns_json: "[]".into(),
             rows_json: "[]".into(),
             truncated: false,
@@ -292,15 +298,16 @@ pub fn finish_result(
     {
         let c: &mut DbConn = tx;
         lock_query(c, query_id)?;
+        let event = RunEvent::End(end.outcome);
         diesel::update(
             query_results::table
                 .filter(query_results::query_id.eq(query_id))
                 .filter(query_results::target_id.eq(target_id))
                 .filter(query_results::stmt_idx.eq(stmt_idx))
-                .filter(query_results::status.eq_any([WAITING, RUNNING])),
+                .filter(query_results::status.eq_any(status::QueryResult::sources(event))),
         )
         .set((
-            query_results::status.eq(end.status),
+            query_results::status.eq(status::QueryResult::target(event).as_str()),
             query_results::columns_json.eq(end.columns_json),
             query_results::rows_json.eq(end.rows_json),
             query_results::truncated.eq(end.truncated),
@@ -322,17 +329,23 @@ fn end_if_done(c: &mut DbConn, query_id: i64) -> Result<bool> {
         .filter(query_results::query_id.eq(query_id))
         .select(query_results::status)
         .load(c)?;
-    if statuses.iter().any(|s| s == WAITING || s == RUNNING) {
-        return Ok(false);
+    let mut outcomes = Vec::with_capacity(statuses.len());
+    for s in statuses {
+        let st = Status::try_from(s).map_err(|e| StoreError::Integrity(e.to_string()))?;
+        match Outcome::of(st) {
+            Some(o) => outcomes.push(o),
+            None => return Ok(false),
+        }
     }
-    let status = outcome(statuses.iter().map(String::as_str));
+    let finish = GroupEvent::Finish(Outcome::of_group(outcomes));
     diesel::update(
         queries::table
             .filter(queries::id.eq(query_id))
-            .filter(queries::finished_at.is_null()),
+            .filter(queries::finished_at.is_null())
+            .filter(queries::status.eq_any(status::Query::sources(finish))),
     )
     .set((
-        queries::status.eq(status),
+        queries::status.eq(status::Query::target(finish).as_str()),
         queries::finished_at.eq(Some(now())),
     ))
     .execute(c)?;
@@ -352,13 +365,14 @@ pub fn request_cancel(tx: &mut WriteTx<'_>, query_id: i64) -> Result<bool> {
     .execute(c)?
         == 1;
     if open {
+        let cancel = RunEvent::Cancel;
         diesel::update(
             query_results::table
                 .filter(query_results::query_id.eq(query_id))
-                .filter(query_results::status.eq(WAITING)),
+                .filter(query_results::status.eq_any(status::QueryResult::sources(cancel))),
         )
         .set((
-            query_results::status.eq(CANCELLED),
+            query_results::status.eq(status::QueryResult::target(cancel).as_str()),
             query_results::error.eq(Some("cancelled before it started")),
             query_results::finished_at.eq(Some(now())),
         ))
@@ -382,10 +396,12 @@ pub fn interrupt_target(
         query_results::table
             .filter(query_results::query_id.eq(query_id))
             .filter(query_results::target_id.eq(target_id))
-            .filter(query_results::status.eq_any([WAITING, RUNNING])),
+            .filter(
+                query_results::status.eq_any(status::QueryResult::sources(RunEvent::Interrupt)),
+            ),
     )
     .set((
-        query_results::status.eq(ERROR),
+        query_results::status.eq(status::QueryResult::target(RunEvent::Interrupt).as_str()),
         query_results::error.eq(Some(message)),
         query_results::finished_at.eq(Some(now())),
     ))

@@ -2,7 +2,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    client, expect_error, spawn_app, spawn_app_with, spawn_second, TestApp, ADMIN, ADMIN_PASSWORD,
+    client, expect_error, spawn_app, spawn_app_with, spawn_second, StoreFile, TestApp, ADMIN,
+    ADMIN_PASSWORD,
 };
 
 #[actix_web::test]
@@ -100,47 +101,6 @@ async fn the_store_itself_refuses_to_edit_or_delete_audit_entries() {
 }
 
 // ---- The audit chain: the log is evidence, not a table (issue 8, finding 2) ----
-
-/// Where a test's store lives, for the attacker who reaches it past AutoDB.
-enum StoreFile {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl StoreFile {
-    fn of(app: &TestApp) -> Self {
-        match app.pg_database() {
-            Some(db) => Self::Postgres(db.to_string()),
-            None => Self::Sqlite(app.dir.path().join("autodb.db")),
-        }
-    }
-
-    /// Runs `sql` on the store as its superuser would: the append-only triggers dropped
-    /// (SQLite) or disabled for the session (PostgreSQL).
-    fn tamper(&self, sql: &str) {
-        let sql = sql.to_string();
-        match self {
-            Self::Sqlite(path) => {
-                let c = rusqlite::Connection::open(path).expect("open the store file");
-                c.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS audit_log_no_update; \
-                     DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
-                ))
-                .expect("tamper");
-            }
-            Self::Postgres(db) => {
-                let url = format!("host=127.0.0.1 port=5432 user=postgres dbname={db}");
-                std::thread::spawn(move || {
-                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-                    c.batch_execute(&format!("SET session_replication_role = replica; {sql}"))
-                        .expect("tamper");
-                })
-                .join()
-                .expect("pg thread");
-            }
-        }
-    }
-}
 
 /// Logs in `n` times (an audit entry each) and returns an admin token and every entry's id,
 /// oldest first. Reading the log and verifying it write nothing.

@@ -239,3 +239,44 @@ pub async fn expect_error(r: Response, status: StatusCode, code: &str) -> Value 
     );
     body
 }
+
+/// Where a test's store lives, for the attacker who reaches it past AutoDB.
+pub enum StoreFile {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl StoreFile {
+    pub fn of(app: &TestApp) -> Self {
+        match app.pg_database() {
+            Some(db) => Self::Postgres(db.to_string()),
+            None => Self::Sqlite(app.dir.path().join("autodb.db")),
+        }
+    }
+
+    /// Runs `sql` on the store as its superuser would: the append-only triggers dropped
+    /// (SQLite) or disabled for the session (PostgreSQL).
+    pub fn tamper(&self, sql: &str) {
+        let sql = sql.to_string();
+        match self {
+            Self::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).expect("open the store file");
+                c.execute_batch(&format!(
+                    "DROP TRIGGER IF EXISTS audit_log_no_update; \
+                     DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
+                ))
+                .expect("tamper");
+            }
+            Self::Postgres(db) => {
+                let url = format!("host=127.0.0.1 port=5432 user=postgres dbname={db}");
+                std::thread::spawn(move || {
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    c.batch_execute(&format!("SET session_replication_role = replica; {sql}"))
+                        .expect("tamper");
+                })
+                .join()
+                .expect("pg thread");
+            }
+        }
+    }
+}

@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, TestApp,
+    expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, StoreFile,
+    TestApp,
 };
 
 /// A fresh PostgreSQL database for one test, dropped when the guard goes.
@@ -121,6 +122,43 @@ async fn creating_a_job_returns_before_any_script_runs() {
     let id = job["id"].as_i64().expect("id");
     let done = wait_job(&app, &t, id, 30, ended).await;
     assert_eq!(done["status"], "success", "{done}");
+}
+
+#[actix_web::test]
+async fn a_corrupt_stored_selector_or_log_is_a_server_error_not_an_empty_answer() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let db = PgDb::new("corrupt");
+    let target = pg_target(&app, &t, &db).await;
+    let job = submit(
+        &app,
+        &t,
+        json!({"name": "c", "scripts": [{"sql": "SELECT 1", "target_ids": [target]}]}),
+    )
+    .await;
+    let id = job["id"].as_i64().expect("id");
+    let done = wait_job(&app, &t, id, 30, ended).await;
+    assert_eq!(done["scripts"][0]["targets"]["target_ids"], json!([target]));
+    let run = runs(&done)[0]["id"].as_i64().expect("run id");
+    // Past AutoDB, someone breaks the rows (statuses have CHECK constraints; these have none).
+    // Before, the selector read back as `{}` and the notices as `[]`: a 200 that said nothing
+    // was selected, and nothing was said.
+    for (sql, path) in [
+        (
+            format!("UPDATE job_scripts SET target_selector = '{{}}' WHERE job_id = {id}"),
+            format!("/api/jobs/{id}"),
+        ),
+        (
+            format!("UPDATE run_statements SET notices = 'oops' WHERE run_id = {run}"),
+            format!("/api/jobs/{id}/runs/{run}/log"),
+        ),
+    ] {
+        let before = app.get(&path, Some(&t)).await;
+        assert_eq!(before.status(), StatusCode::OK, "{path}");
+        StoreFile::of(&app).tamper(&sql);
+        let r = app.get(&path, Some(&t)).await;
+        expect_error(r, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    }
 }
 
 /// The nice value in a `/proc/.../stat` file.

@@ -574,7 +574,7 @@ export interface components {
             scripts: components["schemas"]["Script"][];
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
             transactional: boolean;
         };
         JobInput: {
@@ -609,7 +609,7 @@ export interface components {
             name: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
         };
         LoginRequest: {
             /** Format: password */
@@ -658,8 +658,7 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -731,8 +730,7 @@ export interface components {
              * @description 0-based index of the statement in the submitted SQL.
              */
             statement_index: number;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** Format: int64 */
             target_id: number;
             target_name: string;
@@ -754,7 +752,7 @@ export interface components {
             id: number;
             /** @description The SQL, cut to 500 characters. */
             sql: string;
-            status: string;
+            status: components["schemas"]["Status"];
         };
         ResultColumn: {
             name: string;
@@ -795,8 +793,7 @@ export interface components {
             statements_done: number;
             /** Format: int32 */
             statements_total?: number | null;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description A later attempt of the same script and target exists. */
             superseded: boolean;
             /** Format: int64 */
@@ -845,7 +842,7 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -906,8 +903,14 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at: string;
-            status: string;
+            status: components["schemas"]["Status"];
         };
+        /**
+         * @description Where a unit of work is. Jobs, scripts, runs, queries and query targets share the set; which
+         *     moves each may make differs ([`Job`], [`Script`], [`Run`], [`Query`], [`QueryResult`]).
+         * @enum {string}
+         */
+        Status: "waiting" | "running" | "success" | "error" | "cancelled";
         Target: {
             /** Format: date-time */
             created_at: string;
@@ -1309,8 +1312,7 @@ export interface operations {
     jobs_list: {
         parameters: {
             query?: {
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description User name of the submitter. */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */
@@ -1524,8 +1526,7 @@ export interface operations {
             query?: {
                 /** @description Only the runs of this script (its index, from 0). */
                 script?: number | null;
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description From 1. */
                 page?: number | null;
                 /** @description 100 unless given; at most 1000. */
@@ -1599,8 +1600,7 @@ export interface operations {
     queries_list: {
         parameters: {
             query?: {
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description User name of the submitter (admins; others only ever see their own). */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */

@@ -25,6 +25,8 @@ export type AuditEntry = Schemas['AuditEntry']
 export type AuditPage = Schemas['AuditPage']
 export type Health = Schemas['Health']
 export type ErrorBody = Schemas['ErrorBody']
+/** Where a job, script, run, query or query result is. */
+export type Status = Schemas['Status']
 export type Job = Schemas['Job']
 export type JobInput = Schemas['JobInput']
 export type JobPage = Schemas['JobPage']

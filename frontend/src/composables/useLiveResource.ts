@@ -9,6 +9,7 @@
 import { getCurrentScope, onScopeDispose, ref, shallowRef, type Ref } from 'vue'
 import { openEventStream, type RawHandlers } from '@/api/eventStream'
 import { isApiError } from '@/api/http'
+import type { Status } from '@/api/types'
 
 /** How the resource is kept current. */
 export type LiveMode = 'off' | 'waiting' | 'events' | 'polling'
@@ -20,7 +21,7 @@ export type LiveMode = 'off' | 'waiting' | 'events' | 'polling'
  */
 export interface StreamEnd {
   id: number
-  status?: string | null
+  status?: Status | null
   reason?: string | null
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { query, queryResult, user } from '@/test/fixtures'
 import { applyEndEvent, canCancelQuery, canRunQueries, groupByTarget, targetStatus, targetsEnded } from './queries'
+import type { Status } from '@/api/types'
 
 const AT = '2026-11-28T00:00:05Z'
 
@@ -20,7 +21,7 @@ describe('query rules', () => {
   })
 
   it("sums up a target's statements: running first, then the worst outcome", () => {
-    const r = (status: string) => queryResult({ status })
+    const r = (status: Status) => queryResult({ status })
     expect(targetStatus([r('success'), r('running'), r('waiting')])).toBe('running')
     expect(targetStatus([r('error'), r('cancelled')])).toBe('error')
     expect(targetStatus([r('success'), r('cancelled')])).toBe('cancelled')

@@ -1,7 +1,7 @@
 // Rules about queries shared by the store and the pages: who may run them,
 // when one has ended, how a live event changes a cached query (always into a
 // new object), and how results group by target.
-import type { Query, QueryResult, QueryResultEvent, QueryStatusEvent, Role, User } from '@/api/types'
+import type { Query, QueryResult, QueryResultEvent, QueryStatusEvent, Role, Status, User } from '@/api/types'
 
 /** Roles that may run queries (viewers only read). */
 export const QUERY_ROLES: Role[] = ['admin', 'operator', 'developer']
@@ -58,15 +58,15 @@ export interface TargetResults {
   targetId: number
   targetName: string
   /** The target's overall state, from its statements. */
-  status: string
+  status: Status
   /** Its statements in order. */
   results: QueryResult[]
 }
 
 /** A target's state: running while any statement runs, else the worst outcome. */
-export function targetStatus(results: readonly QueryResult[]): string {
-  const has = (status: string) => results.some((r) => r.status === status)
-  for (const status of ['running', 'waiting', 'error', 'cancelled']) if (has(status)) return status
+export function targetStatus(results: readonly QueryResult[]): Status {
+  const has = (status: Status) => results.some((r) => r.status === status)
+  for (const status of ['running', 'waiting', 'error', 'cancelled'] as const) if (has(status)) return status
   return results.length ? 'success' : 'waiting'
 }
 

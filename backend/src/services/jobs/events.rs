@@ -3,6 +3,7 @@
 //! with a `reason`, when the reader's credential lapsed). `api::sse` sends them, woken by the
 //! engine's change notices.
 
+use crate::domain::Status;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -33,7 +34,7 @@ pub enum JobEvent {
     Script {
         index: i32,
         job_id: i64,
-        status: String,
+        status: Status,
     },
     /// The job changed status or attempt.
     Job {
@@ -41,7 +42,7 @@ pub enum JobEvent {
         finished_at: Option<DateTime<Utc>>,
         id: i64,
         started_at: Option<DateTime<Utc>>,
-        status: String,
+        status: Status,
     },
     End(End),
 }
@@ -91,7 +92,7 @@ fn diff(old: &Job, new: &Job) -> Vec<JobEvent> {
             out.push(JobEvent::Script {
                 index: script.index,
                 job_id: new.id,
-                status: script.status.clone(),
+                status: script.status,
             });
         }
     }
@@ -101,7 +102,7 @@ fn diff(old: &Job, new: &Job) -> Vec<JobEvent> {
             finished_at: new.finished_at,
             id: new.id,
             started_at: new.started_at,
-            status: new.status.clone(),
+            status: new.status,
         });
     }
     out
@@ -148,16 +149,16 @@ impl Source for JobEvents {
                 .scripts
                 .iter()
                 .flat_map(|s| &s.runs)
-                .any(|r| r.status == "running");
+                .any(|r| r.status == Status::Running);
         if ended {
-            events.push(JobEvent::End(End::of(id, Some(job.status.clone()))));
+            events.push(JobEvent::End(End::of(id, Some(job.status))));
         }
         self.last = Some(job);
         Ok((events, ended))
     }
 
     fn lapsed(&self, lapse: Lapse) -> JobEvent {
-        let status = self.last.as_ref().map(|j| j.status.clone());
+        let status = self.last.as_ref().map(|j| j.status);
         JobEvent::End(End::of(self.id, status).because(lapse))
     }
 }
@@ -177,7 +178,7 @@ mod tests {
             target_id: 7,
             target_name: "pg".into(),
             attempt,
-            status: status.into(),
+            status: status.parse().expect("a status"),
             started_at: None,
             finished_at: None,
             statements_done: done,
@@ -195,7 +196,7 @@ mod tests {
         Job {
             id: 42,
             name: "j".into(),
-            status: status.into(),
+            status: status.parse().expect("a status"),
             on_error: OnError::Stop,
             transactional: false,
             attempt: 1,
@@ -205,7 +206,7 @@ mod tests {
             finished_at: None,
             scripts: vec![Script {
                 index: 0,
-                status: status.into(),
+                status: status.parse().expect("a status"),
                 sql: "SELECT 1".into(),
                 targets: json!({"target_ids": [7], "target_tags": []}),
                 started_at: None,

@@ -15,18 +15,12 @@ use super::audit::{self, Event};
 use super::error::{Error, Result};
 use super::{Action, Actor, Ctx};
 use crate::connectors::Engine;
+use crate::domain::Status;
+use crate::services::targets;
 use crate::store::jobs::{self as rows, JobFilter};
-use crate::store::targets as target_rows;
+use crate::store::StoreError;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OnError {
-    /// The next scripts still run after a failure.
-    Continue,
-    /// Once a run fails, what has not started is cancelled.
-    #[default]
-    Stop,
-}
+pub use crate::domain::OnError;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,8 +55,7 @@ pub struct Run {
     pub target_id: i64,
     pub target_name: String,
     pub attempt: i32,
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: String,
+    pub status: Status,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub statements_done: i32,
@@ -102,7 +95,7 @@ pub struct RunPage {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Script {
     pub index: i32,
-    pub status: String,
+    pub status: Status,
     /// The script with its password literals redacted (`PASSWORD '***'`, `IDENTIFIED BY
     /// '***'`); the original is kept sealed and is what runs.
     pub sql: String,
@@ -120,7 +113,7 @@ pub struct Script {
 pub struct Job {
     pub id: i64,
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub on_error: OnError,
     pub transactional: bool,
     pub attempt: i32,
@@ -135,7 +128,7 @@ pub struct Job {
 pub struct JobSummary {
     pub id: i64,
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub attempt: i32,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -157,7 +150,7 @@ pub struct StatementLog {
     pub line: i32,
     /// The statement, password literals redacted, truncated to 4,000 characters.
     pub sql: String,
-    pub status: String,
+    pub status: Status,
     pub rows_affected: Option<i64>,
     pub rows_returned: Option<i64>,
     /// NOTICE / warnings / DBMS_OUTPUT lines, up to the `engine.max_notice*` caps; when some
@@ -188,7 +181,7 @@ pub(crate) fn run_dto(r: &rows::RunRow) -> Run {
         target_id: r.target_id,
         target_name: r.target_name.clone(),
         attempt: r.attempt,
-        status: r.status.clone(),
+        status: r.status,
         started_at: utc(r.started_at),
         finished_at: utc(r.finished_at),
         statements_done: r.statements_done,
@@ -205,7 +198,7 @@ fn summary(j: &rows::JobRow) -> JobSummary {
     JobSummary {
         id: j.id,
         name: j.name.clone(),
-        status: j.status.clone(),
+        status: j.status,
         attempt: j.attempt,
         created_by: j.created_by_name.clone(),
         created_at: j.created_at.and_utc(),
@@ -226,12 +219,8 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     Ok(Job {
         id: job.id,
         name: job.name.clone(),
-        status: job.status.clone(),
-        on_error: if job.on_error == "continue" {
-            OnError::Continue
-        } else {
-            OnError::Stop
-        },
+        status: job.status,
+        on_error: job.on_error,
         transactional: job.transactional,
         attempt: job.attempt,
         created_by: job.created_by_name.clone(),
@@ -242,9 +231,9 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
             .iter()
             .map(|s| Script {
                 index: s.idx,
-                status: s.status.clone(),
+                status: s.status,
                 sql: shown_script(s),
-                targets: serde_json::from_str(&s.target_selector).unwrap_or_default(),
+                targets: s.target_selector.to_json(),
                 started_at: utc(s.started_at),
                 finished_at: utc(s.finished_at),
                 counts: {
@@ -317,49 +306,15 @@ fn resolve(
     input: &JobInput,
     secrets: &crate::crypto::SecretBox,
 ) -> Result<Vec<rows::NewScript>> {
-    let all = target_rows::list(conn, &[])?;
     let mut out = vec![];
     for (i, s) in input.scripts.iter().enumerate() {
-        let field = |f: &str| format!("scripts[{i}].{f}");
+        let prefix = format!("scripts[{i}].");
+        let field = |f: &str| format!("{prefix}{f}");
         if s.sql.trim().is_empty() {
             return Err(Error::validation(field("sql"), "is empty"));
         }
-        let chosen: Vec<&(target_rows::TargetRow, Vec<String>)> =
-            match (s.target_ids.is_empty(), s.target_tags.is_empty()) {
-                (false, true) => {
-                    let ids: BTreeSet<i64> = s.target_ids.iter().copied().collect();
-                    let found: Vec<_> = all.iter().filter(|(t, _)| ids.contains(&t.id)).collect();
-                    if let Some(missing) = ids
-                        .iter()
-                        .find(|id| !found.iter().any(|(t, _)| t.id == **id))
-                    {
-                        return Err(Error::validation(
-                            field("target_ids"),
-                            format!("no target with id {missing}"),
-                        ));
-                    }
-                    found
-                }
-                (true, false) => {
-                    let found: Vec<_> = all
-                        .iter()
-                        .filter(|(_, tags)| s.target_tags.iter().all(|want| tags.contains(want)))
-                        .collect();
-                    if found.is_empty() {
-                        return Err(Error::validation(
-                            field("target_tags"),
-                            format!("no target carries all of {:?}", s.target_tags),
-                        ));
-                    }
-                    found
-                }
-                _ => {
-                    return Err(Error::validation(
-                        field("target_ids"),
-                        "give either target_ids or target_tags (not both, not neither)",
-                    ))
-                }
-            };
+        let selector = targets::selector(&s.target_ids, &s.target_tags, &prefix)?;
+        let chosen = targets::select(conn, &selector, &prefix)?;
         // Split once per engine among the targets, not once per target.
         let engines: BTreeSet<&str> = chosen.iter().map(|(t, _)| t.engine.as_str()).collect();
         let mut shown = s.sql.clone();
@@ -377,8 +332,6 @@ fn resolve(
             // As each engine reads it: what is a literal differs between dialects.
             shown = sqlsplit::redact(engine.dialect(), &shown).text;
         }
-        let selector =
-            json!({"target_ids": s.target_ids, "target_tags": s.target_tags}).to_string();
         out.push(rows::NewScript {
             sealed: Some(secrets.seal_script(&s.sql)),
             sql: shown,
@@ -402,7 +355,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
             format!("must list 1 to {MAX_SCRIPTS} scripts"),
         ));
     }
-    let actor = actor.clone();
+    let a = actor.clone();
     let secrets = ctx.secrets.clone();
     let (scripts, on_error, transactional) = ctx
         .store
@@ -413,12 +366,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
         .await?;
     let new = rows::NewJob {
         name,
-        on_error: if on_error == OnError::Continue {
-            "continue"
-        } else {
-            "stop"
-        }
-        .into(),
+        on_error,
         transactional,
         created_by: actor.user_id,
         created_by_name: actor.username.clone(),
@@ -437,38 +385,24 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
         .write(move |c| {
             let id = rows::insert(c, &new)?;
             let event = Event::ok("submit", "job", id).with(detail);
-            audit::record(c, Some(&actor), None, None, event)?;
+            audit::record(c, Some(&a), None, None, event)?;
             Ok::<_, Error>(id)
         })
         .await?;
     ctx.jobs.wake();
-    get(ctx, id).await
+    get(ctx, actor, id).await
 }
 
-pub async fn get(ctx: &Ctx, id: i64) -> Result<Job> {
+pub async fn get(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
+    actor.require_to(Action::Read)?;
     ctx.store.run(move |c| load_job(c, id)).await
 }
 
 /// Most runs on one page of `GET /api/jobs/{id}/runs`.
 pub const MAX_RUNS_PER_PAGE: i64 = 1000;
-pub const RUN_STATUSES: [&str; 5] = [
-    rows::WAITING,
-    rows::RUNNING,
-    rows::SUCCESS,
-    rows::ERROR,
-    rows::CANCELLED,
-];
 
 /// Checks a page of runs' parameters: the offset of the page.
 pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> Result<i64> {
-    if let Some(status) = &filter.status {
-        if !RUN_STATUSES.contains(&status.as_str()) {
-            return Err(Error::validation(
-                "status",
-                format!("must be one of {}", RUN_STATUSES.join(", ")),
-            ));
-        }
-    }
     if filter.script.is_some_and(|s| s < 0) {
         return Err(Error::validation("script", "must be 0 or more"));
     }
@@ -487,11 +421,13 @@ pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> R
 /// A page of a job's runs, ordered by script index, target name and attempt.
 pub async fn runs(
     ctx: &Ctx,
+    actor: &Actor,
     job_id: i64,
     filter: rows::RunFilter,
     page: i64,
     per_page: i64,
 ) -> Result<RunPage> {
+    actor.require_to(Action::Read)?;
     let offset = runs_page_offset(&filter, page, per_page)?;
     let (items, total) = ctx
         .store
@@ -508,7 +444,14 @@ pub async fn runs(
     })
 }
 
-pub async fn list(ctx: &Ctx, filter: JobFilter, page: i64, per_page: i64) -> Result<JobPage> {
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    filter: JobFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<JobPage> {
+    actor.require_to(Action::Read)?;
     let offset = crate::services::page_offset(page, per_page)?;
     let (rows, total) = ctx
         .store
@@ -545,7 +488,7 @@ async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
 
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
-    let actor = actor.clone();
+    let a = actor.clone();
     // The cancel and its audit entry: one transaction.
     let running = ctx
         .store
@@ -559,7 +502,7 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
                 }
             };
             let event = Event::ok("cancel", "job", id).with(json!({"running_runs": running.len()}));
-            audit::record(c, Some(&actor), None, None, event)?;
+            audit::record(c, Some(&a), None, None, event)?;
             Ok(running)
         })
         .await?;
@@ -568,12 +511,12 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     }
     ctx.jobs.changed(id);
     ctx.jobs.wake();
-    get(ctx, id).await
+    get(ctx, actor, id).await
 }
 
 pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     require_steer(ctx, actor, id).await?;
-    let actor = actor.clone();
+    let a = actor.clone();
     ctx.store
         .write(move |c| {
             let n = match rows::retry(c, id)? {
@@ -588,37 +531,40 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
                 }
             };
             let event = Event::ok("retry", "job", id).with(json!({"runs": n}));
-            audit::record(c, Some(&actor), None, None, event)
+            audit::record(c, Some(&a), None, None, event)
         })
         .await?;
     ctx.jobs.changed(id);
     ctx.jobs.wake();
-    get(ctx, id).await
+    get(ctx, actor, id).await
 }
 
-pub async fn run_log(ctx: &Ctx, job_id: i64, run_id: i64) -> Result<RunLog> {
+pub async fn run_log(ctx: &Ctx, actor: &Actor, job_id: i64, run_id: i64) -> Result<RunLog> {
+    actor.require_to(Action::Read)?;
     ctx.store
         .run(move |c| {
             let run = rows::run(c, run_id)?
                 .filter(|r| r.job_id == job_id)
                 .ok_or(Error::NotFound("run"))?;
-            let statements = rows::statements(c, run_id)?
-                .into_iter()
-                .map(|s| StatementLog {
+            let mut statements = vec![];
+            for s in rows::statements(c, run_id)? {
+                statements.push(StatementLog {
                     index: s.idx,
                     line: s.line,
                     sql: s.sql_text,
-                    status: s.status,
+                    status: s.status.parse().map_err(|e| {
+                        StoreError::Integrity(format!("run_statements.status: {e}"))
+                    })?,
                     rows_affected: s.rows_affected,
                     rows_returned: s.rows_returned,
-                    notices: serde_json::from_str(&s.notices).unwrap_or_default(),
+                    notices: super::stored_json(&s.notices, "run_statements.notices")?,
                     notices_dropped: s.notices_dropped,
                     duration_ms: s.duration_ms,
                     error_code: s.error_code,
                     error_message: s.error_message,
                     started_at: s.started_at.and_utc(),
-                })
-                .collect();
+                });
+            }
             Ok(RunLog {
                 run: run_dto(&run),
                 statements,

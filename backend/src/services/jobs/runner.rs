@@ -9,6 +9,7 @@ use crate::config::EngineSettings;
 use crate::connectors::{
     self, Cell, Column, DbError, DbErrorKind, Engine, NoticeLimits, RowSink, TargetConnection,
 };
+use crate::domain::{Outcome, Status};
 use crate::services::error::{Error, Result};
 use crate::services::targets::{self as targets_service, TargetAccess};
 use crate::store::work::Item;
@@ -54,18 +55,18 @@ impl work::Kind for JobRuns {
         work::pool::name_thread(&format!("autodb-run-{}", item.subject_id));
         let outcome = match self.execute_run(item.subject_id, ctl) {
             Ok(o) => o,
-            Err(e) => Outcome::failed(format!("AutoDB could not run this: {e}"), None, None),
+            Err(e) => RunOutcome::failed(format!("AutoDB could not run this: {e}"), None, None),
         };
         // A statement interrupted by our own stop reports an error; say why it stopped.
-        let outcome = match (ctl.stopped(), outcome.status) {
-            (Some(Stop::Cancelled), rows::ERROR) => Outcome {
-                status: rows::CANCELLED,
+        let outcome = match (ctl.stopped(), outcome.outcome) {
+            (Some(Stop::Cancelled), Outcome::Error) => RunOutcome {
+                outcome: Outcome::Cancelled,
                 ..outcome
             },
-            (Some(Stop::LeaseLost), rows::ERROR | rows::CANCELLED) => Outcome {
+            (Some(Stop::LeaseLost), Outcome::Error | Outcome::Cancelled) => RunOutcome {
                 last: outcome.last,
                 total: outcome.total,
-                ..Outcome::lease_lost()
+                ..RunOutcome::lease_lost()
             },
             _ => outcome,
         };
@@ -81,8 +82,8 @@ impl work::Kind for JobRuns {
 }
 
 /// How a run ended.
-struct Outcome {
-    status: &'static str,
+struct RunOutcome {
+    outcome: Outcome,
     error: Option<String>,
     code: Option<String>,
     line: Option<i32>,
@@ -92,10 +93,10 @@ struct Outcome {
     total: Option<i32>,
 }
 
-impl Outcome {
+impl RunOutcome {
     fn success() -> Self {
         Self {
-            status: rows::SUCCESS,
+            outcome: Outcome::Success,
             error: None,
             code: None,
             line: None,
@@ -105,14 +106,14 @@ impl Outcome {
     }
     fn cancelled() -> Self {
         Self {
-            status: rows::CANCELLED,
+            outcome: Outcome::Cancelled,
             error: Some("cancelled".into()),
             ..Self::success()
         }
     }
     fn lease_lost() -> Self {
         Self {
-            status: rows::ERROR,
+            outcome: Outcome::Error,
             error: Some(
                 "stopped: AutoDB could not renew this run's lease in time (the metadata store \
                  did not answer), so its statement was cancelled and nothing more of it ran; \
@@ -125,7 +126,7 @@ impl Outcome {
     }
     fn failed(error: String, code: Option<String>, line: Option<i32>) -> Self {
         Self {
-            status: rows::ERROR,
+            outcome: Outcome::Error,
             error: Some(error),
             code,
             line,
@@ -148,7 +149,7 @@ impl Outcome {
 /// A run's end, written by the engine's end recorder.
 struct RunEnded {
     run_id: i64,
-    outcome: Outcome,
+    outcome: RunOutcome,
 }
 
 impl work::End for RunEnded {
@@ -156,10 +157,10 @@ impl work::End for RunEnded {
         let o = &self.outcome;
         if !fenced {
             // The reaper ended the run first: its decision stands; what happened is kept.
-            return rows::record_late_end(tx, self.run_id, o.status, o.error.as_deref());
+            return rows::record_late_end(tx, self.run_id, o.outcome, o.error.as_deref());
         }
         let end = rows::RunEnd {
-            status: o.status,
+            outcome: o.outcome,
             total: o.total,
             error: o.error.clone(),
             error_code: o.code.clone(),
@@ -171,7 +172,7 @@ impl work::End for RunEnded {
 }
 
 impl JobRuns {
-    fn execute_run(&self, run_id: i64, ctl: &Control) -> Result<Outcome> {
+    fn execute_run(&self, run_id: i64, ctl: &Control) -> Result<RunOutcome> {
         let store = ctl.store();
         let (run, job, script, target) = store.run_blocking(|c| {
             let run = rows::run(c, run_id)?.ok_or(Error::NotFound("run"))?;
@@ -182,7 +183,7 @@ impl JobRuns {
             Ok::<_, Error>((run, job, script, target))
         })?;
         let Some(target) = target else {
-            return Ok(Outcome::failed(
+            return Ok(RunOutcome::failed(
                 format!("target {} no longer exists", run.target_name),
                 None,
                 None,
@@ -196,13 +197,13 @@ impl JobRuns {
             (timeout > 0).then(|| Duration::from_secs(timeout)),
         ) {
             Ok(s) => s,
-            Err(e) => return Ok(Outcome::from_db(&e, None)),
+            Err(e) => return Ok(RunOutcome::from_db(&e, None)),
         };
         // The sealed original runs; scripts from before sealing keep their text in sql_text.
         let executable = match &script.sql_sealed {
             Some(sealed) => match self.access.secrets.open_script(sealed) {
                 Ok(text) => text,
-                Err(why) => return Ok(Outcome::failed(why, None, None)),
+                Err(why) => return Ok(RunOutcome::failed(why, None, None)),
             },
             None => script.sql_text.clone(),
         };
@@ -229,28 +230,28 @@ impl JobRuns {
         spec: &connectors::ConnectSpec,
         statements: &[sqlsplit::Statement],
         ctl: &Control,
-    ) -> Outcome {
+    ) -> RunOutcome {
         if ctl.stopped().is_some() {
-            return Outcome::cancelled();
+            return RunOutcome::cancelled();
         }
         let mut conn = match connectors::connect(spec) {
             Ok(c) => c,
-            Err(e) => return Outcome::from_db(&e, None),
+            Err(e) => return RunOutcome::from_db(&e, None),
         };
         ctl.set_canceller(Some(conn.canceller()));
         // Transactional DDL exists on PostgreSQL and SQLite; elsewhere each statement commits.
         let in_tx = job.transactional && matches!(spec.engine, Engine::Postgres | Engine::Sqlite);
         if in_tx {
             if let Err(e) = conn.begin() {
-                return Outcome::from_db(&e, None);
+                return RunOutcome::from_db(&e, None);
             }
         }
-        let mut outcome = Outcome::success();
+        let mut outcome = RunOutcome::success();
         let mut last = None;
         let mut budget = NoticeBudget::new(&self.settings);
         for (i, stmt) in statements.iter().enumerate() {
             if ctl.stopped().is_some() {
-                outcome = Outcome::cancelled();
+                outcome = RunOutcome::cancelled();
                 break;
             }
             let line = i32::try_from(stmt.line).unwrap_or(i32::MAX);
@@ -266,7 +267,7 @@ impl JobRuns {
             if result.is_ok() && i + 1 < statements.len() {
                 let recorded = store.write_blocking(|c| rows::record_statement(c, &entry, done));
                 if let Err(e) = recorded {
-                    outcome = Outcome::failed(
+                    outcome = RunOutcome::failed(
                         format!("AutoDB could not record progress: {e}"),
                         None,
                         None,
@@ -278,20 +279,20 @@ impl JobRuns {
                 last = Some((entry, done));
             }
             if let Err(e) = result {
-                outcome = Outcome::from_db(&e, Some(line));
+                outcome = RunOutcome::from_db(&e, Some(line));
                 break;
             }
         }
         if in_tx {
             // Committed only while the run is still this process's to run.
-            let end = if outcome.status == rows::SUCCESS && ctl.stopped().is_none() {
+            let end = if outcome.outcome == Outcome::Success && ctl.stopped().is_none() {
                 conn.commit()
             } else {
                 conn.rollback()
             };
             if let Err(e) = end {
-                if outcome.status == rows::SUCCESS {
-                    outcome = Outcome::from_db(&e, None);
+                if outcome.outcome == Outcome::Success {
+                    outcome = RunOutcome::from_db(&e, None);
                 }
             }
         }
@@ -321,7 +322,7 @@ fn run_statement(
         idx: idx as i32,
         line,
         sql_text: crate::services::truncate(&shown.text, LOG_SQL_CHARS),
-        status: rows::SUCCESS.into(),
+        status: Status::Success.as_str().into(),
         rows_affected: None,
         rows_returned: None,
         notices: "[]".into(),
@@ -350,10 +351,11 @@ fn run_statement(
                 ..e
             };
             entry.status = if e.kind == DbErrorKind::Cancelled {
-                rows::CANCELLED
+                Status::Cancelled
             } else {
-                rows::ERROR
+                Status::Error
             }
+            .as_str()
             .into();
             entry.error_code = e.code.clone();
             entry.error_message = Some(e.message.clone());

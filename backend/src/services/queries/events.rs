@@ -4,6 +4,7 @@
 //! with a `reason`, when the reader's credential or role lapsed: nothing of the query is sent
 //! after that). `api::sse` sends them, woken by the engine's change notices.
 
+use crate::domain::Status;
 use std::collections::HashSet;
 
 use serde::Serialize;
@@ -26,7 +27,7 @@ pub enum QueryEvent {
     /// The query changed status.
     Status {
         id: i64,
-        status: String,
+        status: Status,
     },
     /// One target × statement ended, with its rows.
     Result {
@@ -48,13 +49,13 @@ impl LiveEvent for QueryEvent {
     }
 }
 
-fn ended(status: &str) -> bool {
-    !matches!(status, "waiting" | "running")
+fn ended(status: &Status) -> bool {
+    status.is_final()
 }
 
 /// What the last read saw: enough to send only what changed.
 struct Seen {
-    status: String,
+    status: Status,
     /// (target, statement) of the results already ended, so already sent.
     ended: HashSet<(i64, i32)>,
 }
@@ -62,7 +63,7 @@ struct Seen {
 impl Seen {
     fn of(q: &Query) -> Self {
         Self {
-            status: q.status.clone(),
+            status: q.status,
             ended: q
                 .results
                 .iter()
@@ -115,7 +116,7 @@ impl Source for QueryEvents {
                     if q.status != old.status {
                         out.push(QueryEvent::Status {
                             id,
-                            status: q.status.clone(),
+                            status: q.status,
                         });
                     }
                     let new = q.results.iter().filter(|r| ended(&r.status));
@@ -124,14 +125,14 @@ impl Source for QueryEvents {
                         if let Some(full) = rows::result(c, id, r.target_id, r.statement_index)? {
                             out.push(QueryEvent::Result {
                                 query_id: id,
-                                result: Box::new(result_dto(full, true)),
+                                result: Box::new(result_dto(full, true)?),
                             });
                         }
                     }
                 }
                 let now = Seen::of(&q);
                 let finished = q.finished_at.is_some();
-                let status = q.status.clone();
+                let status = q.status;
                 if seen.is_none() {
                     out.push(QueryEvent::Snapshot(Box::new(q)));
                 }
@@ -146,7 +147,7 @@ impl Source for QueryEvents {
     }
 
     fn lapsed(&self, lapse: Lapse) -> QueryEvent {
-        let status = self.seen.as_ref().map(|s| s.status.clone());
+        let status = self.seen.as_ref().map(|s| s.status);
         QueryEvent::End(End::of(self.id, status).because(lapse))
     }
 }
@@ -168,7 +169,7 @@ mod tests {
             target_name: "pg".into(),
             statement_index: 0,
             line: 1,
-            status: "success".into(),
+            status: Status::Success,
             columns: vec![],
             rows: json!([[{"t": "int", "v": 7}]]),
             truncated: false,
@@ -191,13 +192,13 @@ mod tests {
         );
         let status = QueryEvent::Status {
             id: 9,
-            status: "running".into(),
+            status: Status::Running,
         };
         assert_eq!(
             wire(&status),
             json!({"id": 9, "status": "running"}).to_string()
         );
-        let end = QueryEvent::End(End::of(9, Some("success".into())));
+        let end = QueryEvent::End(End::of(9, Some(Status::Success)));
         assert_eq!(wire(&end), r#"{"id":9,"status":"success"}"#);
         let lapsed = QueryEvent::End(End::of(9, None).because(Lapse::Forbidden));
         assert_eq!(

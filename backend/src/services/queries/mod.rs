@@ -12,7 +12,6 @@ pub mod functions;
 pub mod names;
 pub mod runner;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,10 +20,12 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Event};
 use super::error::{Error, Result};
+use super::targets;
 use super::{Actor, Ctx, Role};
 use crate::connectors::Engine;
+use crate::domain::{Status, TargetSelector};
 use crate::store::queries::{self as rows, QueryFilter};
-use crate::store::{targets as target_rows, DbConn};
+use crate::store::DbConn;
 
 /// Most a `GET /api/queries/{id}?wait_ms=` waits.
 pub const MAX_WAIT_MS: u64 = 10_000;
@@ -74,8 +75,7 @@ pub struct QueryResult {
     pub statement_index: i32,
     /// 1-based line where the statement starts.
     pub line: i32,
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: String,
+    pub status: Status,
     pub columns: Vec<ResultColumn>,
     /// The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`,
     /// `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
@@ -100,8 +100,7 @@ pub struct QueryResult {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Query {
     pub id: i64,
-    /// `waiting` `running` `success` `error` `cancelled`
-    pub status: String,
+    pub status: Status,
     pub sql: String,
     /// The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`.
     #[schema(value_type = HashMap<String, Value>)]
@@ -118,7 +117,7 @@ pub struct Query {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QuerySummary {
     pub id: i64,
-    pub status: String,
+    pub status: Status,
     /// The SQL, cut to 500 characters.
     pub sql: String,
     pub created_by: String,
@@ -138,16 +137,16 @@ fn utc(t: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
 }
 
-pub(crate) fn result_dto(r: rows::ResultRow, with_rows: bool) -> QueryResult {
-    QueryResult {
+pub(crate) fn result_dto(r: rows::ResultRow, with_rows: bool) -> Result<QueryResult> {
+    Ok(QueryResult {
         target_id: r.target_id,
         target_name: r.target_name,
         statement_index: r.stmt_idx,
         line: r.line,
         status: r.status,
-        columns: serde_json::from_str(&r.columns_json).unwrap_or_default(),
+        columns: super::stored_json(&r.columns_json, "query_results.columns_json")?,
         rows: if with_rows {
-            serde_json::from_str(&r.rows_json).unwrap_or(Value::Array(vec![]))
+            super::stored_json(&r.rows_json, "query_results.rows_json")?
         } else {
             Value::Array(vec![])
         },
@@ -159,15 +158,15 @@ pub(crate) fn result_dto(r: rows::ResultRow, with_rows: bool) -> QueryResult {
         error_code: r.error_code,
         started_at: utc(r.started_at),
         finished_at: utc(r.finished_at),
-    }
+    })
 }
 
-fn query_dto(q: rows::QueryRow, results: Vec<rows::ResultRow>, with_rows: bool) -> Query {
-    Query {
+fn query_dto(q: rows::QueryRow, results: Vec<rows::ResultRow>, with_rows: bool) -> Result<Query> {
+    Ok(Query {
         id: q.id,
         status: q.status,
         sql: q.sql_text,
-        targets: serde_json::from_str(&q.target_selector).unwrap_or_default(),
+        targets: q.target_selector.to_json(),
         row_limit: q.row_limit,
         timeout_s: q.timeout_s,
         created_by: q.created_by_name,
@@ -177,8 +176,8 @@ fn query_dto(q: rows::QueryRow, results: Vec<rows::ResultRow>, with_rows: bool) 
         results: results
             .into_iter()
             .map(|r| result_dto(r, with_rows))
-            .collect(),
-    }
+            .collect::<Result<_>>()?,
+    })
 }
 
 /// The query if `actor` may see it: its owner and admins (to anyone else it does not exist).
@@ -196,7 +195,7 @@ pub(crate) fn visible(
 pub(crate) fn load(conn: &mut DbConn, actor: &Actor, id: i64, with_rows: bool) -> Result<Query> {
     let q = visible(conn, actor.user_id, actor.role == Role::Admin, id)?;
     let results = rows::results(conn, id)?;
-    Ok(query_dto(q, results, with_rows))
+    query_dto(q, results, with_rows)
 }
 
 /// The targets a query names, with the statements' lines as split for each engine. A
@@ -204,42 +203,10 @@ pub(crate) fn load(conn: &mut DbConn, actor: &Actor, id: i64, with_rows: bool) -
 fn resolve(
     conn: &mut DbConn,
     input: &QueryInput,
+    selector: &TargetSelector,
     max_statements: u32,
 ) -> Result<(Vec<rows::NewTarget>, std::result::Result<(), String>)> {
-    let all = target_rows::list(conn, &[])?;
-    let chosen: Vec<&(target_rows::TargetRow, Vec<String>)> =
-        match (input.target_ids.is_empty(), input.target_tags.is_empty()) {
-            (false, true) => {
-                let ids: BTreeSet<i64> = input.target_ids.iter().copied().collect();
-                if let Some(missing) = ids.iter().find(|id| !all.iter().any(|(t, _)| t.id == **id))
-                {
-                    return Err(Error::validation(
-                        "target_ids",
-                        format!("no target with id {missing}"),
-                    ));
-                }
-                all.iter().filter(|(t, _)| ids.contains(&t.id)).collect()
-            }
-            (true, false) => {
-                let found: Vec<_> = all
-                    .iter()
-                    .filter(|(_, tags)| input.target_tags.iter().all(|w| tags.contains(w)))
-                    .collect();
-                if found.is_empty() {
-                    return Err(Error::validation(
-                        "target_tags",
-                        format!("no target carries all of {:?}", input.target_tags),
-                    ));
-                }
-                found
-            }
-            _ => {
-                return Err(Error::validation(
-                    "target_ids",
-                    "give either target_ids or target_tags (not both, not neither)",
-                ))
-            }
-        };
+    let chosen = targets::select(conn, selector, "")?;
     let refused: Vec<String> = chosen
         .iter()
         .filter_map(|(t, _)| {
@@ -324,6 +291,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
         ));
     }
     let (row_limit, timeout_s) = limits(ctx, &input)?;
+    let selector = targets::selector(&input.target_ids, &input.target_tags, "")?;
     let runner = ctx.work.id().to_string();
     let max_statements = ctx.settings.query.max_statements;
     let a = actor.clone();
@@ -331,7 +299,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
     let submitted = ctx
         .store
         .write(move |c| {
-            let (targets, verdict) = resolve(c, &input, max_statements)?;
+            let (targets, verdict) = resolve(c, &input, &selector, max_statements)?;
             let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
             let detail = json!({
                 "sql": crate::services::truncate(&input.sql, 10_000),
@@ -354,8 +322,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
             }
             let new = rows::NewQuery {
                 sql: input.sql.clone(),
-                selector: json!({"target_ids": input.target_ids, "target_tags": input.target_tags})
-                    .to_string(),
+                selector,
                 row_limit,
                 timeout_s,
                 runner,

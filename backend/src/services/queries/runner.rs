@@ -11,9 +11,9 @@ use crate::config::QuerySettings;
 use crate::connectors::{
     self, Canceller, Cell, Column, DbError, DbErrorKind, RowSink, TargetConnection,
 };
+use crate::domain::Outcome;
 use crate::services::error::{Error, Result};
 use crate::services::targets::{query_spec, TargetAccess};
-use crate::store::jobs::{CANCELLED, ERROR, SUCCESS};
 use crate::store::queries::{self as rows, ResultEnd};
 use crate::store::work::Item;
 use crate::store::{targets, Store, StoreError, WriteTx};
@@ -75,7 +75,7 @@ impl work::Kind for QueryTargets {
         if let Err(e) = self.run(ctl.store(), query_id, target_id, ctl) {
             log::error!("query {query_id}, target {target_id}: {e}");
             let why = format!("AutoDB could not run this: {e}");
-            fail_all(ctl, query_id, target_id, ERROR, why, None);
+            fail_all(ctl, query_id, target_id, Outcome::Error, why, None);
         }
         Box::new(TargetEnded)
     }
@@ -177,7 +177,7 @@ fn fail_all(
     ctl: &Control,
     query_id: i64,
     target_id: i64,
-    status: &'static str,
+    status: Outcome,
     message: String,
     code: Option<String>,
 ) {
@@ -216,7 +216,7 @@ impl QueryTargets {
                 run,
                 query_id,
                 target_id,
-                CANCELLED,
+                Outcome::Cancelled,
                 "cancelled".into(),
                 None,
             );
@@ -224,7 +224,7 @@ impl QueryTargets {
         }
         let Some(target) = target else {
             let msg = "the target no longer exists".to_string();
-            fail_all(run, query_id, target_id, ERROR, msg, None);
+            fail_all(run, query_id, target_id, Outcome::Error, msg, None);
             return Ok(());
         };
         run.changed();
@@ -232,7 +232,7 @@ impl QueryTargets {
         let spec = match query_spec(&self.access, &target, self.connect_timeout, timeout) {
             Ok(s) => s,
             Err(e) => {
-                fail_all(run, query_id, target_id, ERROR, e.message, e.code);
+                fail_all(run, query_id, target_id, Outcome::Error, e.message, e.code);
                 return Ok(());
             }
         };
@@ -240,14 +240,18 @@ impl QueryTargets {
         let statements = match classify::classify(spec.engine, &query.sql_text) {
             Ok(s) => s,
             Err(why) => {
-                fail_all(run, query_id, target_id, ERROR, why, None);
+                fail_all(run, query_id, target_id, Outcome::Error, why, None);
                 return Ok(());
             }
         };
         let mut conn = match open_read_only(&spec, run, &statements, target.trusted_for_queries) {
             Ok(c) => c,
             Err(e) => {
-                let status = if cancelled() { CANCELLED } else { ERROR };
+                let status = if cancelled() {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Error
+                };
                 fail_all(run, query_id, target_id, status, e.message, e.code);
                 return Ok(());
             }
@@ -262,10 +266,10 @@ impl QueryTargets {
         let mut failed: Option<usize> = None;
         for (idx, stmt) in statements.iter().enumerate() {
             let end = if cancelled() {
-                ResultEnd::failed(CANCELLED, "cancelled".into(), None)
+                ResultEnd::failed(Outcome::Cancelled, "cancelled".into(), None)
             } else if let Some(n) = failed {
                 ResultEnd::failed(
-                    CANCELLED,
+                    Outcome::Cancelled,
                     format!("not run: statement {} failed on this target", n + 1),
                     None,
                 )
@@ -273,7 +277,7 @@ impl QueryTargets {
                 let sink = PageSink::new(limit, max_bytes).within_query_budget(budget);
                 let end = execute(conn.as_mut(), &stmt.sql, sink, &cancelled);
                 budget = budget.saturating_sub(end.rows_json.len());
-                if end.status != SUCCESS {
+                if end.outcome != Outcome::Success {
                     failed = Some(idx);
                 }
                 end
@@ -334,7 +338,7 @@ fn execute(
         Ok(out) => {
             let (columns_json, rows_json, row_count, truncated_by) = sink.finish();
             ResultEnd {
-                status: SUCCESS,
+                outcome: Outcome::Success,
                 columns_json,
                 rows_json,
                 truncated: out.truncated,
@@ -347,9 +351,9 @@ fn execute(
         }
         Err(e) => {
             let status = if e.kind == DbErrorKind::Cancelled || cancelled() {
-                CANCELLED
+                Outcome::Cancelled
             } else {
-                ERROR
+                Outcome::Error
             };
             ResultEnd {
                 duration_ms,

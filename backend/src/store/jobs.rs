@@ -392,6 +392,28 @@ pub fn runs(conn: &mut DbConn, job_id: i64) -> Result<Vec<RunRow>> {
         .load(conn)?)
 }
 
+/// The runs of a job that may have changed since `since`: running ones (their progress moves)
+/// and those created, started or ended at or after it. What a live view reads instead of every
+/// run; it checks what it got against the scripts' counts ([`ScriptRow::counts`]), which every
+/// status change keeps in its own transaction.
+pub fn runs_changed_since(
+    conn: &mut DbConn,
+    job_id: i64,
+    since: NaiveDateTime,
+) -> Result<Vec<RunRow>> {
+    Ok(job_runs::table
+        .filter(job_runs::job_id.eq(job_id))
+        .filter(
+            job_runs::status
+                .eq(Status::Running.as_str())
+                .or(job_runs::created_at.ge(since))
+                .or(job_runs::started_at.ge(since))
+                .or(job_runs::finished_at.ge(since)),
+        )
+        .select(RunRow::as_select())
+        .load(conn)?)
+}
+
 /// What a page of a job's runs is filtered on.
 #[derive(Debug, Default, Clone)]
 pub struct RunFilter {
@@ -964,12 +986,12 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::{targets, users, Store, StoreUrl};
 
     /// A SQLite store with one job of two runs, both started.
-    fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {
+    pub(crate) fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {
         let url = StoreUrl::Sqlite(dir.join("t.db"));
         let store = Store::open(&url, 2, 5).expect("open");
         store.migrate().expect("migrate");
@@ -1028,7 +1050,7 @@ mod tests {
         (store, job_id, runs)
     }
 
-    fn success() -> RunEnd {
+    pub(crate) fn success() -> RunEnd {
         RunEnd {
             outcome: Outcome::Success,
             total: Some(1),

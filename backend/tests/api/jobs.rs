@@ -577,6 +577,115 @@ async fn live_events_stream_progress_until_the_job_ends() {
     }
 }
 
+/// A job's state as a reader of its event stream knows it at the end: the snapshot, with each
+/// `run`, `script` and `job` event applied. Runs as (id, status, statements done).
+fn replay(body: &str) -> (Value, Vec<(i64, String, i64)>) {
+    let mut job = Value::Null;
+    let mut name = "";
+    for line in body.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n;
+            continue;
+        }
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        let ev: Value = serde_json::from_str(data).expect("json");
+        match name {
+            "snapshot" => job = ev,
+            "run" => {
+                let i = ev["script_index"].as_u64().expect("index") as usize;
+                let runs = job["scripts"][i]["runs"].as_array_mut().expect("runs");
+                match runs.iter_mut().find(|r| r["id"] == ev["run"]["id"]) {
+                    Some(r) => *r = ev["run"].clone(),
+                    None => runs.push(ev["run"].clone()),
+                }
+            }
+            "script" => {
+                let i = ev["index"].as_u64().expect("index") as usize;
+                job["scripts"][i]["status"] = ev["status"].clone();
+            }
+            "job" => job["status"] = ev["status"].clone(),
+            _ => {}
+        }
+    }
+    (job.clone(), run_states(&job))
+}
+
+fn run_states(job: &Value) -> Vec<(i64, String, i64)> {
+    let mut out: Vec<_> = runs(job)
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().expect("id"),
+                r["status"].as_str().expect("status").to_string(),
+                r["statements_done"].as_i64().expect("done"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[actix_web::test]
+async fn a_stream_read_while_many_runs_move_ends_where_the_job_ends() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let db = PgDb::new("stream");
+    let mut targets = vec![];
+    for i in 0..6 {
+        targets.push(
+            create_target(
+                &app,
+                &t,
+                json!({"name": format!("pg{i}"), "engine": "postgres", "host": "127.0.0.1",
+                "port": 5432, "database": db.0, "username": "postgres"}),
+            )
+            .await,
+        );
+    }
+    // Two scripts, one failure on one target, statements that take a moment: the stream
+    // reads while runs start, progress and end, each later read taking only what changed.
+    let job = submit(
+        &app,
+        &t,
+        json!({"name": "many", "on_error": "continue", "scripts": [
+        {"sql": "SELECT pg_sleep(0.2);\nSELECT pg_sleep(0.2);", "target_ids": targets},
+        {"sql": "SELECT pg_sleep(0.1);\nSELECT 1/0;", "target_ids": [targets[0]]},
+        {"sql": "SELECT pg_sleep(0.1);", "target_ids": targets}]}),
+    )
+    .await;
+    let id = job["id"].as_i64().expect("id");
+    let body = tokio::time::timeout(Duration::from_secs(60), async {
+        app.client
+            .get(app.url(&format!("/api/jobs/{id}/events")))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
+    })
+    .await
+    .expect("the stream ends when the job ends");
+    let (streamed, streamed_runs) = replay(&body);
+    let r = app.get(&format!("/api/jobs/{id}"), Some(&t)).await;
+    let whole: Value = r.json().await.expect("json");
+    assert_eq!(whole["status"], "error", "{whole}");
+    assert_eq!(streamed["status"], whole["status"], "{body}");
+    assert_eq!(streamed_runs, run_states(&whole), "{body}");
+    assert_eq!(streamed_runs.len(), 13);
+    for (i, s) in whole["scripts"]
+        .as_array()
+        .expect("scripts")
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(streamed["scripts"][i]["status"], s["status"], "{body}");
+    }
+}
+
 #[actix_web::test]
 async fn job_input_is_checked_and_viewers_cannot_submit() {
     let app = spawn_app().await;

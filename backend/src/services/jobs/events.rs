@@ -5,12 +5,13 @@
 
 use crate::domain::Status;
 use std::collections::HashMap;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::{load_job, Job, Run};
+use super::{load_job, load_job_since, Job, Run};
 use crate::services::error::Result;
 use crate::services::live::{sorted, End, Lapse, LiveEvent, Source};
 use crate::services::{Actor, Ctx};
@@ -108,12 +109,21 @@ fn diff(old: &Job, new: &Job) -> Vec<JobEvent> {
     out
 }
 
-/// A job followed live: each read loads it and sends what changed since the last read.
+/// How far back a read looks for changes before the previous read began: a change stamped
+/// just before it but committed just after is still seen. One that comes later still, or from a
+/// process whose clock is behind, makes the counts disagree and the job is read whole.
+const OVERLAP: Duration = Duration::from_secs(2);
+
+/// A job followed live: the first read loads it whole, later ones only the runs that may have
+/// changed ([`super::load_job_since`]), and each sends what changed since the last read. A
+/// fleet's job of 10,000 runs costs each reader its running runs per read, not all of them.
 pub struct JobEvents {
     ctx: Ctx,
     id: i64,
     rx: broadcast::Receiver<i64>,
     last: Option<Job>,
+    /// When the last read began (store clock).
+    read_at: Option<NaiveDateTime>,
 }
 
 /// The job's events, subscribed to its engine's change notices from now on.
@@ -123,6 +133,7 @@ pub fn source(ctx: &Ctx, job_id: i64) -> JobEvents {
         id: job_id,
         rx: ctx.jobs.subscribe(),
         last: None,
+        read_at: None,
     }
 }
 
@@ -139,7 +150,26 @@ impl Source for JobEvents {
 
     async fn next(&mut self, _actor: &Actor) -> Result<(Vec<JobEvent>, bool)> {
         let id = self.id;
-        let job = self.ctx.store.run(move |c| load_job(c, id)).await?;
+        let read_at = crate::store::now();
+        let since = self.read_at.map(|t| t - OVERLAP);
+        let last = self.last.take();
+        let (job, last) = self
+            .ctx
+            .store
+            .run(move |c| {
+                let fresh = match (&last, since) {
+                    (Some(old), Some(since)) => load_job_since(c, old, since)?,
+                    _ => None,
+                };
+                let job = match fresh {
+                    Some(job) => job,
+                    None => load_job(c, id)?,
+                };
+                Ok::<_, crate::services::error::Error>((job, last))
+            })
+            .await?;
+        self.last = last;
+        self.read_at = Some(read_at);
         let mut events = match &self.last {
             None => vec![JobEvent::Snapshot(Box::new(job.clone()))],
             Some(old) => diff(old, &job),

@@ -74,7 +74,7 @@ pub struct Run {
 }
 
 /// A script's runs, latest attempts only, by status.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RunCounts {
     pub waiting: i32,
     pub running: i32,
@@ -216,7 +216,74 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
     for r in &runs {
         by_script.entry(r.script_idx).or_default().push(run_dto(r));
     }
-    Ok(Job {
+    let mut out = job_dto(&job, &scripts);
+    for s in &mut out.scripts {
+        s.runs = by_script.remove(&s.index).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// `last` brought up to date by reading only the runs that may have changed since `since`
+/// ([`rows::runs_changed_since`]). `None` when that cannot be trusted — a retry (new runs,
+/// superseded ones) or a script whose stored counts disagree with the runs so put together (a
+/// change committed late, or by a process whose clock is behind) — and the job is to be loaded
+/// whole. Every status change moves a count in its own transaction, so no missed change can
+/// pass the check.
+pub(crate) fn load_job_since(
+    conn: &mut crate::store::DbConn,
+    last: &Job,
+    since: chrono::NaiveDateTime,
+) -> Result<Option<Job>> {
+    let job = rows::job(conn, last.id)?.ok_or(Error::NotFound("job"))?;
+    if job.attempt != last.attempt {
+        return Ok(None);
+    }
+    let scripts = rows::scripts(conn, last.id)?;
+    let mut changed: HashMap<i64, Run> = rows::runs_changed_since(conn, last.id, since)?
+        .iter()
+        .map(|r| (r.id, run_dto(r)))
+        .collect();
+    let mut out = job_dto(&job, &scripts);
+    if out.scripts.len() != last.scripts.len() {
+        return Ok(None);
+    }
+    for (new, old) in out.scripts.iter_mut().zip(&last.scripts) {
+        new.runs = old
+            .runs
+            .iter()
+            .map(|r| changed.remove(&r.id).unwrap_or_else(|| r.clone()))
+            .collect();
+        if counts_of(&new.runs) != new.counts {
+            return Ok(None);
+        }
+    }
+    Ok(changed.is_empty().then_some(out))
+}
+
+/// The counts of a script's latest attempts, as its runs say.
+fn counts_of(runs: &[Run]) -> RunCounts {
+    let mut c = RunCounts {
+        waiting: 0,
+        running: 0,
+        success: 0,
+        error: 0,
+        cancelled: 0,
+    };
+    for r in runs.iter().filter(|r| !r.superseded) {
+        match r.status {
+            Status::Waiting => c.waiting += 1,
+            Status::Running => c.running += 1,
+            Status::Success => c.success += 1,
+            Status::Error => c.error += 1,
+            Status::Cancelled => c.cancelled += 1,
+        }
+    }
+    c
+}
+
+/// The job and its scripts, without their runs.
+fn job_dto(job: &rows::JobRow, scripts: &[rows::ScriptRow]) -> Job {
+    Job {
         id: job.id,
         name: job.name.clone(),
         status: job.status,
@@ -246,10 +313,10 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
                         cancelled: c.cancelled,
                     }
                 },
-                runs: by_script.remove(&s.idx).unwrap_or_default(),
+                runs: vec![],
             })
             .collect(),
-    })
+    }
 }
 
 /// A script as it may be shown. A sealed script's `sql_text` is already redacted; one written
@@ -571,4 +638,51 @@ pub async fn run_log(ctx: &Ctx, actor: &Actor, job_id: i64, run_id: i64) -> Resu
             })
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::jobs::tests::{success, two_running_runs};
+    use crate::store::schema::job_runs;
+    use diesel::prelude::*;
+
+    #[test]
+    fn a_live_read_takes_changed_runs_and_reads_whole_when_it_missed_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, job_id, runs) = two_running_runs(dir.path());
+        let first = store.run_blocking(|c| load_job(c, job_id)).expect("load");
+        let since = crate::store::now();
+        // An end made after `since`: read from the changed runs alone, and right.
+        store
+            .write_blocking(|c| rows::finish_run(c, runs[0].id, success(), None))
+            .expect("end");
+        let fresh = store
+            .run_blocking(|c| load_job_since(c, &first, since))
+            .expect("read")
+            .expect("trusted");
+        assert_eq!(fresh.scripts[0].runs.len(), 2);
+        let whole = store.run_blocking(|c| load_job(c, job_id)).expect("load");
+        assert_eq!(
+            serde_json::to_value(&fresh).expect("json"),
+            serde_json::to_value(&whole).expect("json")
+        );
+        // An end stamped before `since` (committed late, or another process's clock): the
+        // counts give it away, and the caller reads the job whole.
+        let since = crate::store::now();
+        store
+            .write_blocking(|c| {
+                rows::finish_run(c, runs[1].id, success(), None)?;
+                let long_ago = since - chrono::Duration::minutes(5);
+                diesel::update(job_runs::table.find(runs[1].id))
+                    .set(job_runs::finished_at.eq(Some(long_ago)))
+                    .execute(&mut **c)?;
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .expect("late end");
+        let missed = store
+            .run_blocking(|c| load_job_since(c, &fresh, since))
+            .expect("read");
+        assert!(missed.is_none(), "a missed end must not pass: {missed:?}");
+    }
 }

@@ -53,6 +53,31 @@ ensure_databases() {
   fi
 }
 
+# A throw-away PostgreSQL cluster for a benchmark: `throwaway_pg PORT [-c name=value ...]` makes
+# one with initdb (trust, superuser postgres) in a new folder under /tmp, starts it on
+# 127.0.0.1:PORT and prints the folder; `stop_throwaway_pg DIR` stops and removes it. The
+# machine's own server is neither restarted nor crowded.
+throwaway_pg() {
+  local port=$1; shift
+  local bins=(/usr/lib/postgresql/*/bin) bin dir opts=""
+  bin=$(printf '%s\n' "${bins[@]}" | sort -V | tail -1)
+  dir=$(mktemp -d /tmp/autodb-bench-pg.XXXXXX)
+  chown postgres "$dir"
+  runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+  while [ $# -gt 0 ]; do opts+=" $1 $2"; shift 2; done
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1$opts" start >/dev/null
+  echo "$dir"
+}
+
+stop_throwaway_pg() {
+  [ -n "${1:-}" ] && [ -d "$1" ] || return 0
+  local bins=(/usr/lib/postgresql/*/bin) bin
+  bin=$(printf '%s\n' "${bins[@]}" | sort -V | tail -1)
+  runuser -u postgres -- "$bin/pg_ctl" -D "$1/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$1"
+}
+
 # Installs the frontend's npm packages exactly as locked.
 frontend_deps() {
   (cd "$AUTODB_ROOT/frontend" && npm ci --no-audit --no-fund --loglevel=error)

@@ -89,6 +89,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .json()
         .await?;
     let token = login["token"].as_str().ok_or("login failed")?.to_string();
+    // The target PostgreSQL: scripts/bench/jobs.sh gives it a cluster of its own.
+    let target_port: u16 = std::env::var("BENCH_TARGET_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432);
     let mut targets = vec![];
     for i in 0..target_count {
         let t: Value = client
@@ -96,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .bearer_auth(&token)
             .json(
                 &json!({"name": format!("bench-pg-{i}"), "engine": "postgres", "host": "127.0.0.1",
-                "port": 5432, "database": "postgres", "username": "postgres"}),
+                "port": target_port, "database": "postgres", "username": "postgres"}),
             )
             .send()
             .await?

@@ -108,6 +108,7 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         settings: Arc::new(settings),
         throttle,
         auth_cache: Arc::default(),
+        job_reads: Arc::default(),
         work,
         jobs,
         queries,

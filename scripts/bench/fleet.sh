@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fleet benchmark: one job of `SELECT 1` on 1,000, 5,000 and 10,000 PostgreSQL targets (all the
-# same local PostgreSQL under distinct names), on a release build with the default engine
+# Fleet benchmark: one job of `SELECT 1` on 1,000, 5,000 and 10,000 PostgreSQL targets (all one
+# throw-away PostgreSQL cluster under distinct names), on a release build with the default engine
 # limits, beside the floor: the same connect + SELECT 1 + disconnect done by pgbench and by
 # psql. See scripts/bench/README.md.
 #
@@ -18,16 +18,26 @@ port=${BENCH_PORT:-5078}
 bin=${BENCH_BIN:-target/release/autodb}
 [ "$bin" != target/release/autodb ] || cargo build --release --locked -p autodb --bin autodb
 
-max=$(psql -X -At -h 127.0.0.1 -U postgres -c 'SHOW max_connections')
-echo "PostgreSQL max_connections: $max (AutoDB's default limits: 32 runs at once, 4 per target)"
-
 work=$(mktemp -d)
 server=""
+target_dir=""
 cleanup() {
   [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; }
+  stop_throwaway_pg "$target_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The targets, and the floor's server: a throw-away cluster of its own on BENCH_TARGET_PORT
+# (5435), or with BENCH_TARGET=local the machine's server on 5432.
+if [ "${BENCH_TARGET:-separate}" = local ]; then
+  tport=5432
+else
+  tport=${BENCH_TARGET_PORT:-5435}
+  target_dir=$(throwaway_pg "$tport" -c max_connections=200)
+fi
+max=$(psql -X -At -h 127.0.0.1 -p "$tport" -U postgres -c 'SHOW max_connections')
+echo "target PostgreSQL on port $tport, max_connections $max (AutoDB's default limits: 32 runs at once, 4 per target)"
 
 export AUTODB__SERVER__BIND="127.0.0.1:$port"
 export AUTODB__DATABASE__URL="${BENCH_STORE:-sqlite://$work/autodb.db}"
@@ -41,7 +51,7 @@ server=$!
 wait_for 30 curl -sf "http://127.0.0.1:$port/api/health"
 
 # The AutoDB side: targets, one job per size, timings, peak RSS, GET latency.
-BENCH_URL="http://127.0.0.1:$port" BENCH_PID=$server BENCH_SIZES="$sizes" \
+BENCH_URL="http://127.0.0.1:$port" BENCH_PID=$server BENCH_SIZES="$sizes" BENCH_TARGET_PORT=$tport \
   BENCH_READERS="${BENCH_READERS:-4}" python3 - >"$work/autodb.tsv" <<'PY'
 import http.client, json, os, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +97,7 @@ token = login["token"]
 def create(i):
     tags = [f"f{n}" for n in sizes if i < n]
     st, body = call("POST", "/api/targets", {
-        "name": f"fleet-{i:05}", "engine": "postgres", "host": "127.0.0.1", "port": 5432,
+        "name": f"fleet-{i:05}", "engine": "postgres", "host": "127.0.0.1", "port": int(os.environ["BENCH_TARGET_PORT"]),
         "database": "postgres", "username": "postgres", "tags": tags}, token)
     assert st == 201, (st, body)
 
@@ -144,12 +154,12 @@ PY
 
 # The floor: connect + SELECT 1 + disconnect, 32 at once.
 echo 'SELECT 1;' >"$work/select1.sql"
-pgb=$(pgbench -n -C -c 32 -j 2 -T 10 -f "$work/select1.sql" -h 127.0.0.1 -U postgres postgres 2>&1 \
+pgb=$(pgbench -n -C -c 32 -j 2 -T 10 -f "$work/select1.sql" -h 127.0.0.1 -p "$tport" -U postgres postgres 2>&1 \
   | awk -F'= ' '/^tps/ {split($2, a, " "); printf "%.0f", a[1]}')
 floor=()
 for n in $sizes; do
   t0=$(date +%s.%N)
-  seq "$n" | xargs -P 32 -I{} psql -X -q -At -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1' >/dev/null
+  seq "$n" | xargs -P 32 -I{} psql -X -q -At -h 127.0.0.1 -p "$tport" -U postgres -d postgres -c 'SELECT 1' >/dev/null
   t1=$(date +%s.%N)
   floor+=("$(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN {printf "%.2f s (%.0f/s)", b - a, n / (b - a)}')")
 done

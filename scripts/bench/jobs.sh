@@ -7,15 +7,7 @@ cd "$AUTODB_ROOT"
 ensure_toolchains
 ensure_databases
 
-# 200 sessions at once need more than PostgreSQL's default 100 connections.
-max=$(psql -X -At -h 127.0.0.1 -U postgres -c 'SHOW max_connections')
-if [ "$max" -lt 300 ]; then
-  log "raising PostgreSQL max_connections from $max to 300 (restarts the local cluster)"
-  psql -X -q -h 127.0.0.1 -U postgres -c 'ALTER SYSTEM SET max_connections = 300'
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main restart
-  wait_for 60 pg_isready -q -h 127.0.0.1 -p 5432
-fi
-
+target_dir=""
 cargo build --release --locked -p autodb --bin autodb --example bench_jobs
 work=$(mktemp -d)
 server=""
@@ -23,26 +15,36 @@ store_dir=""
 cleanup() {
   [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }
   [ -z "${all_cpus:-}" ] || pg_affinity "$all_cpus"
-  if [ -n "$store_dir" ]; then
-    runuser -u postgres -- "$pgbin/pg_ctl" -D "$store_dir/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$store_dir"
-  fi
+  stop_throwaway_pg "$store_dir"
+  stop_throwaway_pg "$target_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
+# The targets: a throw-away PostgreSQL cluster of its own on BENCH_TARGET_PORT (5434), made with
+# initdb and max_connections = 300 (200 sessions at once), so the machine's shared server is
+# neither restarted nor crowded. BENCH_TARGET=local uses the local server on 5432 instead,
+# raising its max_connections to 300 (a restart) when lower.
+if [ "${BENCH_TARGET:-separate}" = local ]; then
+  target_port=5432
+  max=$(psql -X -At -h 127.0.0.1 -U postgres -c 'SHOW max_connections')
+  if [ "$max" -lt 300 ]; then
+    log "raising PostgreSQL max_connections from $max to 300 (restarts the local cluster)"
+    psql -X -q -h 127.0.0.1 -U postgres -c 'ALTER SYSTEM SET max_connections = 300'
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main restart
+    wait_for 60 pg_isready -q -h 127.0.0.1 -p 5432
+  fi
+else
+  target_port=${BENCH_TARGET_PORT:-5434}
+  target_dir=$(throwaway_pg "$target_port" -c max_connections=300)
+fi
+export BENCH_TARGET_PORT=$target_port
+
 port=${BENCH_PORT:-5077}
 store=${BENCH_STORE:-sqlite://$work/autodb.db}
 # BENCH_STORE=separate: a PostgreSQL metadata store of its own (a throw-away cluster on port
 # 5433, on AutoDB's cores), as in production, where the store is not one of the targets.
 if [ "$store" = separate ]; then
-  bins=(/usr/lib/postgresql/*/bin)
-  pgbin=$(printf '%s\n' "${bins[@]}" | sort -V | tail -1)
-  store_dir=$(mktemp -d /tmp/autodb-bench-store.XXXXXX)
-  chown postgres "$store_dir"
-  runuser -u postgres -- "$pgbin/initdb" -D "$store_dir/data" -A trust -U postgres >/dev/null
-  runuser -u postgres -- "$pgbin/pg_ctl" -D "$store_dir/data" -l "$store_dir/log" -w \
-    -o "-p 5433 -k $store_dir -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements" \
-    start >/dev/null
+  store_dir=$(throwaway_pg 5433 -c shared_preload_libraries=pg_stat_statements)
   psql -X -q -h 127.0.0.1 -p 5433 -U postgres -c 'CREATE DATABASE autodb'
   psql -X -q -h 127.0.0.1 -p 5433 -U postgres -d autodb -c 'CREATE EXTENSION pg_stat_statements'
   store=postgres://postgres@127.0.0.1:5433/autodb
@@ -59,7 +61,7 @@ export BENCH_PASSWORD
 AUTODB_PASSWORD="$BENCH_PASSWORD" target/release/autodb user create admin --role admin >/dev/null
 
 # PostgreSQL: the postmaster, its live children and the children it has reaped.
-pg_pid=$(head -1 "$(psql -X -At -h 127.0.0.1 -U postgres -c 'SHOW data_directory')/postmaster.pid")
+pg_pid=$(head -1 "$(psql -X -At -h 127.0.0.1 -p "$target_port" -U postgres -c 'SHOW data_directory')/postmaster.pid")
 pg_ticks() {
   { awk '{print $14+$15+$16+$17}' "/proc/$pg_pid/stat"
     for c in $(pgrep -P "$pg_pid"); do awk '{print $14+$15}' "/proc/$c/stat" 2>/dev/null; done

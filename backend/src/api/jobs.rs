@@ -73,8 +73,11 @@ pub async fn list(
 
 #[utoipa::path(tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 #[get("/jobs/{id}")]
-pub async fn get(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResult<web::Json<Job>> {
-    Ok(web::Json(jobs::get(&ctx, &auth.0, id.into_inner()).await?))
+pub async fn get(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let body = jobs::get_json(&ctx, &auth.0, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -586,16 +586,23 @@ pub fn selector(ids: &[i64], tags: &[String], prefix: &str) -> Result<TargetSele
         .map_err(|e| Error::validation(format!("{prefix}{}", e.field), e.message))
 }
 
-/// The targets a selector chooses (the one resolution of selectors, for jobs and queries): every
-/// given id must exist, and tags must match at least one target. A refusal names the field under
-/// `prefix`.
-pub fn select(
-    conn: &mut store::DbConn,
+/// Every target with its tags, for [`select`].
+pub type Catalog = Vec<(rows::TargetRow, Vec<String>)>;
+
+pub fn catalog(conn: &mut store::DbConn) -> Result<Catalog> {
+    Ok(rows::list(conn, &[])?)
+}
+
+/// The targets of `all` a selector chooses (the one resolution of selectors, for jobs and
+/// queries): every given id must exist, and tags must match at least one target. A refusal
+/// names the field under `prefix`.
+pub fn select<'a>(
+    all: &'a Catalog,
     sel: &TargetSelector,
     prefix: &str,
-) -> Result<Vec<(rows::TargetRow, Vec<String>)>> {
-    let chosen: Vec<_> = rows::list(conn, &[])?
-        .into_iter()
+) -> Result<Vec<&'a (rows::TargetRow, Vec<String>)>> {
+    let chosen: Vec<_> = all
+        .iter()
         .filter(|(t, tags)| sel.selects(t.id, tags))
         .collect();
     let field = format!("{prefix}{}", sel.field());

@@ -228,6 +228,23 @@ impl TestApp {
 }
 
 /// Asserts status and the error code, and returns the body.
+/// The whole body of an event stream at `path`, which must end within `secs`.
+pub async fn stream_body(app: &TestApp, token: &str, path: &str, secs: u64) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream at {path} did not end within {secs} s"))
+}
+
 pub async fn expect_error(r: Response, status: StatusCode, code: &str) -> Value {
     let got = r.status();
     let body: Value = r.json().await.expect("error body is JSON");

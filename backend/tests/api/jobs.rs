@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, StoreFile,
-    TestApp,
+    expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, stream_body,
+    StoreFile, TestApp,
 };
 
 /// A fresh PostgreSQL database for one test, dropped when the guard goes.
@@ -549,19 +549,7 @@ async fn live_events_stream_progress_until_the_job_ends() {
     let job = submit(&app, &t, json!({"name": "ev", "scripts": [
         {"sql": "CREATE TABLE e (x);\nINSERT INTO e VALUES (1);\nINSERT INTO e VALUES (2);", "target_ids": [target]}]})).await;
     let id = job["id"].as_i64().expect("id");
-    let body = tokio::time::timeout(Duration::from_secs(30), async {
-        app.client
-            .get(app.url(&format!("/api/jobs/{id}/events")))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .expect("send")
-            .text()
-            .await
-            .expect("body")
-    })
-    .await
-    .expect("the stream ends when the job ends");
+    let body = stream_body(&app, &t, &format!("/api/jobs/{id}/events"), 30).await;
     assert!(body.starts_with("event: snapshot\n"), "{body}");
     assert!(body.contains("event: end\n"), "{body}");
     let last_run = body
@@ -656,19 +644,7 @@ async fn a_stream_read_while_many_runs_move_ends_where_the_job_ends() {
     )
     .await;
     let id = job["id"].as_i64().expect("id");
-    let body = tokio::time::timeout(Duration::from_secs(60), async {
-        app.client
-            .get(app.url(&format!("/api/jobs/{id}/events")))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .expect("send")
-            .text()
-            .await
-            .expect("body")
-    })
-    .await
-    .expect("the stream ends when the job ends");
+    let body = stream_body(&app, &t, &format!("/api/jobs/{id}/events"), 60).await;
     let (streamed, streamed_runs) = replay(&body);
     let r = app.get(&format!("/api/jobs/{id}"), Some(&t)).await;
     let whole: Value = r.json().await.expect("json");

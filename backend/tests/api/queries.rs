@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_error, pg_admin, spawn_app, spawn_app_with, store_backend, TestApp};
+use crate::helpers::{
+    expect_error, pg_admin, spawn_app, spawn_app_with, store_backend, stream_body, TestApp,
+};
 use crate::jobs::{create_target, pg_target, PgDb};
 
 /// A fresh MariaDB database for one test, dropped when the guard goes.
@@ -519,19 +521,7 @@ async fn live_events_send_a_snapshot_each_result_as_it_ends_and_the_end() {
         json!({"sql": "SELECT 7 AS seven FROM (SELECT pg_sleep(1)) s", "target_ids": [slow]}),
     )
     .await;
-    let body = tokio::time::timeout(Duration::from_secs(30), async {
-        app.client
-            .get(app.url(&format!("/api/queries/{id}/events")))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .expect("send")
-            .text()
-            .await
-            .expect("body")
-    })
-    .await
-    .expect("the stream ends when the query ends");
+    let body = stream_body(&app, &t, &format!("/api/queries/{id}/events"), 30).await;
     assert!(body.starts_with("event: snapshot\n"), "{body}");
     assert!(body.contains("event: result\n"), "{body}");
     assert!(

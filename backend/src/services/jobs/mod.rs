@@ -373,6 +373,7 @@ fn resolve(
     input: &JobInput,
     secrets: &crate::crypto::SecretBox,
 ) -> Result<Vec<rows::NewScript>> {
+    let all = targets::catalog(conn)?;
     let mut out = vec![];
     for (i, s) in input.scripts.iter().enumerate() {
         let prefix = format!("scripts[{i}].");
@@ -381,7 +382,7 @@ fn resolve(
             return Err(Error::validation(field("sql"), "is empty"));
         }
         let selector = targets::selector(&s.target_ids, &s.target_tags, &prefix)?;
-        let chosen = targets::select(conn, &selector, &prefix)?;
+        let chosen = targets::select(&all, &selector, &prefix)?;
         // Split once per engine among the targets, not once per target.
         let engines: BTreeSet<&str> = chosen.iter().map(|(t, _)| t.engine.as_str()).collect();
         let mut shown = s.sql.clone();
@@ -463,6 +464,26 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
 pub async fn get(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     actor.require_to(Action::Read)?;
     ctx.store.run(move |c| load_job(c, id)).await
+}
+
+/// [`get`] as its JSON answer. Readers of the same job at the same moment share one load and
+/// one serialization (`services::coalesce`): a fleet's job of 10,000 runs is megabytes of JSON,
+/// and each reader building its own would multiply the time and the memory.
+pub async fn get_json(ctx: &Ctx, actor: &Actor, id: i64) -> Result<bytes::Bytes> {
+    actor.require_to(Action::Read)?;
+    let shared = ctx
+        .job_reads
+        .get(id, || async move {
+            let job = ctx.store.run(move |c| load_job(c, id)).await?;
+            super::blocking(move || {
+                serde_json::to_vec(&job)
+                    .map(bytes::Bytes::from)
+                    .map_err(|e| Error::internal(format!("serializing job {id}: {e}")))
+            })
+            .await
+        })
+        .await?;
+    Ok((*shared).clone())
 }
 
 /// Most runs on one page of `GET /api/jobs/{id}/runs`.

@@ -206,7 +206,8 @@ fn resolve(
     selector: &TargetSelector,
     max_statements: u32,
 ) -> Result<(Vec<rows::NewTarget>, std::result::Result<(), String>)> {
-    let chosen = targets::select(conn, selector, "")?;
+    let all = targets::catalog(conn)?;
+    let chosen = targets::select(&all, selector, "")?;
     let refused: Vec<String> = chosen
         .iter()
         .filter_map(|(t, _)| {

@@ -36,7 +36,9 @@ pub async fn get_policy(
     auth: Auth,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Policy>> {
-    Ok(web::Json(grants::get_policy(&ctx, &auth.0, id.into_inner()).await?))
+    Ok(web::Json(
+        grants::get_policy(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(tag = "grants", params(("id" = i64, Path)), request_body = PolicyInput,
@@ -74,7 +76,9 @@ pub async fn check_policy(
     auth: Auth,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<Right>>> {
-    Ok(web::Json(grants::check(&ctx, &auth.0, id.into_inner()).await?))
+    Ok(web::Json(
+        grants::check(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(tag = "grants", request_body = GrantInput,
@@ -124,8 +128,14 @@ pub async fn list(
 
 #[utoipa::path(tag = "grants", params(("id" = i64, Path)), responses((status = 200, body = Grant), (status = 404, body = ErrorBody)))]
 #[get("/grants/{id}")]
-pub async fn get(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResult<web::Json<Grant>> {
-    Ok(web::Json(grants::get(&ctx, &auth.0, id.into_inner()).await?))
+pub async fn get(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Grant>> {
+    Ok(web::Json(
+        grants::get(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(tag = "grants", params(("id" = i64, Path)), request_body = ExtendInput,
@@ -147,6 +157,12 @@ pub async fn extend(
     responses((status = 200, body = Grant, description = "The restore is due now; follow the status to `ended`"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already over")))]
 #[post("/grants/{id}/end")]
-pub async fn end(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResult<web::Json<Grant>> {
-    Ok(web::Json(grants::end(&ctx, &auth.0, id.into_inner()).await?))
+pub async fn end(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Grant>> {
+    Ok(web::Json(
+        grants::end(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_error, pg_admin, spawn_app_with, spawn_second, store_backend, TestApp};
+use crate::helpers::{
+    expect_error, pg_admin, spawn_app_with, spawn_second, store_backend, TestApp,
+};
 use crate::jobs::{create_target, pg_target, PgDb};
 
 const HBA: &str = "/etc/postgresql/15/main/pg_hba.conf";
@@ -71,7 +73,11 @@ struct Session {
 
 impl Session {
     fn still_works(&self) -> bool {
-        self.ask.send(()).is_ok() && self.answer.recv_timeout(Duration::from_secs(20)).unwrap_or(false)
+        self.ask.send(()).is_ok()
+            && self
+                .answer
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or(false)
     }
 }
 
@@ -89,13 +95,18 @@ fn login(db: Db, dbname: &str, user: &str, password: &str) -> Result<(), String>
     let (dbname, user, password) = (dbname.to_string(), user.to_string(), password.to_string());
     std::thread::spawn(move || match db {
         Db::Pg => {
-            let url = format!("host=127.0.0.1 port=5432 user={user} password={password} dbname={dbname}");
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
-            c.simple_query("SELECT 1").map(|_| ()).map_err(|e| e.to_string())
+            let url =
+                format!("host=127.0.0.1 port=5432 user={user} password={password} dbname={dbname}");
+            let mut c =
+                postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+            c.simple_query("SELECT 1")
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         }
         Db::Maria => {
             use mysql::prelude::Queryable;
-            let mut c = mysql::Conn::new(maria_opts(&user, &password)).map_err(|e| e.to_string())?;
+            let mut c =
+                mysql::Conn::new(maria_opts(&user, &password)).map_err(|e| e.to_string())?;
             c.query_drop("SELECT 1").map_err(|e| e.to_string())
         }
     })
@@ -111,7 +122,8 @@ fn open_session(db: Db, dbname: &str, user: &str, password: &str) -> Session {
     let (ready_tx, ready) = std::sync::mpsc::channel::<Result<(), String>>();
     std::thread::spawn(move || match db {
         Db::Pg => {
-            let url = format!("host=127.0.0.1 port=5432 user={user} password={password} dbname={dbname}");
+            let url =
+                format!("host=127.0.0.1 port=5432 user={user} password={password} dbname={dbname}");
             match postgres::Client::connect(&url, postgres::NoTls) {
                 Ok(mut c) => {
                     let _ = ready_tx.send(Ok(()));
@@ -194,20 +206,37 @@ async fn world(app: &TestApp, token: &str, db: Db) -> World {
     match db {
         Db::Pg => {
             let pg = PgDb::new("grant");
-            pg_admin(&format!("CREATE ROLE {account} LOGIN PASSWORD '{original}'")).expect("role");
+            pg_admin(&format!(
+                "CREATE ROLE {account} LOGIN PASSWORD '{original}'"
+            ))
+            .expect("role");
             pg_admin(&format!("GRANT ALL ON DATABASE {} TO {account}", pg.0)).expect("grant");
             pg_admin(&format!("GRANT gt_scram TO {account}")).expect("scram group");
             let target = pg_target(app, token, &pg).await;
-            World { db, dbname: pg.0.clone(), account, original, target, admin_user: None, _pg: Some(pg) }
+            World {
+                db,
+                dbname: pg.0.clone(),
+                account,
+                original,
+                target,
+                admin_user: None,
+                _pg: Some(pg),
+            }
         }
         Db::Maria => {
             let dbname = tag();
             let admin = tag();
             maria_root(&format!("CREATE DATABASE {dbname}"));
-            maria_root(&format!("CREATE USER '{account}'@'%' IDENTIFIED BY '{original}'"));
+            maria_root(&format!(
+                "CREATE USER '{account}'@'%' IDENTIFIED BY '{original}'"
+            ));
             maria_root(&format!("GRANT SELECT ON {dbname}.* TO '{account}'@'%'"));
-            maria_root(&format!("CREATE USER '{admin}'@'%' IDENTIFIED BY 'adm-pass-1'"));
-            maria_root(&format!("GRANT ALL PRIVILEGES ON *.* TO '{admin}'@'%' WITH GRANT OPTION"));
+            maria_root(&format!(
+                "CREATE USER '{admin}'@'%' IDENTIFIED BY 'adm-pass-1'"
+            ));
+            maria_root(&format!(
+                "GRANT ALL PRIVILEGES ON *.* TO '{admin}'@'%' WITH GRANT OPTION"
+            ));
             let target = create_target(
                 app,
                 token,
@@ -216,7 +245,15 @@ async fn world(app: &TestApp, token: &str, db: Db) -> World {
                     "trusted_for_queries": true}),
             )
             .await;
-            World { db, dbname, account, original, target, admin_user: Some(admin), _pg: None }
+            World {
+                db,
+                dbname,
+                account,
+                original,
+                target,
+                admin_user: Some(admin),
+                _pg: None,
+            }
         }
     }
 }
@@ -263,7 +300,10 @@ async fn wait_status(app: &TestApp, token: &str, id: i64, want: &str, secs: u64)
         if g["status"] == want {
             return g;
         }
-        assert!(Instant::now() < deadline, "grant {id} never became {want}: {g}");
+        assert!(
+            Instant::now() < deadline,
+            "grant {id} never became {want}: {g}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -304,27 +344,47 @@ async fn swap_round_trip(db: Db) {
     let p = policy(&app, &t, &w, "swap", json!(["operator"])).await;
     let op = app.user_with_role("operator").await;
     let g = ask(&app, &op, p, 600).await;
-    let (id, password) = (g["id"].as_i64().expect("id"), g["password"].as_str().expect("pw").to_string());
+    let (id, password) = (
+        g["id"].as_i64().expect("id"),
+        g["password"].as_str().expect("pw").to_string(),
+    );
     assert_eq!(g["login"], w.account);
     // During: the temporary password works, the original does not.
     login(db, &w.dbname, &w.account, &password).expect("the temporary password works");
-    assert!(login(db, &w.dbname, &w.account, &w.original).is_err(), "the original is swapped out");
+    assert!(
+        login(db, &w.dbname, &w.account, &w.original).is_err(),
+        "the original is swapped out"
+    );
     let session = open_session(db, &w.dbname, &w.account, &password);
     assert!(session.still_works());
     // Handed back: the original works again, the temporary is refused, its session is gone.
-    let r = app.post_json(&format!("/api/grants/{id}/end"), Some(&op), json!({})).await;
+    let r = app
+        .post_json(&format!("/api/grants/{id}/end"), Some(&op), json!({}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let done = wait_status(&app, &op, id, "ended", 20).await;
     assert!(done["ended_at"].is_string());
     login(db, &w.dbname, &w.account, &w.original).expect("the original works after");
-    assert!(login(db, &w.dbname, &w.account, &password).is_err(), "the temporary is refused");
+    assert!(
+        login(db, &w.dbname, &w.account, &password).is_err(),
+        "the temporary is refused"
+    );
     assert!(!session.still_works(), "the temporary session was ended");
     // Never stored, audited or answered again.
-    let audit = serde_json::to_string(&app.audit("object_type=grant&per_page=100").await).expect("json");
+    let audit =
+        serde_json::to_string(&app.audit("object_type=grant&per_page=100").await).expect("json");
     assert!(audit.contains("restore"), "{audit}");
     assert!(!audit.contains(&password));
-    assert!(!store_text(&app).await.contains(&password), "the store holds the password");
-    let listed = app.get("/api/grants", Some(&t)).await.text().await.expect("text");
+    assert!(
+        !store_text(&app).await.contains(&password),
+        "the store holds the password"
+    );
+    let listed = app
+        .get("/api/grants", Some(&t))
+        .await
+        .text()
+        .await
+        .expect("text");
     assert!(listed.contains(&format!("\"id\":{id}")) && !listed.contains(&password));
 }
 
@@ -346,7 +406,10 @@ async fn personal_round_trip(db: Db) {
     let p = policy(&app, &t, &w, "personal", json!(["developer"])).await;
     let dev = app.user_with_role("developer").await;
     let g = ask(&app, &dev, p, 2).await;
-    let (id, login_name) = (g["id"].as_i64().expect("id"), g["login"].as_str().expect("login").to_string());
+    let (id, login_name) = (
+        g["id"].as_i64().expect("id"),
+        g["login"].as_str().expect("login").to_string(),
+    );
     let password = g["password"].as_str().expect("pw").to_string();
     assert_ne!(login_name, w.account, "a login of its own");
     let session = open_session(db, &w.dbname, &login_name, &password);
@@ -355,7 +418,10 @@ async fn personal_round_trip(db: Db) {
     login(db, &w.dbname, &w.account, &w.original).expect("the account's own password still works");
     // Expiry (2 s) takes it back by itself.
     wait_status(&app, &dev, id, "ended", 20).await;
-    assert!(login(db, &w.dbname, &login_name, &password).is_err(), "the personal login is gone");
+    assert!(
+        login(db, &w.dbname, &login_name, &password).is_err(),
+        "the personal login is gone"
+    );
     assert!(!session.still_works(), "its session was ended");
     login(db, &w.dbname, &w.account, &w.original).expect("the account still works");
 }
@@ -380,32 +446,73 @@ async fn a_second_swap_is_refused_naming_the_holder_and_bounds_and_roles_are_enf
     let dev = app.user_with_role("developer").await;
     let body = |d: i64| json!({"policy_id": p, "duration_s": d, "reason": "x"});
     // A role not in the policy.
-    expect_error(app.post_json("/api/grants", Some(&dev), body(60)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    expect_error(
+        app.post_json("/api/grants", Some(&dev), body(60)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     // Duration bounds.
-    let e = expect_error(app.post_json("/api/grants", Some(&op), body(601)).await, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let e = expect_error(
+        app.post_json("/api/grants", Some(&op), body(601)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
     assert_eq!(e["field"], "duration_s");
-    let e = expect_error(app.post_json("/api/grants", Some(&op), body(0)).await, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let e = expect_error(
+        app.post_json("/api/grants", Some(&op), body(0)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
     assert_eq!(e["field"], "duration_s");
     let g = ask(&app, &op, p, 300).await;
     let id = g["id"].as_i64().expect("id");
     // A second swap on the same account names the holder and the expiry.
-    let e = expect_error(app.post_json("/api/grants", Some(&t), body(60)).await, StatusCode::CONFLICT, "conflict").await;
+    let e = expect_error(
+        app.post_json("/api/grants", Some(&t), body(60)).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
     let msg = e["message"].as_str().expect("message");
-    assert!(msg.contains("operator_") && msg.contains(&g["expires_at"].as_str().expect("exp")[..16]), "{msg}");
+    assert!(
+        msg.contains("operator_") && msg.contains(&g["expires_at"].as_str().expect("exp")[..16]),
+        "{msg}"
+    );
     // Extend within and beyond the maximum from the start.
-    let r = app.post_json(&format!("/api/grants/{id}/extend"), Some(&op), json!({"duration_s": 200})).await;
+    let r = app
+        .post_json(
+            &format!("/api/grants/{id}/extend"),
+            Some(&op),
+            json!({"duration_s": 200}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let e = expect_error(
-        app.post_json(&format!("/api/grants/{id}/extend"), Some(&op), json!({"duration_s": 200})).await,
+        app.post_json(
+            &format!("/api/grants/{id}/extend"),
+            Some(&op),
+            json!({"duration_s": 200}),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     )
     .await;
     assert_eq!(e["field"], "duration_s");
     // Someone else's grant is not theirs to see.
-    expect_error(app.get(&format!("/api/grants/{id}"), Some(&dev)).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.get(&format!("/api/grants/{id}"), Some(&dev)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // The admin revokes it.
-    let r = app.post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({})).await;
+    let r = app
+        .post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     wait_status(&app, &t, id, "ended", 20).await;
     let audit = app.audit("object_type=grant&action=revoke").await;
@@ -421,8 +528,12 @@ async fn a_password_changed_during_the_grant_is_a_conflict_and_theirs_is_kept() 
     let p = policy(&app, &t, &w, "swap", json!(["operator"])).await;
     let g = ask(&app, &t, p, 300).await;
     let id = g["id"].as_i64().expect("id");
-    maria_root(&format!("ALTER USER '{}'@'%' IDENTIFIED BY 'theirs-now-1'", w.account));
-    app.post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({})).await;
+    maria_root(&format!(
+        "ALTER USER '{}'@'%' IDENTIFIED BY 'theirs-now-1'",
+        w.account
+    ));
+    app.post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({}))
+        .await;
     wait_status(&app, &t, id, "conflict", 20).await;
     login(Db::Maria, &w.dbname, &w.account, "theirs-now-1").expect("their password is kept");
     assert!(login(Db::Maria, &w.dbname, &w.account, &w.original).is_err());
@@ -441,20 +552,36 @@ async fn an_unreachable_target_at_expiry_is_restore_failed_then_restored_once_re
     let id = g["id"].as_i64().expect("id");
     let admin = w.admin_user.clone().expect("admin user");
     maria_root(&format!("ALTER USER '{admin}'@'%' ACCOUNT LOCK"));
-    app.post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({})).await;
+    app.post_json(&format!("/api/grants/{id}/end"), Some(&t), json!({}))
+        .await;
     let failed = wait_status(&app, &t, id, "restore_failed", 20).await;
     assert!(failed["restore_attempts"].as_i64().unwrap_or(0) >= 1);
-    assert!(failed["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{failed}");
-    assert!(login(Db::Maria, &w.dbname, &w.account, &w.original).is_err(), "not restored yet");
+    assert!(
+        failed["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failed}"
+    );
+    assert!(
+        login(Db::Maria, &w.dbname, &w.account, &w.original).is_err(),
+        "not restored yet"
+    );
     maria_root(&format!("ALTER USER '{admin}'@'%' ACCOUNT UNLOCK"));
     wait_status(&app, &t, id, "ended", 30).await;
     login(Db::Maria, &w.dbname, &w.account, &w.original).expect("restored once reachable");
-    assert!(!app.audit("object_type=grant&action=restore_failed").await.is_empty());
+    assert!(!app
+        .audit("object_type=grant&action=restore_failed")
+        .await
+        .is_empty());
 }
 
 /// An AutoDB whose runtime can be dropped without any shutdown: the equivalent of `kill -9`
 /// for an in-process app (its engine loops, server and timers are gone at once).
-fn doomed_app(backend: String) -> (TestApp, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+fn doomed_app(
+    backend: String,
+) -> (
+    TestApp,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -477,8 +604,15 @@ async fn restored_after_a_crash(backend: &str, processes: usize) {
     let password = g["password"].as_str().expect("pw").to_string();
     // Killed during the grant: nothing of it runs any more.
     let _ = stop.send(());
-    tokio::task::spawn_blocking(move || thread.join()).await.expect("join").expect("thread");
-    let expires: chrono::DateTime<chrono::Utc> = g["expires_at"].as_str().expect("exp").parse().expect("time");
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .expect("join")
+        .expect("thread");
+    let expires: chrono::DateTime<chrono::Utc> = g["expires_at"]
+        .as_str()
+        .expect("exp")
+        .parse()
+        .expect("time");
     while chrono::Utc::now() < expires + chrono::Duration::milliseconds(500) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -494,12 +628,17 @@ async fn restored_after_a_crash(backend: &str, processes: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "restored {took:?} after the start");
+    assert!(
+        took < Duration::from_secs(5),
+        "restored {took:?} after the start"
+    );
     // Read through a live process; one restore in the audit log however many processes.
     let b = crate::helpers::client();
     let tok: Value = b
         .post(format!("{}/api/auth/login", others[0]))
-        .json(&json!({"username": crate::helpers::ADMIN, "password": crate::helpers::ADMIN_PASSWORD}))
+        .json(
+            &json!({"username": crate::helpers::ADMIN, "password": crate::helpers::ADMIN_PASSWORD}),
+        )
         .send()
         .await
         .expect("login")
@@ -509,7 +648,15 @@ async fn restored_after_a_crash(backend: &str, processes: usize) {
     let tok = tok["token"].as_str().expect("token").to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let g: Value = b.get(format!("{}/api/grants/{id}", others[0])).bearer_auth(&tok).send().await.expect("get").json().await.expect("json");
+        let g: Value = b
+            .get(format!("{}/api/grants/{id}", others[0]))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
         if g["status"] == "ended" {
             break;
         }
@@ -517,7 +664,10 @@ async fn restored_after_a_crash(backend: &str, processes: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let audit: Value = b
-        .get(format!("{}/api/audit?object_type=grant&action=restore&per_page=100", others[0]))
+        .get(format!(
+            "{}/api/audit?object_type=grant&action=restore&per_page=100",
+            others[0]
+        ))
         .bearer_auth(&tok)
         .send()
         .await
@@ -525,7 +675,12 @@ async fn restored_after_a_crash(backend: &str, processes: usize) {
         .json()
         .await
         .expect("json");
-    let restores = audit["items"].as_array().expect("items").iter().filter(|e| e["object_id"] == id.to_string()).count();
+    let restores = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["object_id"].as_str() == Some(id.to_string().as_str()))
+        .count();
     assert_eq!(restores, 1, "{audit}");
     println!("restored {took:?} after the restart with {processes} process(es)");
 }

@@ -53,10 +53,15 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(Error::validation("reason", "must be 1 to 1000 characters"));
     }
-    let (policy, engine, spec) = policy_and_spec(ctx, input.policy_id).await.map_err(|e| match e {
-        Error::NotFound("grant policy") => Error::validation("policy_id", "no such grant policy"),
-        other => other,
-    })?;
+    let (policy, engine, spec) =
+        policy_and_spec(ctx, input.policy_id)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound("grant policy") => {
+                    Error::validation("policy_id", "no such grant policy")
+                }
+                other => other,
+            })?;
     if !may_ask(actor, &policy.roles) {
         return Err(Error::Forbidden(
             format!("your role ({}) may not ask under this policy", actor.role).into(),
@@ -171,7 +176,13 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
             let detail = json!({"policy_id": new.policy_id, "target_id": new.target_id,
                 "account": new.account, "login": new.login, "mode": new.mode,
                 "duration_s": input.duration_s, "reason": new.reason});
-            audit::record(tx, Some(&who), None, None, Event::ok("request", "grant", id).with(detail))?;
+            audit::record(
+                tx,
+                Some(&who),
+                None,
+                None,
+                Event::ok("request", "grant", id).with(detail),
+            )?;
             Ok(id)
         })
         .await?;
@@ -224,7 +235,9 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
                 };
                 rows::transition(tx, id, &[Status::Pending.as_str()], &change)?;
                 rows::reschedule(tx, id, store::now())?;
-                let event = Event::ok("grant", "grant", id).with(json!({"error": why})).failed();
+                let event = Event::ok("grant", "grant", id)
+                    .with(json!({"error": why}))
+                    .failed();
                 audit::record(tx, Some(&who), None, None, event)?;
                 Ok(false)
             }
@@ -290,7 +303,10 @@ pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Re
         return Err(Error::validation("duration_s", "must be 1 or more"));
     }
     if g.status != Status::Active.as_str() {
-        return Err(Error::Conflict(format!("the grant is {}, not active", g.status)));
+        return Err(Error::Conflict(format!(
+            "the grant is {}, not active",
+            g.status
+        )));
     }
     let (policy, engine, spec) = policy_and_spec(ctx, g.policy_id).await?;
     let until = g.expires_at + Span::seconds(input.duration_s);
@@ -331,7 +347,13 @@ pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Re
                 return Err(Error::Conflict("the grant is being taken back now".into()));
             }
             let detail = json!({"duration_s": input.duration_s, "expires_at": until.and_utc()});
-            audit::record(tx, Some(&who), None, None, Event::ok("extend", "grant", id).with(detail))?;
+            audit::record(
+                tx,
+                Some(&who),
+                None,
+                None,
+                Event::ok("extend", "grant", id).with(detail),
+            )?;
             Ok(())
         })
         .await?;
@@ -343,7 +365,10 @@ pub async fn end(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Grant> {
     let g = row(ctx, actor, id).await?;
     let status: Status = g.status.parse().map_err(Error::internal)?;
     if status.is_terminal() {
-        return Err(Error::Conflict(format!("the grant has already {}", g.status)));
+        return Err(Error::Conflict(format!(
+            "the grant has already {}",
+            g.status
+        )));
     }
     let who = actor.clone();
     ctx.store
@@ -356,7 +381,11 @@ pub async fn end(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Grant> {
             };
             rows::transition(tx, id, &[status.as_str()], &change)?;
             rows::reschedule(tx, id, now)?;
-            let action = if who.user_id == g.requested_by { "end" } else { "revoke" };
+            let action = if who.user_id == g.requested_by {
+                "end"
+            } else {
+                "revoke"
+            };
             audit::record(tx, Some(&who), None, None, Event::ok(action, "grant", id))?;
             Ok::<_, Error>(())
         })

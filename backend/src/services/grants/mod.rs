@@ -177,7 +177,11 @@ fn seal(secrets: &SecretBox, aad: &str, v: &target::Verifier) -> Result<String> 
         .map_err(|e| Error::internal(format!("sealing a verifier: {e}")))
 }
 
-fn open(secrets: &SecretBox, aad: &str, sealed: &str) -> std::result::Result<target::Verifier, String> {
+fn open(
+    secrets: &SecretBox,
+    aad: &str,
+    sealed: &str,
+) -> std::result::Result<target::Verifier, String> {
     let json = secrets.open_for(aad, sealed)?;
     serde_json::from_str(&json).map_err(|e| format!("a sealed verifier is not readable: {e}"))
 }

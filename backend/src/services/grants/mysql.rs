@@ -171,7 +171,11 @@ pub fn rights(target_user: &str) -> Vec<(&'static str, &'static [&'static str], 
     vec![
         (
             "read the verifier",
-            &["SELECT ON `mysql`.*", "SELECT ON `mysql`.`global_priv`", "SELECT ON *.*"],
+            &[
+                "SELECT ON `mysql`.*",
+                "SELECT ON `mysql`.`global_priv`",
+                "SELECT ON *.*",
+            ],
             format!("GRANT SELECT ON mysql.global_priv TO {me}"),
         ),
         (

@@ -50,9 +50,17 @@ pub fn kill(sid: i64, serial: i64, inst: i64) -> String {
 pub fn create_personal(login: &str, values: &str, account: &str, seconds: i64) -> Vec<String> {
     let job = format!("AUTODB_EXPIRE_{}", login.to_uppercase());
     vec![
-        format!("CREATE USER {} IDENTIFIED BY VALUES {}", ident(login), literal(values)),
+        format!(
+            "CREATE USER {} IDENTIFIED BY VALUES {}",
+            ident(login),
+            literal(values)
+        ),
         format!("GRANT CREATE SESSION TO {}", ident(login)),
-        format!("ALTER USER {} GRANT CONNECT THROUGH {}", ident(account), ident(login)),
+        format!(
+            "ALTER USER {} GRANT CONNECT THROUGH {}",
+            ident(account),
+            ident(login)
+        ),
         format!(
             "BEGIN DBMS_SCHEDULER.CREATE_JOB(job_name => {}, job_type => 'PLSQL_BLOCK', \
              job_action => {}, start_date => SYSTIMESTAMP + NUMTODSINTERVAL({seconds}, 'SECOND'), \
@@ -71,7 +79,11 @@ pub fn create_personal(login: &str, values: &str, account: &str, seconds: i64) -
 
 pub fn drop_personal(login: &str, account: &str) -> Vec<String> {
     vec![
-        format!("ALTER USER {} REVOKE CONNECT THROUGH {}", ident(account), ident(login)),
+        format!(
+            "ALTER USER {} REVOKE CONNECT THROUGH {}",
+            ident(account),
+            ident(login)
+        ),
         format!("DROP USER {} CASCADE", ident(login)),
     ]
 }
@@ -86,9 +98,16 @@ mod tests {
             set_values("spt", "S:ABC;T:DEF"),
             "ALTER USER \"SPT\" IDENTIFIED BY VALUES 'S:ABC;T:DEF'"
         );
-        assert_eq!(read("spt"), "SELECT spare4, password, astatus FROM sys.user$ WHERE name = 'SPT'");
-        assert_eq!(kill(12, 345, 1), "ALTER SYSTEM KILL SESSION '12,345,@1' IMMEDIATE");
-        assert!(sessions("spt", "2026-12-02 06:00:00").contains("logon_time >= TO_DATE('2026-12-02 06:00:00'"));
+        assert_eq!(
+            read("spt"),
+            "SELECT spare4, password, astatus FROM sys.user$ WHERE name = 'SPT'"
+        );
+        assert_eq!(
+            kill(12, 345, 1),
+            "ALTER SYSTEM KILL SESSION '12,345,@1' IMMEDIATE"
+        );
+        assert!(sessions("spt", "2026-12-02 06:00:00")
+            .contains("logon_time >= TO_DATE('2026-12-02 06:00:00'"));
     }
 
     #[test]
@@ -97,6 +116,9 @@ mod tests {
         assert_eq!(sql[2], "ALTER USER \"APP\" GRANT CONNECT THROUGH \"TMP1\"");
         assert!(sql[3].contains("NUMTODSINTERVAL(600, 'SECOND')"));
         assert!(sql[3].contains("REVOKE CONNECT THROUGH"));
-        assert_eq!(drop_personal("tmp1", "app")[1], "DROP USER \"TMP1\" CASCADE");
+        assert_eq!(
+            drop_personal("tmp1", "app")[1],
+            "DROP USER \"TMP1\" CASCADE"
+        );
     }
 }

@@ -108,7 +108,13 @@ pub async fn create_policy(ctx: &Ctx, actor: &Actor, input: PolicyInput) -> Resu
             let detail = json!({"name": f.name, "target_id": f.target_id, "account": f.account,
                 "mode": f.mode, "max_duration_s": f.max_duration_s, "roles": input.roles,
                 "kill_sessions": f.kill_sessions});
-            audit::record(tx, Some(&who), None, None, Event::ok("create", "grant_policy", id).with(detail))?;
+            audit::record(
+                tx,
+                Some(&who),
+                None,
+                None,
+                Event::ok("create", "grant_policy", id).with(detail),
+            )?;
             Ok::<_, Error>(id)
         })
         .await
@@ -116,7 +122,12 @@ pub async fn create_policy(ctx: &Ctx, actor: &Actor, input: PolicyInput) -> Resu
     get_policy(ctx, actor, id).await
 }
 
-pub async fn update_policy(ctx: &Ctx, actor: &Actor, id: i64, input: PolicyInput) -> Result<Policy> {
+pub async fn update_policy(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: i64,
+    input: PolicyInput,
+) -> Result<Policy> {
     actor.require_to(Action::ManageGrants)?;
     let f = fields(ctx, &input).await?;
     let who = actor.clone();
@@ -126,7 +137,13 @@ pub async fn update_policy(ctx: &Ctx, actor: &Actor, id: i64, input: PolicyInput
             let detail = json!({"name": f.name, "target_id": f.target_id, "account": f.account,
                 "mode": f.mode, "max_duration_s": f.max_duration_s, "roles": input.roles,
                 "kill_sessions": f.kill_sessions});
-            audit::record(tx, Some(&who), None, None, Event::ok("update", "grant_policy", id).with(detail))?;
+            audit::record(
+                tx,
+                Some(&who),
+                None,
+                None,
+                Event::ok("update", "grant_policy", id).with(detail),
+            )?;
             Ok::<_, Error>(())
         })
         .await
@@ -148,7 +165,13 @@ pub async fn delete_policy(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
             if !rows::delete_policy(tx, id)? {
                 return Err(Error::NotFound("grant policy"));
             }
-            audit::record(tx, Some(&who), None, None, Event::ok("delete", "grant_policy", id))?;
+            audit::record(
+                tx,
+                Some(&who),
+                None,
+                None,
+                Event::ok("delete", "grant_policy", id),
+            )?;
             Ok(())
         })
         .await
@@ -181,7 +204,11 @@ pub async fn get_policy(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Policy> {
 pub(super) async fn policy_and_spec(
     ctx: &Ctx,
     id: i64,
-) -> Result<(PolicyRow, Engine, std::result::Result<connectors::ConnectSpec, connectors::DbError>)> {
+) -> Result<(
+    PolicyRow,
+    Engine,
+    std::result::Result<connectors::ConnectSpec, connectors::DbError>,
+)> {
     let (policy, row) = ctx
         .store
         .run(move |c| {
@@ -195,7 +222,12 @@ pub(super) async fn policy_and_spec(
         .parse()
         .map_err(|e: connectors::DbError| Error::internal(e.message))?;
     let timeout = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
-    let spec = spec_from_row(&row, &TargetAccess::of(ctx), timeout, Some(timeout.max(Duration::from_secs(10))));
+    let spec = spec_from_row(
+        &row,
+        &TargetAccess::of(ctx),
+        timeout,
+        Some(timeout.max(Duration::from_secs(10))),
+    );
     Ok((policy, engine, spec))
 }
 
@@ -211,10 +243,14 @@ pub async fn check(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<Right>> {
     let found = ctx
         .work
         .pool()
-        .run(crate::work::Lane::Queries, Some(policy.target_id), move || {
-            let mut conn = connectors::connect(&spec)?;
-            target::check(conn.as_mut(), engine, &user)
-        })
+        .run(
+            crate::work::Lane::Queries,
+            Some(policy.target_id),
+            move || {
+                let mut conn = connectors::connect(&spec)?;
+                target::check(conn.as_mut(), engine, &user)
+            },
+        )
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
     found.map_err(|e| Error::TargetFailed(e.to_string()))

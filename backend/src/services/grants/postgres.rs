@@ -63,7 +63,11 @@ pub fn create_personal(login: &str, verifier: &str, until: &str, account: &str) 
             literal(&format!("{until}+00")),
             ident(account)
         ),
-        format!("ALTER ROLE {} SET role = {}", ident(login), literal(account)),
+        format!(
+            "ALTER ROLE {} SET role = {}",
+            ident(login),
+            literal(account)
+        ),
     ]
 }
 
@@ -134,7 +138,10 @@ mod tests {
             set_verifier("spt", Some("SCRAM-SHA-256$4096:c2FsdA==$a:b")),
             "ALTER ROLE \"spt\" PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a:b'"
         );
-        assert_eq!(set_verifier("spt", None), "ALTER ROLE \"spt\" PASSWORD NULL");
+        assert_eq!(
+            set_verifier("spt", None),
+            "ALTER ROLE \"spt\" PASSWORD NULL"
+        );
         assert_eq!(
             read("o'x"),
             "SELECT rolpassword, rolvaliduntil::text, rolcanlogin FROM pg_authid WHERE rolname = 'o''x'"

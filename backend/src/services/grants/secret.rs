@@ -108,7 +108,7 @@ mod tests {
     fn the_scram_verifier_has_postgresqls_shape_and_a_fresh_salt_each_time() {
         let p = SecretString::from("pencil");
         let v = scram_sha256(&p);
-        let (head, keys) = v.split_once('$').and_then(|(a, b)| Some((a, b))).expect("$");
+        let (head, keys) = v.split_once('$').expect("$");
         assert_eq!(head, "SCRAM-SHA-256");
         let (iter_salt, stored_server) = keys.split_once('$').expect("second $");
         let (iter, salt) = iter_salt.split_once(':').expect(":");

@@ -62,7 +62,10 @@ impl Status {
             (self, to),
             (Pending, Active | Failed | Restoring)
                 | (Active, Restoring)
-                | (Restoring, Restoring | Ended | Failed | RestoreFailed | Conflict)
+                | (
+                    Restoring,
+                    Restoring | Ended | Failed | RestoreFailed | Conflict
+                )
                 | (RestoreFailed, Restoring)
         )
     }
@@ -130,7 +133,10 @@ mod tests {
             }
             assert_eq!(s.as_str().parse::<Status>(), Ok(s));
         }
-        assert_eq!(Status::sources(Restoring), ["pending", "active", "restoring", "restore_failed"]);
+        assert_eq!(
+            Status::sources(Restoring),
+            ["pending", "active", "restoring", "restore_failed"]
+        );
         assert!("gone".parse::<Status>().is_err());
     }
 }

@@ -83,7 +83,10 @@ impl work::Kind for GrantRestores {
         let next = match self.sweep(ctl.store(), item.subject_id) {
             Ok(at) => at,
             Err(e) => {
-                log::error!("grant {}: the sweeper could not record a step: {e}", item.subject_id);
+                log::error!(
+                    "grant {}: the sweeper could not record a step: {e}",
+                    item.subject_id
+                );
                 // Tried again shortly: a store hiccup must not leave an account lent.
                 Some(store::now() + chrono::Duration::seconds(5))
             }
@@ -114,7 +117,10 @@ fn backoff(attempts: i32, max_s: u64) -> chrono::Duration {
 /// What the target work came to.
 enum Outcome {
     /// Taken back (or found already taken back); sessions ended.
-    Done { restored: bool, sessions: u64 },
+    Done {
+        restored: bool,
+        sessions: u64,
+    },
     Conflict,
     Unreachable(String),
 }
@@ -155,7 +161,11 @@ impl GrantRestores {
         let outcome = self.on_target(store, &g);
         let (to, event, next) = match outcome {
             Outcome::Done { restored, sessions } => {
-                let to = if was_pending { Status::Failed } else { Status::Ended };
+                let to = if was_pending {
+                    Status::Failed
+                } else {
+                    Status::Ended
+                };
                 let detail = json!({"restored": restored, "sessions_ended": sessions});
                 let action = if was_pending { "fail" } else { "restore" };
                 (to, Event::ok(action, "grant", id).with(detail), None)
@@ -168,14 +178,20 @@ impl GrantRestores {
                 );
                 let detail = json!({"account": g.account, "message":
                     "the account was changed by someone else during the grant; not overwritten"});
-                (Status::Conflict, Event::ok("conflict", "grant", id).with(detail).failed(), None)
+                (
+                    Status::Conflict,
+                    Event::ok("conflict", "grant", id).with(detail).failed(),
+                    None,
+                )
             }
             Outcome::Unreachable(why) => {
                 log::warn!("grant {id}: taking it back failed, will retry: {why}");
                 let at = now + backoff(g.restore_attempts + 1, self.settings.retry_max_s);
                 let detail = json!({"error": why, "attempt": g.restore_attempts + 1,
                     "next_attempt_at": at.and_utc()});
-                let event = Event::ok("restore_failed", "grant", id).with(detail).failed();
+                let event = Event::ok("restore_failed", "grant", id)
+                    .with(detail)
+                    .failed();
                 (Status::RestoreFailed, event, Some((at, why)))
             }
         };

@@ -441,7 +441,10 @@ pub fn check(
                         (true, None)
                     } else {
                         match rows(conn, &probe) {
-                            Ok(r) => (truthy(r.first().and_then(|r| r.first())) == Some(true), None),
+                            Ok(r) => (
+                                truthy(r.first().and_then(|r| r.first())) == Some(true),
+                                None,
+                            ),
                             Err(e) => (false, Some(e.to_string())),
                         }
                     };

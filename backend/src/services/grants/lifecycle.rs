@@ -39,12 +39,10 @@ fn temp_verifier(engine: Engine, password: &secrecy::SecretString) -> Verifier {
     }
 }
 
-fn personal_login(engine: Engine) -> String {
+/// A throwaway login's name (on MySQL/MariaDB the user of `'…'@'%'`).
+fn personal_login() -> String {
     let tag: u32 = rand::random();
-    match engine {
-        Engine::Mysql => format!("autodb_g{tag:08x}@%"),
-        _ => format!("autodb_g{tag:08x}"),
-    }
+    format!("autodb_g{tag:08x}")
 }
 
 /// Records the intent, changes the account, and answers with the password (once).
@@ -98,7 +96,7 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
     let temp = temp_verifier(engine, &password);
     let login = match mode {
         Mode::Swap => account.clone(),
-        Mode::Personal => personal_login(engine),
+        Mode::Personal => personal_login(),
     };
 
     // 1. Read what will be put back, and the session watermark, before anything changes.
@@ -255,8 +253,8 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
     Ok(Created {
         id,
         status: Status::Active,
-        login: match engine {
-            Engine::Mysql => super::mysql::split_account(&login).0,
+        login: match (engine, mode) {
+            (Engine::Mysql, Mode::Swap) => super::mysql::split_account(&login).0,
             _ => login,
         },
         password: password.expose_secret().to_string(),

@@ -275,3 +275,17 @@ pub fn has_item(c: &mut DbConn, grant_id: i64) -> Result<bool> {
         .get_result(c)?;
     Ok(n > 0)
 }
+
+/// Policies naming a target, and its grants that still hold (or may hold) an account.
+pub fn uses_of_target(c: &mut DbConn, target_id: i64) -> Result<(i64, i64)> {
+    let policies = grant_policies::table
+        .filter(grant_policies::target_id.eq(target_id))
+        .count()
+        .get_result(c)?;
+    let open = grants::table
+        .filter(grants::target_id.eq(target_id))
+        .filter(grants::status.eq_any(OPEN))
+        .count()
+        .get_result(c)?;
+    Ok((policies, open))
+}

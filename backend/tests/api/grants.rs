@@ -694,3 +694,131 @@ async fn a_grant_whose_process_died_is_restored_by_the_next_process_after_expiry
 async fn a_grant_whose_process_died_is_restored_exactly_once_by_two_processes_on_postgres() {
     restored_after_a_crash("postgres", 2).await;
 }
+
+#[actix_web::test]
+async fn the_rights_check_reports_each_right_and_the_sql_for_what_is_missing() {
+    let _hba = Hba::on();
+    let app = spawn_app_with(&store_backend(), quick).await;
+    let t = app.admin_token().await;
+    // PostgreSQL as its superuser: every right holds.
+    let pg = world(&app, &t, Db::Pg).await;
+    let p = policy(&app, &t, &pg, "swap", json!(["operator"])).await;
+    let r = app
+        .post_json(
+            &format!("/api/grant-policies/{p}/check"),
+            Some(&t),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let rights: Vec<Value> = r.json().await.expect("json");
+    assert_eq!(rights.len(), 5, "{rights:?}");
+    assert!(
+        rights
+            .iter()
+            .all(|x| x["ok"] == true && x["grant_sql"].is_null()),
+        "{rights:?}"
+    );
+    // MariaDB with an account that may only read one database: each right is missing, with
+    // the statement that grants it.
+    let maria = world(&app, &t, Db::Maria).await;
+    let weak = tag();
+    maria_root(&format!(
+        "CREATE USER '{weak}'@'%' IDENTIFIED BY 'weak-pass-1'"
+    ));
+    maria_root(&format!(
+        "GRANT SELECT ON {}.* TO '{weak}'@'%'",
+        maria.dbname
+    ));
+    let target = create_target(
+        &app,
+        &t,
+        json!({"name": tag(), "engine": "mysql", "host": "127.0.0.1", "port": 3306,
+            "database": maria.dbname, "username": weak, "password": "weak-pass-1"}),
+    )
+    .await;
+    let r = app
+        .post_json(
+            "/api/grant-policies",
+            Some(&t),
+            json!({"name": tag(), "target_id": target, "account": maria.account, "mode": "swap",
+                "max_duration_s": 600, "roles": ["operator"]}),
+        )
+        .await;
+    let weak_policy = r.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let r = app
+        .post_json(
+            &format!("/api/grant-policies/{weak_policy}/check"),
+            Some(&t),
+            json!({}),
+        )
+        .await;
+    let rights: Vec<Value> = r.json().await.expect("json");
+    assert!(rights.iter().all(|x| x["ok"] == false), "{rights:?}");
+    let end = rights
+        .iter()
+        .find(|x| x["right"] == "end sessions")
+        .expect("end sessions");
+    assert!(end["grant_sql"]
+        .as_str()
+        .is_some_and(|s| s.contains("CONNECTION ADMIN") && s.contains(&weak)));
+    maria_root(&format!("DROP USER '{weak}'@'%'"));
+    // Only admins check; a policy with an open grant cannot be deleted.
+    let op = app.user_with_role("operator").await;
+    expect_error(
+        app.post_json(
+            &format!("/api/grant-policies/{p}/check"),
+            Some(&op),
+            json!({}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let g = ask(&app, &op, p, 60).await;
+    expect_error(
+        app.delete(&format!("/api/grant-policies/{p}"), Some(&t))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let id = g["id"].as_i64().expect("id");
+    app.post_json(&format!("/api/grants/{id}/end"), Some(&op), json!({}))
+        .await;
+    wait_status(&app, &op, id, "ended", 20).await;
+    let r = app
+        .delete(&format!("/api/grant-policies/{p}"), Some(&t))
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+#[actix_web::test]
+async fn a_target_with_grant_policies_cannot_be_deleted() {
+    let app = spawn_app_with(&store_backend(), quick).await;
+    let t = app.admin_token().await;
+    let w = world(&app, &t, Db::Maria).await;
+    let p = policy(&app, &t, &w, "swap", json!(["operator"])).await;
+    expect_error(
+        app.delete(&format!("/api/targets/{}", w.target), Some(&t))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(
+        app.delete(&format!("/api/grant-policies/{p}"), Some(&t))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete(&format!("/api/targets/{}", w.target), Some(&t))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}

@@ -335,11 +335,50 @@ async fn store_text(app: &TestApp) -> String {
     }
 }
 
+/// Points the world's target at a PostgreSQL account without superuser: CREATEROLE,
+/// pg_read_all_stats, pg_signal_backend, and the SECURITY DEFINER helper exactly as
+/// docs/GRANTS.md gives it (its lendable accounts and grantee replaced).
+async fn least_privilege(app: &TestApp, token: &str, w: &mut World) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/GRANTS.md"))
+        .expect("docs/GRANTS.md");
+    let sql = doc
+        .split("```sql\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the helper's SQL block");
+    let adm = tag();
+    pg_admin(&format!(
+        "CREATE ROLE {adm} LOGIN CREATEROLE; GRANT pg_read_all_stats, pg_signal_backend TO {adm}"
+    ))
+    .expect("adm role");
+    let sql = sql
+        .replace("'spt'", &format!("'{}'", w.account))
+        .replace(" TO autodb;", &format!(" TO {adm};"));
+    crate::jobs::pg_admin_db(&w.dbname, &sql);
+    w.target = create_target(
+        app,
+        token,
+        json!({"name": tag(), "engine": "postgres", "host": "127.0.0.1", "port": 5432,
+            "database": w.dbname, "username": adm, "password": "trusted-anyway"}),
+    )
+    .await;
+    adm
+}
+
 async fn swap_round_trip(db: Db) {
+    swap_round_trip_as(db, false).await;
+}
+
+async fn swap_round_trip_as(db: Db, helper: bool) {
     let _hba = Hba::on();
     let app = spawn_app_with(&store_backend(), quick).await;
     let t = app.admin_token().await;
-    let w = world(&app, &t, db).await;
+    let mut w = world(&app, &t, db).await;
+    let adm = if helper {
+        Some(least_privilege(&app, &t, &mut w).await)
+    } else {
+        None
+    };
     login(db, &w.dbname, &w.account, &w.original).expect("the original works before");
     let p = policy(&app, &t, &w, "swap", json!(["operator"])).await;
     let op = app.user_with_role("operator").await;
@@ -386,6 +425,24 @@ async fn swap_round_trip(db: Db) {
         .await
         .expect("text");
     assert!(listed.contains(&format!("\"id\":{id}")) && !listed.contains(&password));
+    if let Some(adm) = adm {
+        let r = app
+            .post_json(
+                &format!("/api/grant-policies/{p}/check"),
+                Some(&t),
+                json!({}),
+            )
+            .await;
+        let rights: Vec<Value> = r.json().await.expect("json");
+        assert!(rights.iter().all(|x| x["ok"] == true), "{rights:?}");
+        drop(w);
+        let _ = pg_admin(&format!("DROP ROLE IF EXISTS {adm}"));
+    }
+}
+
+#[actix_web::test]
+async fn a_postgres_swap_grant_works_without_superuser_through_the_documented_helper() {
+    swap_round_trip_as(Db::Pg, true).await;
 }
 
 #[actix_web::test]

@@ -29,6 +29,32 @@ pub fn read_for_update(account: &str) -> String {
     )
 }
 
+/// Whether the least-privilege helper (docs/GRANTS.md) is installed and ours to call: then the
+/// verifier is read and restored through it instead of `pg_authid`.
+pub const HAS_HELPER: &str = "SELECT CASE WHEN to_regprocedure('autodb_grants.restore(name,text,text)') IS NULL \
+     OR to_regprocedure('autodb_grants.verifier(name)') IS NULL THEN false \
+     ELSE has_function_privilege(to_regprocedure('autodb_grants.restore(name,text,text)'), 'EXECUTE') \
+     AND has_function_privilege(to_regprocedure('autodb_grants.verifier(name)'), 'EXECUTE') END";
+
+/// [`read`] through the helper.
+pub fn read_by_helper(account: &str) -> String {
+    format!(
+        "SELECT autodb_grants.verifier({a}), rolvaliduntil::text, rolcanlogin FROM pg_roles WHERE rolname = {a}",
+        a = literal(account)
+    )
+}
+
+/// The helper's compare-and-set: `restored` or `conflict`.
+pub fn restore_by_helper(account: &str, expected: Option<&str>, original: Option<&str>) -> String {
+    let lit = |v: Option<&str>| v.map(literal).unwrap_or_else(|| "NULL".into());
+    format!(
+        "SELECT autodb_grants.restore({}, {}, {})",
+        literal(account),
+        lit(expected),
+        lit(original)
+    )
+}
+
 /// The watermark sessions are matched against: the server's clock before the change.
 pub const WATERMARK: &str = "SELECT now()::text";
 
@@ -100,8 +126,8 @@ pub fn rights(target_user: &str) -> Vec<(&'static str, String, String)> {
     vec![
         (
             "read the verifier",
-            "SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')".into(),
-            format!("-- superuser, or a SECURITY DEFINER helper (docs/GRANTS.md)\nALTER ROLE {me} SUPERUSER"),
+            format!("SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') OR ({HAS_HELPER})"),
+            format!("-- the SECURITY DEFINER helper autodb_grants.verifier/restore (docs/GRANTS.md), or:\nALTER ROLE {me} SUPERUSER"),
         ),
         (
             "change the password",
@@ -146,6 +172,15 @@ mod tests {
             read("o'x"),
             "SELECT rolpassword, rolvaliduntil::text, rolcanlogin FROM pg_authid WHERE rolname = 'o''x'"
         );
+    }
+
+    #[test]
+    fn the_helper_is_called_with_quoted_values_and_null_for_no_password() {
+        assert_eq!(
+            restore_by_helper("o'x", Some("SCRAM-SHA-256$t"), None),
+            "SELECT autodb_grants.restore('o''x', 'SCRAM-SHA-256$t', NULL)"
+        );
+        assert!(read_by_helper("spt").starts_with("SELECT autodb_grants.verifier('spt'),"));
     }
 
     #[test]

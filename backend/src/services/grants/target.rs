@@ -103,7 +103,12 @@ pub fn read(
 ) -> Result<Option<Snapshot>, DbError> {
     match engine {
         Engine::Postgres => {
-            let found = rows(conn, &postgres::read(account))?;
+            let sql = if pg_helper(conn)? {
+                postgres::read_by_helper(account)
+            } else {
+                postgres::read(account)
+            };
+            let found = rows(conn, &sql)?;
             Ok(found.first().map(|r| Snapshot {
                 verifier: Verifier {
                     plugin: None,
@@ -185,6 +190,24 @@ pub fn restore(
     state: &State,
 ) -> Result<Restored, DbError> {
     let found = match engine {
+        Engine::Postgres if pg_helper(conn)? => {
+            // The helper does the same compare-and-set as the superuser path below.
+            let sql = postgres::restore_by_helper(
+                account,
+                temp.value.as_deref(),
+                original.value.as_deref(),
+            );
+            let said = text(rows(conn, &sql)?.first().and_then(|r| r.first()));
+            if said.as_deref() == Some("restored") {
+                Restored::Restored
+            } else if read(conn, engine, account)?.map(|s| s.verifier.value)
+                == Some(original.value.clone())
+            {
+                Restored::AlreadyOriginal
+            } else {
+                Restored::Conflict
+            }
+        }
         Engine::Postgres => {
             // The row stays locked until the change commits: nobody changes it in between.
             conn.begin()?;
@@ -255,6 +278,15 @@ pub fn restore(
         }
     }
     Ok(found)
+}
+
+/// Whether the PostgreSQL least-privilege helper is there to use (docs/GRANTS.md).
+fn pg_helper(conn: &mut dyn TargetConnection) -> Result<bool, DbError> {
+    Ok(truthy(
+        rows(conn, postgres::HAS_HELPER)?
+            .first()
+            .and_then(|r| r.first()),
+    ) == Some(true))
 }
 
 fn same_mysql(a: &Verifier, b: &Verifier) -> bool {

@@ -453,6 +453,12 @@ impl Settings {
             ("grants.password_length", self.grants.password_length as u64),
             ("grants.retry_max_s", self.grants.retry_max_s),
         ];
+        if !(8..=256).contains(&self.grants.password_length) {
+            return Err(ConfigError::Value {
+                key: "grants.password_length",
+                message: "must be between 8 and 256".into(),
+            });
+        }
         if let Some(bad) = self
             .grants
             .password_classes
@@ -705,6 +711,39 @@ mod tests {
         let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_STATEMENTS", "0")]))
             .expect_err("must fail");
         assert!(err.to_string().contains("query.max_statements"), "{err}");
+    }
+
+    #[test]
+    fn grant_settings_default_and_bad_ones_name_their_key() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.grants.min_duration_s, 60);
+        assert_eq!(s.grants.password_classes.len(), 4);
+        let s = Settings::load_from(
+            None,
+            env(&[("AUTODB__GRANTS__PASSWORD_CLASSES", "lower,digit")]),
+        )
+        .expect("a list from the environment");
+        assert_eq!(s.grants.password_classes, ["lower", "digit"]);
+        for (key, value, named) in [
+            (
+                "AUTODB__GRANTS__PASSWORD_CLASSES",
+                "lower,emoji",
+                "grants.password_classes",
+            ),
+            (
+                "AUTODB__GRANTS__PASSWORD_LENGTH",
+                "4",
+                "grants.password_length",
+            ),
+            (
+                "AUTODB__GRANTS__MIN_DURATION_S",
+                "0",
+                "grants.min_duration_s",
+            ),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)])).expect_err("must fail");
+            assert!(err.to_string().contains(named), "{err}");
+        }
     }
 
     #[test]

@@ -879,3 +879,60 @@ async fn a_target_with_grant_policies_cannot_be_deleted() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// Puts a grant in `status` and its restore item due now, as a process that died at that
+/// step would leave them.
+async fn left_by_a_dead_process(app: &TestApp, id: i64, status: &'static str) {
+    use autodb::store::grants::{reschedule, transition, Change};
+    app.ctx
+        .store
+        .write(move |tx| {
+            let change = Change {
+                status: Some(status.into()),
+                ..Change::default()
+            };
+            assert!(transition(tx, id, &["active"], &change)?);
+            assert!(reschedule(tx, id, autodb::store::now())?);
+            Ok::<_, autodb::store::StoreError>(())
+        })
+        .await
+        .expect("store");
+    app.ctx.work.wake();
+}
+
+#[actix_web::test]
+async fn pending_and_restoring_grants_left_by_a_dead_process_are_resolved_by_the_sweeper() {
+    let app = spawn_app_with(&store_backend(), quick).await;
+    let t = app.admin_token().await;
+    let (a, b) = (
+        world(&app, &t, Db::Maria).await,
+        world(&app, &t, Db::Maria).await,
+    );
+    let pa = policy(&app, &t, &a, "swap", json!(["operator"])).await;
+    let pb = policy(&app, &t, &b, "swap", json!(["operator"])).await;
+    let (ga, gb) = (ask(&app, &t, pa, 300).await, ask(&app, &t, pb, 300).await);
+    let (ia, ib) = (
+        ga["id"].as_i64().expect("id"),
+        gb["id"].as_i64().expect("id"),
+    );
+    // Died after changing the account but before `active`: taken back, and `failed` (it was
+    // never handed over as far as the store knows).
+    left_by_a_dead_process(&app, ia, "pending").await;
+    // Died in the middle of a restore: taken up again and finished, once.
+    left_by_a_dead_process(&app, ib, "restoring").await;
+    wait_status(&app, &t, ia, "failed", 20).await;
+    wait_status(&app, &t, ib, "ended", 20).await;
+    for (w, g) in [(&a, &ga), (&b, &gb)] {
+        login(Db::Maria, &w.dbname, &w.account, &w.original).expect("the original is back");
+        let temp = g["password"].as_str().expect("pw");
+        assert!(login(Db::Maria, &w.dbname, &w.account, temp).is_err());
+    }
+    let restores = app.audit("object_type=grant&action=restore").await;
+    assert_eq!(
+        restores
+            .iter()
+            .filter(|e| e["object_id"] == ib.to_string().as_str())
+            .count(),
+        1
+    );
+}

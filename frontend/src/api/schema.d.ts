@@ -833,7 +833,8 @@ export interface components {
             kill_sessions?: boolean;
             /** Format: int64 */
             max_duration_s: number;
-            mode: components["schemas"]["Mode"];
+            /** @description `personal` when absent. */
+            mode?: components["schemas"]["Mode"];
             name: string;
             /** @description The AutoDB roles that may ask (admins always may). */
             roles: components["schemas"]["Role"][];

@@ -32,12 +32,14 @@ use crate::services::error::{Error, Result};
 use crate::store::grants::GrantRow;
 
 /// How a policy lends its account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The shared account's password is swapped for a temporary one, then put back.
     Swap,
-    /// A throwaway login per grant acting as the account, which the database itself expires.
+    /// A throwaway login per grant acting as the account, which the database itself expires
+    /// (the default: the shared account is never touched).
+    #[default]
     Personal,
 }
 
@@ -80,6 +82,8 @@ pub struct PolicyInput {
     pub target_id: i64,
     /// PostgreSQL role; MySQL/MariaDB `user` or `user@host` (host `%` when not given).
     pub account: String,
+    /// `personal` when absent.
+    #[serde(default)]
     pub mode: Mode,
     pub max_duration_s: i64,
     /// The AutoDB roles that may ask (admins always may).

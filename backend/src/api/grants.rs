@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, Query};
 use crate::services::grants::{
-    self, target::Right, Created, ExtendInput, Grant, GrantInput, Policy, PolicyInput,
+    self, rights::Right, Created, ExtendInput, Grant, GrantInput, Policy, PolicyInput,
 };
 use crate::services::Ctx;
 use crate::store::grants::GrantFilter;

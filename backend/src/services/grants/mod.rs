@@ -7,7 +7,8 @@
 //! - `policies.rs`: policy validation and CRUD, the rights check.
 //! - `lifecycle.rs`: request, extend, end, read.
 //! - `sweeper.rs`: the restore as a kind of work.
-//! - `target.rs` with `postgres.rs`, `mysql.rs`, `oracle.rs`: what happens on the target.
+//! - `target.rs` with `postgres.rs`, `mysql.rs`, `oracle.rs`: what happens on the target;
+//!   `rights.rs`: the rights check.
 //! - `secret.rs`: the temporary password and its verifiers; `status.rs`: the lifecycle.
 
 mod lifecycle;
@@ -15,6 +16,7 @@ pub mod mysql;
 pub mod oracle;
 mod policies;
 pub mod postgres;
+pub mod rights;
 pub mod secret;
 pub mod status;
 pub mod sweeper;

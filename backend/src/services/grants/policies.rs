@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::target::{self, Right};
+use super::rights::{self, Right};
 use super::{utc, Mode, Policy, PolicyInput};
 use crate::connectors::{self, Engine};
 use crate::services::audit::{self, Event};
@@ -248,7 +248,7 @@ pub async fn check(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<Right>> {
             Some(policy.target_id),
             move || {
                 let mut conn = connectors::connect(&spec)?;
-                target::check(conn.as_mut(), engine, &user)
+                rights::check(conn.as_mut(), engine, &user)
             },
         )
         .await

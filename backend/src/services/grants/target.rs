@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{mysql, oracle, postgres};
+use super::{mysql, postgres};
 use crate::connectors::{Cell, DbError, DbErrorKind, Engine, TargetConnection, VecSink};
 
 /// How an account authenticates, as the engine stores it (never a password).
@@ -49,7 +49,7 @@ fn refused(message: impl Into<String>) -> DbError {
     DbError::new(DbErrorKind::Statement, None, message)
 }
 
-fn unsupported(engine: Engine) -> DbError {
+pub(super) fn unsupported(engine: Engine) -> DbError {
     DbError::config(format!(
         "grants on {engine} targets are not available yet (PostgreSQL and MySQL/MariaDB are)"
     ))
@@ -59,13 +59,13 @@ fn exec(conn: &mut dyn TargetConnection, sql: &str) -> Result<(), DbError> {
     conn.execute(sql, &mut VecSink::new(0)).map(|_| ())
 }
 
-fn rows(conn: &mut dyn TargetConnection, sql: &str) -> Result<Vec<Vec<Cell>>, DbError> {
+pub(super) fn rows(conn: &mut dyn TargetConnection, sql: &str) -> Result<Vec<Vec<Cell>>, DbError> {
     let mut sink = VecSink::new(10_000);
     conn.execute(sql, &mut sink)?;
     Ok(sink.rows)
 }
 
-fn text(c: Option<&Cell>) -> Option<String> {
+pub(super) fn text(c: Option<&Cell>) -> Option<String> {
     match c? {
         Cell::Null => None,
         Cell::Text(s) | Cell::Decimal(s) | Cell::Timestamp(s) | Cell::TimestampTz(s) => {
@@ -87,7 +87,7 @@ fn int(c: Option<&Cell>) -> Option<i64> {
     }
 }
 
-fn truthy(c: Option<&Cell>) -> Option<bool> {
+pub(super) fn truthy(c: Option<&Cell>) -> Option<bool> {
     match c? {
         Cell::Bool(b) => Some(*b),
         Cell::Null => None,
@@ -436,93 +436,6 @@ pub fn drop_personal(
             exec(conn, &mysql::drop_user(login))?;
             Ok(true)
         }
-        other => Err(unsupported(other)),
-    }
-}
-
-/// One right a grant needs, whether the target's AutoDB account holds it, and how to grant it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Right {
-    pub right: String,
-    pub ok: bool,
-    /// The SQL that would grant it, when missing.
-    pub grant_sql: Option<String>,
-    /// Why it could not be checked.
-    pub error: Option<String>,
-}
-
-pub fn check(
-    conn: &mut dyn TargetConnection,
-    engine: Engine,
-    user: &str,
-) -> Result<Vec<Right>, DbError> {
-    match engine {
-        Engine::Postgres => {
-            let is_super = truthy(
-                rows(
-                    conn,
-                    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
-                )?
-                .first()
-                .and_then(|r| r.first()),
-            ) == Some(true);
-            Ok(postgres::rights(user)
-                .into_iter()
-                .map(|(right, probe, grant)| {
-                    let (ok, error) = if is_super {
-                        (true, None)
-                    } else {
-                        match rows(conn, &probe) {
-                            Ok(r) => (
-                                truthy(r.first().and_then(|r| r.first())) == Some(true),
-                                None,
-                            ),
-                            Err(e) => (false, Some(e.to_string())),
-                        }
-                    };
-                    Right {
-                        right: right.into(),
-                        ok,
-                        grant_sql: (!ok).then_some(grant),
-                        error,
-                    }
-                })
-                .collect())
-        }
-        Engine::Mysql => {
-            let grants: Vec<String> = rows(conn, "SHOW GRANTS")?
-                .iter()
-                .filter_map(|r| text(r.first()))
-                .collect();
-            let all = grants
-                .iter()
-                .any(|g| g.starts_with("GRANT ALL PRIVILEGES ON *.*"));
-            Ok(mysql::rights(user)
-                .into_iter()
-                .map(|(right, needles, grant)| {
-                    let ok = all
-                        || grants.iter().any(|g| {
-                            needles.iter().any(|n| {
-                                let (privs, on) = n.split_once(" ON ").unwrap_or((n, "*.*"));
-                                g.contains(&format!(" ON {on} "))
-                                    && g[..g.find(" ON ").unwrap_or(0)].contains(privs)
-                            })
-                        });
-                    Right {
-                        right: right.into(),
-                        ok,
-                        grant_sql: (!ok).then_some(grant),
-                        error: None,
-                    }
-                })
-                .collect())
-        }
-        Engine::Oracle => Ok(vec![Right {
-            right: "grants on Oracle".into(),
-            ok: false,
-            grant_sql: Some(oracle::read("<account>")),
-            error: Some(unsupported(engine).message),
-        }]),
         other => Err(unsupported(other)),
     }
 }

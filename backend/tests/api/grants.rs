@@ -49,6 +49,7 @@ impl Drop for Hba {
             if let Ok(text) = std::fs::read_to_string(HBA) {
                 let _ = std::fs::write(HBA, text.replacen(HBA_LINES, "", 1));
                 let _ = pg_admin("SELECT pg_reload_conf()");
+                let _ = pg_admin("DROP ROLE IF EXISTS gt_scram");
             }
         }
     }

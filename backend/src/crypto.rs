@@ -198,6 +198,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_value_sealed_for_one_purpose_opens_for_that_purpose_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let k = SecretBox::load_or_create(&dir.path().join("k.key")).expect("key");
+        let sealed = k.seal_for("autodb:grant-temp", "SCRAM-x").expect("seal");
+        assert!(!sealed.contains("SCRAM"));
+        assert_eq!(
+            k.open_for("autodb:grant-temp", &sealed).expect("opens"),
+            "SCRAM-x"
+        );
+        assert!(k.open_for("autodb:grant-original", &sealed).is_err());
+        assert!(k.open(&sealed).is_err(), "not a target credential");
+        assert!(
+            k.seal_for("autodb:target-credential", "x").is_err(),
+            "reserved"
+        );
+    }
+
+    #[test]
     fn a_sealed_credential_opens_with_the_same_key_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = SecretBox::load_or_create(&dir.path().join("a.key")).expect("key a");

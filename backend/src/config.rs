@@ -18,6 +18,7 @@ pub struct Settings {
     pub engine: EngineSettings,
     pub query: QuerySettings,
     pub targets: TargetSettings,
+    pub grants: GrantSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,6 +303,33 @@ pub struct TargetSettings {
     pub sqlite_dirs: Vec<PathBuf>,
 }
 
+/// Temporary access to database accounts (grants).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrantSettings {
+    /// Shortest grant a request may ask for (`duration_s`).
+    pub min_duration_s: u64,
+    /// Characters of a generated temporary password.
+    pub password_length: usize,
+    /// Character classes it contains at least one of each: `lower`, `upper`, `digit`, `symbol`.
+    pub password_classes: Vec<String>,
+    /// Longest wait between two tries to take back a grant whose target is unreachable.
+    pub retry_max_s: u64,
+}
+
+impl Default for GrantSettings {
+    fn default() -> Self {
+        Self {
+            min_duration_s: 60,
+            password_length: 24,
+            password_classes: ["lower", "upper", "digit", "symbol"]
+                .map(String::from)
+                .to_vec(),
+            retry_max_s: 300,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {path}: {message}")]
@@ -352,6 +380,7 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("targets.sqlite_dirs")
+                .with_list_parse_key("grants.password_classes")
                 .source(Some(env)),
         );
         let layered = builder.build().map_err(|e| describe(e, file.as_deref()))?;
@@ -420,7 +449,27 @@ impl Settings {
                 "query.max_query_result_bytes",
                 self.query.max_query_result_bytes,
             ),
+            ("grants.min_duration_s", self.grants.min_duration_s),
+            ("grants.password_length", self.grants.password_length as u64),
+            ("grants.retry_max_s", self.grants.retry_max_s),
         ];
+        if !(8..=256).contains(&self.grants.password_length) {
+            return Err(ConfigError::Value {
+                key: "grants.password_length",
+                message: "must be between 8 and 256".into(),
+            });
+        }
+        if let Some(bad) = self
+            .grants
+            .password_classes
+            .iter()
+            .find(|c| !["lower", "upper", "digit", "symbol"].contains(&c.as_str()))
+        {
+            return Err(ConfigError::Value {
+                key: "grants.password_classes",
+                message: format!("unknown class `{bad}`; expected lower, upper, digit, symbol"),
+            });
+        }
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Value {
                 key,
@@ -662,6 +711,39 @@ mod tests {
         let err = Settings::load_from(None, env(&[("AUTODB__QUERY__MAX_STATEMENTS", "0")]))
             .expect_err("must fail");
         assert!(err.to_string().contains("query.max_statements"), "{err}");
+    }
+
+    #[test]
+    fn grant_settings_default_and_bad_ones_name_their_key() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.grants.min_duration_s, 60);
+        assert_eq!(s.grants.password_classes.len(), 4);
+        let s = Settings::load_from(
+            None,
+            env(&[("AUTODB__GRANTS__PASSWORD_CLASSES", "lower,digit")]),
+        )
+        .expect("a list from the environment");
+        assert_eq!(s.grants.password_classes, ["lower", "digit"]);
+        for (key, value, named) in [
+            (
+                "AUTODB__GRANTS__PASSWORD_CLASSES",
+                "lower,emoji",
+                "grants.password_classes",
+            ),
+            (
+                "AUTODB__GRANTS__PASSWORD_LENGTH",
+                "4",
+                "grants.password_length",
+            ),
+            (
+                "AUTODB__GRANTS__MIN_DURATION_S",
+                "0",
+                "grants.min_duration_s",
+            ),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)])).expect_err("must fail");
+            assert!(err.to_string().contains(named), "{err}");
+        }
     }
 
     #[test]

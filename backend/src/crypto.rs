@@ -94,6 +94,22 @@ impl SecretBox {
         String::from_utf8(plain).map_err(|_| "the stored script is not UTF-8".to_string())
     }
 
+    /// Seals `text` for one purpose (`aad`, e.g. `autodb:grant-original`); only
+    /// [`SecretBox::open_for`] with the same purpose opens it.
+    pub fn seal_for(&self, aad: &str, text: &str) -> Result<String, String> {
+        if aad == std::str::from_utf8(AAD).unwrap_or_default()
+            || aad == std::str::from_utf8(SCRIPT_AAD).unwrap_or_default()
+        {
+            return Err(format!("the purpose {aad} is reserved"));
+        }
+        Ok(self.seal_bytes(text.as_bytes(), aad.as_bytes()))
+    }
+
+    pub fn open_for(&self, aad: &str, sealed: &str) -> Result<String, String> {
+        let plain = self.open_bytes(sealed, aad.as_bytes(), "a sealed value")?;
+        String::from_utf8(plain).map_err(|_| "a sealed value is not UTF-8".to_string())
+    }
+
     /// `v1:` + base64(nonce ‖ ciphertext), bound to its purpose by `aad`.
     fn seal_bytes(&self, msg: &[u8], aad: &[u8]) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
@@ -180,6 +196,24 @@ pub fn random_password() -> SecretString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_sealed_for_one_purpose_opens_for_that_purpose_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let k = SecretBox::load_or_create(&dir.path().join("k.key")).expect("key");
+        let sealed = k.seal_for("autodb:grant-temp", "SCRAM-x").expect("seal");
+        assert!(!sealed.contains("SCRAM"));
+        assert_eq!(
+            k.open_for("autodb:grant-temp", &sealed).expect("opens"),
+            "SCRAM-x"
+        );
+        assert!(k.open_for("autodb:grant-original", &sealed).is_err());
+        assert!(k.open(&sealed).is_err(), "not a target credential");
+        assert!(
+            k.seal_for("autodb:target-credential", "x").is_err(),
+            "reserved"
+        );
+    }
 
     #[test]
     fn a_sealed_credential_opens_with_the_same_key_only() {

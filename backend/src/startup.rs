@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::services::auth::LoginThrottle;
 use crate::services::confine::Confinement;
+use crate::services::grants::sweeper::GrantRestores;
 use crate::services::jobs::runner::JobRuns;
 use crate::services::queries::runner::QueryTargets;
 use crate::services::targets::TargetAccess;
@@ -93,8 +94,13 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
             settings: e.clone(),
         }),
         Arc::new(QueryTargets {
-            access,
+            access: access.clone(),
             settings: settings.query.clone(),
+            connect_timeout: Duration::from_secs(e.connect_timeout_s),
+        }),
+        Arc::new(GrantRestores {
+            access: access.clone(),
+            settings: settings.grants.clone(),
             connect_timeout: Duration::from_secs(e.connect_timeout_s),
         }),
     ];

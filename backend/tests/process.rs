@@ -704,3 +704,151 @@ fn a_job_raising_200000_notices_does_not_hold_them_in_memory() {
         after - before
     );
 }
+
+fn maria_login(user: &str, password: &str) -> bool {
+    use mysql::prelude::Queryable;
+    mysql::Conn::new(
+        mysql::OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(3306)
+            .prefer_socket(false)
+            .user(Some(user))
+            .pass(Some(password)),
+    )
+    .and_then(|mut c| c.query_drop("SELECT 1"))
+    .is_ok()
+}
+
+/// `kill -9` during an active swap grant, a restart after its expiry: the original password is
+/// back within 5 s of the start. The temporary password is in no log line (debug level), no
+/// answer but the one that handed it over, and nowhere in the store file.
+#[test]
+fn a_grant_survives_kill_9_and_its_password_appears_nowhere_in_the_log_or_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid = std::process::id();
+    let (account, original) = (format!("autodb_gacct_{pid}"), format!("orig-{pid}-pw"));
+    let admin_db_user = format!("autodb_gadm_{pid}");
+    mariadb_user(&account, &original);
+    mariadb_user(&admin_db_user, "gadm-pass-1");
+    {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(
+            mysql::OptsBuilder::new()
+                .ip_or_hostname(Some("127.0.0.1"))
+                .tcp_port(3306)
+                .user(Some("root")),
+        )
+        .expect("mariadb");
+        c.query_drop(format!(
+            "GRANT ALL PRIVILEGES ON *.* TO '{admin_db_user}'@'%' WITH GRANT OPTION"
+        ))
+        .expect("grant");
+    }
+    assert!(create_user(dir.path(), "admin", "admin-pw-grants")
+        .status
+        .success());
+    let quick = [
+        ("AUTODB__GRANTS__MIN_DURATION_S", "1"),
+        ("AUTODB__ENGINE__POLL_MS", "100"),
+    ];
+    let server = Server::start_with(dir.path(), &quick);
+    let token = login(&server, "admin", "admin-pw-grants");
+    let target = admin_call(
+        &server,
+        &token,
+        "/api/targets",
+        json!({"name": "maria", "engine": "mysql", "host": "127.0.0.1", "port": 3306,
+            "database": "", "username": admin_db_user, "password": "gadm-pass-1"}),
+    );
+    let policy = admin_call(
+        &server,
+        &token,
+        "/api/grant-policies",
+        json!({"name": "spt", "target_id": target["id"], "account": account, "mode": "swap",
+            "max_duration_s": 600, "roles": ["operator"]}),
+    );
+    let g = admin_call(
+        &server,
+        &token,
+        "/api/grants",
+        json!({"policy_id": policy["id"], "duration_s": 2, "reason": "kill -9 test"}),
+    );
+    let password = g["password"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{g}"))
+        .to_string();
+    assert!(
+        maria_login(&account, &password),
+        "the temporary password works"
+    );
+    let first_log = server.stop();
+    let expires: chrono::DateTime<chrono::Utc> = g["expires_at"]
+        .as_str()
+        .expect("exp")
+        .parse()
+        .expect("time");
+    wait_until(10, "the expiry", || {
+        (chrono::Utc::now() > expires + chrono::Duration::milliseconds(300)).then_some(())
+    });
+    assert!(
+        maria_login(&account, &password),
+        "dead: nothing took it back"
+    );
+    let started = std::time::Instant::now();
+    let server = Server::start_with(dir.path(), &quick);
+    wait_until(10, "the original password to work again", || {
+        maria_login(&account, &original).then_some(())
+    });
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "restored {took:?} after the start"
+    );
+    assert!(
+        !maria_login(&account, &password),
+        "the temporary password is refused"
+    );
+    println!("restored {took:?} after the restart");
+    let token = login(&server, "admin", "admin-pw-grants");
+    let http = reqwest::blocking::Client::new();
+    let mut answers = String::new();
+    for path in ["/api/grants", "/api/audit?per_page=500"] {
+        answers.push_str(
+            &http
+                .get(server.url(path))
+                .bearer_auth(&token)
+                .send()
+                .and_then(|r| r.text())
+                .unwrap_or_default(),
+        );
+    }
+    let log = format!("{first_log}{}", server.stop());
+    assert!(
+        log.contains("grant") || log.contains("/api/grants"),
+        "the log was captured"
+    );
+    assert!(
+        !log.contains(&password),
+        "the temporary password is in the log"
+    );
+    assert!(answers.contains("\"restore\"") && !answers.contains(&password));
+    for f in ["autodb.db", "autodb.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(f)) {
+            assert!(
+                !contains(&bytes, password.as_bytes()),
+                "{f} holds the password"
+            );
+        }
+    }
+    use mysql::prelude::Queryable;
+    if let Ok(mut c) = mysql::Conn::new(
+        mysql::OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(3306)
+            .user(Some("root")),
+    ) {
+        for u in [&account, &admin_db_user] {
+            let _ = c.query_drop(format!("DROP USER IF EXISTS '{u}'@'%'"));
+        }
+    }
+}

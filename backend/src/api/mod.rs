@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod grants;
 pub mod health;
 pub mod jobs;
 pub mod permissions;
@@ -58,7 +59,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(queries::cancel)
         .service(queries::events)
         .service(queries::export_csv)
-        .service(sql::split);
+        .service(sql::split)
+        .service(grants::create_policy)
+        .service(grants::list_policies)
+        .service(grants::get_policy)
+        .service(grants::update_policy)
+        .service(grants::delete_policy)
+        .service(grants::check_policy)
+        .service(grants::request)
+        .service(grants::list)
+        .service(grants::get)
+        .service(grants::extend)
+        .service(grants::end);
 }
 
 /// Everything under `/api`: the routes, JSON answers for bad paths/queries and unknown routes.

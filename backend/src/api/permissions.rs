@@ -120,6 +120,33 @@ pub const TABLE: &[Permission] = &[
         Some(SeeAllQueries),
     ),
     p("post", "/api/sql/split", To(Read), None),
+    // Grants: who may ask is the policy's (its roles); the service checks it.
+    p("post", "/api/grant-policies", To(ManageGrants), None),
+    p("get", "/api/grant-policies", SignedIn, Some(ManageGrants)),
+    p(
+        "get",
+        "/api/grant-policies/{id}",
+        SignedIn,
+        Some(ManageGrants),
+    ),
+    p("put", "/api/grant-policies/{id}", To(ManageGrants), None),
+    p("delete", "/api/grant-policies/{id}", To(ManageGrants), None),
+    p(
+        "post",
+        "/api/grant-policies/{id}/check",
+        To(ManageGrants),
+        None,
+    ),
+    p("post", "/api/grants", SignedIn, None),
+    p("get", "/api/grants", SignedIn, Some(ManageGrants)),
+    p("get", "/api/grants/{id}", SignedIn, Some(ManageGrants)),
+    p(
+        "post",
+        "/api/grants/{id}/extend",
+        SignedIn,
+        Some(ManageGrants),
+    ),
+    p("post", "/api/grants/{id}/end", SignedIn, Some(ManageGrants)),
 ];
 
 /// The table's entry for a route, by method and route pattern.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod coalesce;
 pub mod confine;
 pub mod error;
+pub mod grants;
 pub mod jobs;
 pub mod live;
 pub mod queries;
@@ -155,6 +156,8 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log.
     ReadAudit,
+    /// Manage grant policies, check their rights, see and revoke everyone's grants.
+    ManageGrants,
 }
 
 impl Action {
@@ -167,7 +170,8 @@ impl Action {
             Action::SeeAllQueries
             | Action::ManageTargets
             | Action::ManageUsers
-            | Action::ReadAudit => Role::Admin,
+            | Action::ReadAudit
+            | Action::ManageGrants => Role::Admin,
         }
     }
 
@@ -182,6 +186,7 @@ impl Action {
             Action::ManageTargets => "managing targets",
             Action::ManageUsers => "managing users",
             Action::ReadAudit => "reading the audit log",
+            Action::ManageGrants => "managing grants",
         }
     }
 }
@@ -259,6 +264,7 @@ mod tests {
             (Action::ManageTargets, Role::Admin),
             (Action::ManageUsers, Role::Admin),
             (Action::ReadAudit, Role::Admin),
+            (Action::ManageGrants, Role::Admin),
         ];
         for (action, lowest) in cases {
             for role in Role::ALL {

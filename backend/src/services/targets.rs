@@ -428,6 +428,14 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     ctx.store
         .write(move |c| {
             let (row, _) = rows::by_id(c, id)?.ok_or(Error::NotFound("target"))?;
+            // A lent account must stay reachable until it is taken back.
+            let (policies, open) = crate::store::grants::uses_of_target(c, id)?;
+            if policies > 0 || open > 0 {
+                return Err(Error::Conflict(format!(
+                    "{policies} grant polic(ies) and {open} open grant(s) use this target; \
+                     end the grants and delete the policies first"
+                )));
+            }
             rows::delete(c, id)?;
             let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));
             audit::record(c, Some(&actor), None, None, event)

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod grants;
 pub mod jobs;
 pub mod queries;
 pub mod schema;

@@ -242,6 +242,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grant_policies (id) {
+        id -> BigInt,
+        name -> Text,
+        target_id -> BigInt,
+        account -> Text,
+        mode -> Text,
+        max_duration_s -> BigInt,
+        roles -> Text,
+        kill_sessions -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> BigInt,
+        status -> Text,
+        policy_id -> BigInt,
+        target_id -> BigInt,
+        account -> Text,
+        login -> Text,
+        mode -> Text,
+        kill_sessions -> Bool,
+        requested_by -> BigInt,
+        requested_by_name -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        restore_attempts -> Integer,
+        last_error -> Nullable<Text>,
+        original_sealed -> Nullable<Text>,
+        temp_sealed -> Text,
+        saved_state -> Nullable<Text>,
+        session_watermark -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     work_items,
     users,
@@ -257,4 +299,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_statements,
     queries,
     query_results,
+    grant_policies,
+    grants,
 );

@@ -7,6 +7,7 @@ mod auth_attacks;
 mod bad_input;
 mod csv_export;
 mod fencing;
+mod grants;
 mod health;
 mod helpers;
 mod jobs;

@@ -120,6 +120,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/grant-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_policies"];
+        put?: never;
+        post: operations["create_policy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grant-policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_policy"];
+        put: operations["update_policy"];
+        post?: never;
+        delete: operations["delete_policy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grant-policies/{id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["check_policy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["grants_list"];
+        put?: never;
+        post: operations["request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["grants_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grants/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/grants/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["extend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -506,6 +618,18 @@ export interface components {
              */
             unchained: number;
         };
+        /** @description The answer to `POST /api/grants`: the only time the password is shown. */
+        Created: {
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @description The account to log in as: the shared account (swap) or the personal login. */
+            login: string;
+            /** @description Shown once; never stored in plaintext, never sent to the database where a verifier is accepted. */
+            password: string;
+            status: components["schemas"]["Status"];
+        };
         CreatedApiToken: {
             api_token: components["schemas"]["ApiToken"];
             /** @description The secret, shown this once: send it as `Authorization: Bearer`. */
@@ -552,6 +676,46 @@ export interface components {
             field?: string | null;
             message: string;
         };
+        /** @description Body of `POST /api/grants/{id}/extend`. */
+        ExtendInput: {
+            /**
+             * Format: int64
+             * @description Seconds added to the current expiry; the whole grant stays within the policy's maximum.
+             */
+            duration_s: number;
+        };
+        Grant: {
+            account: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: int64 */
+            id: number;
+            last_error?: string | null;
+            login: string;
+            mode: components["schemas"]["Mode"];
+            /** Format: int64 */
+            policy_id: number;
+            reason: string;
+            /** @description User name of the person who asked. */
+            requested_by: string;
+            /** Format: int32 */
+            restore_attempts: number;
+            status: components["schemas"]["Status"];
+            /** Format: int64 */
+            target_id: number;
+        };
+        /** @description Body of `POST /api/grants`. */
+        GrantInput: {
+            /** Format: int64 */
+            duration_s: number;
+            /** Format: int64 */
+            policy_id: number;
+            reason: string;
+        };
         Health: {
             /** @description `ok`, or `unavailable` with a 503. */
             status: string;
@@ -574,7 +738,7 @@ export interface components {
             scripts: components["schemas"]["Script"][];
             /** Format: date-time */
             started_at?: string | null;
-            status: components["schemas"]["Status"];
+            status: string;
             transactional: boolean;
         };
         JobInput: {
@@ -609,7 +773,7 @@ export interface components {
             name: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: components["schemas"]["Status"];
+            status: string;
         };
         LoginRequest: {
             /** Format: password */
@@ -623,6 +787,11 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        /**
+         * @description How a policy lends its account.
+         * @enum {string}
+         */
+        Mode: "swap" | "personal";
         NewApiToken: {
             /**
              * Format: int32
@@ -639,6 +808,39 @@ export interface components {
         };
         /** @enum {string} */
         OnError: "continue" | "stop";
+        Policy: {
+            account: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            kill_sessions: boolean;
+            /** Format: int64 */
+            max_duration_s: number;
+            mode: components["schemas"]["Mode"];
+            name: string;
+            roles: components["schemas"]["Role"][];
+            /** Format: int64 */
+            target_id: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description Body of `POST /api/grant-policies` and `PUT /api/grant-policies/{id}`. */
+        PolicyInput: {
+            /** @description PostgreSQL role; MySQL/MariaDB `user` or `user@host` (host `%` when not given). */
+            account: string;
+            /** @description End the sessions opened with the temporary access when it is taken back. */
+            kill_sessions?: boolean;
+            /** Format: int64 */
+            max_duration_s: number;
+            /** @description `personal` when absent. */
+            mode?: components["schemas"]["Mode"];
+            name: string;
+            /** @description The AutoDB roles that may ask (admins always may). */
+            roles: components["schemas"]["Role"][];
+            /** Format: int64 */
+            target_id: number;
+        };
         /**
          * @description What a chain verification found wrong first.
          * @enum {string}
@@ -658,7 +860,8 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: components["schemas"]["Status"];
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -730,7 +933,8 @@ export interface components {
              * @description 0-based index of the statement in the submitted SQL.
              */
             statement_index: number;
-            status: components["schemas"]["Status"];
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
             /** Format: int64 */
             target_id: number;
             target_name: string;
@@ -752,12 +956,21 @@ export interface components {
             id: number;
             /** @description The SQL, cut to 500 characters. */
             sql: string;
-            status: components["schemas"]["Status"];
+            status: string;
         };
         ResultColumn: {
             name: string;
             /** @description The database's own type name (`int4`, `numeric`, `DECIMAL`, `NUMBER`, `TEXT`…). */
             type: string;
+        };
+        /** @description One right a grant needs, whether the target's AutoDB account holds it, and how to grant it. */
+        Right: {
+            /** @description Why it could not be checked. */
+            error?: string | null;
+            /** @description The SQL that would grant it, when missing. */
+            grant_sql?: string | null;
+            ok: boolean;
+            right: string;
         };
         /** @enum {string} */
         Role: "viewer" | "developer" | "operator" | "admin";
@@ -793,7 +1006,8 @@ export interface components {
             statements_done: number;
             /** Format: int32 */
             statements_total?: number | null;
-            status: components["schemas"]["Status"];
+            /** @description `waiting` `running` `success` `error` `cancelled` */
+            status: string;
             /** @description A later attempt of the same script and target exists. */
             superseded: boolean;
             /** Format: int64 */
@@ -842,7 +1056,7 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: components["schemas"]["Status"];
+            status: string;
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -903,14 +1117,10 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at: string;
-            status: components["schemas"]["Status"];
+            status: string;
         };
-        /**
-         * @description Where a unit of work is. Jobs, scripts, runs, queries and query targets share the set; which
-         *     moves each may make differs ([`Job`], [`Script`], [`Run`], [`Query`], [`QueryResult`]).
-         * @enum {string}
-         */
-        Status: "waiting" | "running" | "success" | "error" | "cancelled";
+        /** @enum {string} */
+        Status: "pending" | "active" | "restoring" | "ended" | "failed" | "restore_failed" | "conflict";
         Target: {
             /** Format: date-time */
             created_at: string;
@@ -1280,6 +1490,430 @@ export interface operations {
             };
         };
     };
+    list_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Admins: all; others: the policies their role may ask under */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"][];
+                };
+            };
+        };
+    };
+    create_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A grant of the policy is still open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    check_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each right a grant needs, whether the target's AutoDB account holds it, and the SQL granting what is missing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Right"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The target could not be reached */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    grants_list: {
+        parameters: {
+            query?: {
+                /** @description `pending` `active` `restoring` `ended` `failed` `restore_failed` `conflict` */
+                status?: string | null;
+                target?: number | null;
+                /** @description User name of the requester (admins). */
+                user?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Own grants (admins: everyone's), newest first, at most 500 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Grant"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantInput"];
+            };
+        };
+        responses: {
+            /** @description Active; the password is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Your role is not in the policy */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Swap mode: the account is lent to someone (named, with the expiry) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The target refused or could not be reached */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    grants_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Grant"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    end: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restore is due now; follow the status to `ended` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Grant"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already over */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    extend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtendInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Grant"];
+                };
+            };
+            /** @description Beyond the policy's maximum from the start */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not active */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -1312,7 +1946,8 @@ export interface operations {
     jobs_list: {
         parameters: {
             query?: {
-                status?: null | components["schemas"]["Status"];
+                /** @description `waiting` `running` `success` `error` `cancelled` */
+                status?: string | null;
                 /** @description User name of the submitter. */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */
@@ -1526,7 +2161,8 @@ export interface operations {
             query?: {
                 /** @description Only the runs of this script (its index, from 0). */
                 script?: number | null;
-                status?: null | components["schemas"]["Status"];
+                /** @description `waiting` `running` `success` `error` `cancelled` */
+                status?: string | null;
                 /** @description From 1. */
                 page?: number | null;
                 /** @description 100 unless given; at most 1000. */
@@ -1600,7 +2236,8 @@ export interface operations {
     queries_list: {
         parameters: {
             query?: {
-                status?: null | components["schemas"]["Status"];
+                /** @description `waiting` `running` `success` `error` `cancelled` */
+                status?: string | null;
                 /** @description User name of the submitter (admins; others only ever see their own). */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod error;
 pub mod jobs;
 pub mod queries;
+pub mod schedules;
 pub mod schema;
 pub mod targets;
 pub mod tokens;

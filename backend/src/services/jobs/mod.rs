@@ -129,6 +129,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub scripts: Vec<Script>,
+    /// The schedule that started it, if one did.
+    pub schedule_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -238,6 +240,7 @@ pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> 
         created_at: job.created_at.and_utc(),
         started_at: utc(job.started_at),
         finished_at: utc(job.finished_at),
+        schedule_id: job.schedule_id,
         scripts: scripts
             .iter()
             .map(|s| Script {
@@ -391,6 +394,17 @@ fn resolve(
 
 /// Writes the job and its runs, then wakes the engine. Answers before any statement runs.
 pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
+    submit_linked(ctx, actor, input, |_, _| Ok(())).await
+}
+
+/// [`submit`], with `link` run in the job's own transaction after its audit entry (a schedule
+/// records its fire there): if `link` fails, no job was written.
+pub async fn submit_linked(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: JobInput,
+    link: impl FnOnce(&mut crate::store::WriteTx<'_>, i64) -> Result<()> + Send + 'static,
+) -> Result<Job> {
     actor.require_to(Action::RunJobs)?;
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -438,6 +452,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
             let id = rows::insert(c, &new)?;
             let event = Event::ok("submit", "job", id).with(detail);
             audit::record(c, Some(&actor), None, None, event)?;
+            link(c, id)?;
             Ok::<_, Error>(id)
         })
         .await?;

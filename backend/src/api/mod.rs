@@ -9,6 +9,7 @@ pub mod health;
 pub mod jobs;
 pub mod permissions;
 pub mod queries;
+pub mod schedules;
 pub mod sql;
 pub mod sse;
 pub mod targets;
@@ -58,7 +59,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(queries::cancel)
         .service(queries::events)
         .service(queries::export_csv)
-        .service(sql::split);
+        .service(sql::split)
+        .service(schedules::preview)
+        .service(schedules::create)
+        .service(schedules::list)
+        .service(schedules::get)
+        .service(schedules::update)
+        .service(schedules::remove)
+        .service(schedules::run_now)
+        .service(schedules::fires);
 }
 
 /// Everything under `/api`: the routes, JSON answers for bad paths/queries and unknown routes.

@@ -132,8 +132,13 @@ pub fn delete(tx: &mut WriteTx<'_>, id: i64) -> Result<usize> {
     Ok(diesel::delete(schedules::table.find(id)).execute(&mut **tx)?)
 }
 
-/// Ids of enabled schedules due at `now`, and of those with a queued fire.
-pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> Result<(Vec<i64>, Vec<(i64, i64)>)> {
+/// Ids of enabled schedules due at `now`, and (schedule, fire) of the queued fires.
+pub struct Due {
+    pub schedules: Vec<i64>,
+    pub queued: Vec<(i64, i64)>,
+}
+
+pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> Result<Due> {
     let due = schedules::table
         .filter(schedules::enabled.eq(true))
         .filter(schedules::next_fire_at.le(now))
@@ -144,13 +149,13 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> Result<(Vec<i64>, Vec<(i64,
         .filter(schedules::queued_fire_id.is_not_null())
         .select((schedules::id, schedules::queued_fire_id))
         .load(conn)?;
-    Ok((
-        due,
-        queued
+    Ok(Due {
+        schedules: due,
+        queued: queued
             .into_iter()
             .filter_map(|(s, f)| f.map(|f| (s, f)))
             .collect(),
-    ))
+    })
 }
 
 /// The compare-and-set of a fire: moves `next_fire_at` from `expected` to `next`. `false`:

@@ -45,7 +45,12 @@ impl Clock for ManualClock {
 /// The zone of schedules that name none: `server.timezone`, else the machine's (`TZ`, then
 /// `/etc/timezone`, then the `/etc/localtime` link), else UTC.
 pub fn default_zone(configured: &str) -> chrono_tz::Tz {
-    let named = |s: &str| s.trim().trim_start_matches(':').parse::<chrono_tz::Tz>().ok();
+    let named = |s: &str| {
+        s.trim()
+            .trim_start_matches(':')
+            .parse::<chrono_tz::Tz>()
+            .ok()
+    };
     if let Some(z) = named(configured) {
         return z;
     }

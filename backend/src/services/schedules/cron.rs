@@ -205,7 +205,11 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             .args(["-c", script, minutes, hours, zone, after, &n.to_string()])
             .output()
             .expect("python3 runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .expect("utf8")
             .lines()
@@ -213,7 +217,14 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             .collect()
     }
 
-    fn agree(cron: &str, minutes: &str, hours: &str, zone: &str, after: &str, n: usize) -> Vec<String> {
+    fn agree(
+        cron: &str,
+        minutes: &str,
+        hours: &str,
+        zone: &str,
+        after: &str,
+        n: usize,
+    ) -> Vec<String> {
         let ours = fires(cron, zone, after, n);
         let theirs = python_fires(minutes, hours, zone, after, n);
         assert_eq!(ours, theirs, "{cron} in {zone} after {after}");
@@ -223,7 +234,14 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
     #[test]
     fn berlin_spring_forward_fires_a_missing_time_once_at_the_end_of_the_gap() {
         // 2026-03-29 02:00 CET → 03:00 CEST: 02:30 does not exist.
-        let got = agree("30 2 * * *", "30", "2", "Europe/Berlin", "2026-03-27T12:00:00Z", 3);
+        let got = agree(
+            "30 2 * * *",
+            "30",
+            "2",
+            "Europe/Berlin",
+            "2026-03-27T12:00:00Z",
+            3,
+        );
         assert_eq!(
             got,
             [
@@ -233,7 +251,14 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             ]
         );
         // Every 15 minutes: the four times inside the gap are one fire at 03:00.
-        let got = agree("*/15 * * * *", "0,15,30,45", "*", "Europe/Berlin", "2026-03-29T00:40:00Z", 4);
+        let got = agree(
+            "*/15 * * * *",
+            "0,15,30,45",
+            "*",
+            "Europe/Berlin",
+            "2026-03-29T00:40:00Z",
+            4,
+        );
         assert_eq!(
             got,
             [
@@ -248,12 +273,26 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
     #[test]
     fn berlin_fall_back_fires_a_repeated_time_once_at_its_first_occurrence() {
         // 2026-10-25 03:00 CEST → 02:00 CET: 02:30 happens twice.
-        let got = agree("30 2 * * *", "30", "2", "Europe/Berlin", "2026-10-24T12:00:00Z", 2);
+        let got = agree(
+            "30 2 * * *",
+            "30",
+            "2",
+            "Europe/Berlin",
+            "2026-10-24T12:00:00Z",
+            2,
+        );
         assert_eq!(
             got,
             ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]
         );
-        let got = agree("0,30 * * * *", "0,30", "*", "Europe/Berlin", "2026-10-24T23:10:00Z", 5);
+        let got = agree(
+            "0,30 * * * *",
+            "0,30",
+            "*",
+            "Europe/Berlin",
+            "2026-10-24T23:10:00Z",
+            5,
+        );
         assert_eq!(
             got,
             [
@@ -265,7 +304,14 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             ]
         );
         // Asked from inside the second occurrence: the repeated times are not fired again.
-        let got = agree("0,30 * * * *", "0,30", "*", "Europe/Berlin", "2026-10-25T01:10:00Z", 2);
+        let got = agree(
+            "0,30 * * * *",
+            "0,30",
+            "*",
+            "Europe/Berlin",
+            "2026-10-25T01:10:00Z",
+            2,
+        );
         assert_eq!(
             got,
             ["2026-10-25T03:00:00+01:00", "2026-10-25T03:30:00+01:00"]
@@ -275,34 +321,84 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
     #[test]
     fn new_york_both_transitions_follow_the_same_rules() {
         // 2026-03-08 02:00 EST → 03:00 EDT.
-        let got = agree("30 2 * * *", "30", "2", "America/New_York", "2026-03-07T12:00:00Z", 2);
+        let got = agree(
+            "30 2 * * *",
+            "30",
+            "2",
+            "America/New_York",
+            "2026-03-07T12:00:00Z",
+            2,
+        );
         assert_eq!(
             got,
             ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]
         );
         // 2026-11-01 02:00 EDT → 01:00 EST: 01:30 happens twice.
-        let got = agree("30 1 * * *", "30", "1", "America/New_York", "2026-10-31T12:00:00Z", 2);
+        let got = agree(
+            "30 1 * * *",
+            "30",
+            "1",
+            "America/New_York",
+            "2026-10-31T12:00:00Z",
+            2,
+        );
         assert_eq!(
             got,
             ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]
         );
-        agree("*/20 * * * *", "0,20,40", "*", "America/New_York", "2026-11-01T04:30:00Z", 8);
-        agree("*/20 * * * *", "0,20,40", "*", "America/New_York", "2026-03-08T06:30:00Z", 8);
+        agree(
+            "*/20 * * * *",
+            "0,20,40",
+            "*",
+            "America/New_York",
+            "2026-11-01T04:30:00Z",
+            8,
+        );
+        agree(
+            "*/20 * * * *",
+            "0,20,40",
+            "*",
+            "America/New_York",
+            "2026-03-08T06:30:00Z",
+            8,
+        );
     }
 
     #[test]
     fn shanghai_has_no_transition_and_fires_on_its_fixed_offset() {
-        let got = agree("0 9 * * *", "0", "9", "Asia/Shanghai", "2026-03-08T00:00:00Z", 2);
+        let got = agree(
+            "0 9 * * *",
+            "0",
+            "9",
+            "Asia/Shanghai",
+            "2026-03-08T00:00:00Z",
+            2,
+        );
         assert_eq!(
             got,
             ["2026-03-08T09:00:00+08:00", "2026-03-09T09:00:00+08:00"]
         );
-        agree("15 * * * *", "15", "*", "Asia/Shanghai", "2026-10-31T15:50:00Z", 30);
+        agree(
+            "15 * * * *",
+            "15",
+            "*",
+            "Asia/Shanghai",
+            "2026-10-31T15:50:00Z",
+            30,
+        );
     }
 
     #[test]
     fn nicknames_and_five_fields_parse_and_bad_fields_are_named() {
-        for ok in ["@hourly", "@daily", "@weekly", "@monthly", "@yearly", "* * * * *", "0 9 * * MON-FRI"] {
+        for ok in [
+            "@hourly",
+            "@daily",
+            "@weekly",
+            "@monthly",
+            "@yearly",
+            "* * * * *",
+            "0 9 * * MON-FRI",
+        ] {
             assert!(CronExpr::parse(ok).is_ok(), "{ok}");
         }
         let err = |s: &str| match CronExpr::parse(s) {
@@ -324,6 +420,9 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             Err(Error::Validation { field, .. }) if field == "timezone"
         ));
         let h = fires("@hourly", "UTC", "2026-01-01T00:30:00Z", 2);
-        assert_eq!(h, ["2026-01-01T01:00:00+00:00", "2026-01-01T02:00:00+00:00"]);
+        assert_eq!(
+            h,
+            ["2026-01-01T01:00:00+00:00", "2026-01-01T02:00:00+00:00"]
+        );
     }
 }

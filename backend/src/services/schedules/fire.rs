@@ -52,14 +52,14 @@ pub(crate) fn stored_job(ctx: &Ctx, row: &ScheduleRow) -> Result<JobInput> {
 /// engine fires one schedule per item; tests drive this with a hand-set clock.
 pub async fn fire_due(ctx: &Ctx, now: DateTime<Utc>) -> Result<usize> {
     let at = now.naive_utc();
-    let (due, queued) = ctx.store.run(move |c| rows::due(c, at)).await?;
+    let due = ctx.store.run(move |c| rows::due(c, at)).await?;
     let mut n = 0;
-    for id in due {
+    for id in due.schedules {
         if fire_next(ctx, id, now).await? == Handled::Done {
             n += 1;
         }
     }
-    for (id, fire) in queued {
+    for (id, fire) in due.queued {
         if fire_queued(ctx, id, fire, now).await? == Handled::Done {
             n += 1;
         }
@@ -145,7 +145,12 @@ impl Commit {
 }
 
 /// A fire item: subject 0 is the schedule's next fire, any other a queued fire's id.
-pub(crate) fn enqueue(tx: &mut WriteTx<'_>, id: i64, subject: i64, at: NaiveDateTime) -> Result<()> {
+pub(crate) fn enqueue(
+    tx: &mut WriteTx<'_>,
+    id: i64,
+    subject: i64,
+    at: NaiveDateTime,
+) -> Result<()> {
     items::enqueue(
         tx,
         &[items::NewItem {
@@ -272,10 +277,7 @@ pub async fn fire_next(ctx: &Ctx, id: i64, now: DateTime<Utc>) -> Result<Handled
         },
     };
     let started = decide(Outcome::Started, None);
-    let refused_fires: Vec<NewFire> = started
-        .iter()
-        .map(|f| NewFire { ..f.clone() })
-        .collect();
+    let refused_fires: Vec<NewFire> = started.iter().map(|f| NewFire { ..f.clone() }).collect();
     let c = commit(started, false);
     match jobs::submit_linked(ctx, &actor, input, move |tx, job| c.write(tx, Some(job))).await {
         Ok(_) => {

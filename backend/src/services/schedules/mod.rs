@@ -129,6 +129,7 @@ pub struct Schedule {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The next 5 fire times (RFC 3339, with the zone's offset); empty when disabled.
+    #[serde(serialize_with = "with_offsets")]
     pub next_runs: Vec<DateTime<FixedOffset>>,
     pub last_fired_at: Option<DateTime<Utc>>,
     pub last_job_id: Option<i64>,
@@ -140,6 +141,8 @@ pub struct Schedule {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Fire {
+    /// In the schedule's zone, with its offset.
+    #[serde(serialize_with = "with_offset")]
     pub scheduled_for: DateTime<FixedOffset>,
     pub fired_at: DateTime<Utc>,
     pub job_id: Option<i64>,
@@ -164,6 +167,7 @@ pub struct PreviewInput {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Preview {
+    #[serde(serialize_with = "with_offsets")]
     pub times: Vec<DateTime<FixedOffset>>,
     pub timezone: String,
 }
@@ -171,6 +175,21 @@ pub struct Preview {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunNow {
     pub job_id: i64,
+}
+
+/// RFC 3339 with the offset always written (`+00:00`, never `Z`).
+fn with_offset<S: serde::Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+}
+
+fn with_offsets<S: serde::Serializer>(
+    ts: &[DateTime<FixedOffset>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        ts.iter()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)),
+    )
 }
 
 pub const NEXT_RUNS: usize = 5;
@@ -203,7 +222,10 @@ fn check_job(body: &Value) -> Result<JobInput> {
         return Err(Error::validation("job.name", "is empty"));
     }
     if input.scripts.is_empty() {
-        return Err(Error::validation("job.scripts", "must list at least one script"));
+        return Err(Error::validation(
+            "job.scripts",
+            "must list at least one script",
+        ));
     }
     Ok(input)
 }
@@ -463,7 +485,11 @@ pub async fn fires(ctx: &Ctx, id: i64, limit: i64) -> Result<Vec<Fire>> {
             Ok(rows::fires(c, id, limit)?
                 .into_iter()
                 .map(|f| Fire {
-                    scheduled_for: f.scheduled_for.and_utc().with_timezone(&zone).fixed_offset(),
+                    scheduled_for: f
+                        .scheduled_for
+                        .and_utc()
+                        .with_timezone(&zone)
+                        .fixed_offset(),
                     fired_at: f.fired_at.and_utc(),
                     job_id: f.job_id,
                     outcome: Outcome::parse(&f.outcome),

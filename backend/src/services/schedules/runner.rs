@@ -28,7 +28,11 @@ pub struct Slot(Arc<OnceLock<(Ctx, tokio::runtime::Handle)>>);
 
 impl std::fmt::Debug for Slot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "Slot(set)" } else { "Slot(empty)" })
+        f.write_str(if self.0.get().is_some() {
+            "Slot(set)"
+        } else {
+            "Slot(empty)"
+        })
     }
 }
 
@@ -88,7 +92,11 @@ async fn handle(ctx: &Ctx, item: &Item) -> crate::services::error::Result<Handle
                 .store
                 .run(move |c| rows::other_waiting(c, id, item_id))
                 .await?;
-            Ok(if other { Handled::Done } else { Handled::NotYet(t) })
+            Ok(if other {
+                Handled::Done
+            } else {
+                Handled::NotYet(t)
+            })
         }
         h => Ok(h),
     }

@@ -603,6 +603,29 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
     assert_eq!(r.status(), StatusCode::OK);
     let s: Value = r.json().await.expect("json");
     assert_eq!(s["next_runs"], json!([]));
+    // Left out of an update, the job body is kept (the stored one, not the redacted view).
+    let r = app
+        .put_json(
+            &format!("/api/schedules/{id}"),
+            Some(&t),
+            json!({"name": "renamed", "cron": "@daily", "enabled": false}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let s: Value = r.json().await.expect("json");
+    assert_eq!(s["job"]["scripts"][0]["sql"], "SELECT 1");
+    assert_eq!(s["name"], "renamed");
+    let r = app
+        .post_json(
+            "/api/schedules",
+            Some(&t),
+            json!({"name": "x", "cron": "@daily"}),
+        )
+        .await;
+    assert_eq!(
+        expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await["field"],
+        "job"
+    );
     let r = app.delete(&format!("/api/schedules/{id}"), Some(&t)).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = app.get(&format!("/api/schedules/{id}"), Some(&t)).await;

@@ -102,9 +102,11 @@ pub struct ScheduleInput {
     pub overlap: Overlap,
     #[serde(default)]
     pub misfire: Misfire,
-    /// The body of `POST /api/jobs`.
-    #[schema(value_type = JobInput)]
-    pub job: Value,
+    /// The body of `POST /api/jobs`. Required to create; left out of an update, the stored
+    /// body is kept (what answers show is redacted, so sending it back would change it).
+    #[serde(default)]
+    #[schema(value_type = Option<JobInput>)]
+    pub job: Option<Value>,
 }
 
 fn yes() -> bool {
@@ -255,14 +257,30 @@ struct Checked {
     zone: chrono_tz::Tz,
 }
 
-fn check(ctx: &Ctx, input: &ScheduleInput, now: DateTime<Utc>) -> Result<Checked> {
+/// Checks the input; `kept` is the stored body (sealed, shown) an update keeps without `job`.
+fn check(
+    ctx: &Ctx,
+    input: &ScheduleInput,
+    now: DateTime<Utc>,
+    kept: Option<(String, String)>,
+) -> Result<Checked> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::validation("name", "must be 1 to 200 characters"));
     }
     let cron = CronExpr::parse(&input.cron)?;
     let zone = zone_of(ctx, input.timezone.as_deref())?;
-    check_job(&input.job)?;
+    let (job_sealed, job_shown) = match (&input.job, kept) {
+        (Some(job), _) => {
+            check_job(job)?;
+            (
+                ctx.secrets.seal_script(&job.to_string()),
+                redacted(job).to_string(),
+            )
+        }
+        (None, Some(kept)) => kept,
+        (None, None) => return Err(Error::validation("job", "is required")),
+    };
     let next = if input.enabled {
         cron::next_fires(&cron, zone, now, 1)
             .first()
@@ -278,8 +296,8 @@ fn check(ctx: &Ctx, input: &ScheduleInput, now: DateTime<Utc>) -> Result<Checked
             enabled: input.enabled,
             overlap: input.overlap.as_str().into(),
             misfire: input.misfire.as_str().into(),
-            job_sealed: ctx.secrets.seal_script(&input.job.to_string()),
-            job_shown: redacted(&input.job).to_string(),
+            job_sealed,
+            job_shown,
             updated_at: crate::store::now(),
             next_fire_at: next,
         },
@@ -365,7 +383,7 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Schedule>> {
 
 pub async fn create(ctx: &Ctx, actor: &Actor, input: ScheduleInput) -> Result<Schedule> {
     actor.require_to(Action::RunJobs)?;
-    let checked = check(ctx, &input, ctx.clock.now())?;
+    let checked = check(ctx, &input, ctx.clock.now(), None)?;
     let actor = actor.clone();
     let id = ctx
         .store
@@ -415,8 +433,13 @@ async fn load_owned(ctx: &Ctx, actor: &Actor, id: i64) -> Result<ScheduleRow> {
 
 /// Changes a schedule; its next fire is computed again from now (its waiting item replaced).
 pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: ScheduleInput) -> Result<Schedule> {
-    load_owned(ctx, actor, id).await?;
-    let checked = check(ctx, &input, ctx.clock.now())?;
+    let row = load_owned(ctx, actor, id).await?;
+    let checked = check(
+        ctx,
+        &input,
+        ctx.clock.now(),
+        Some((row.job_sealed, row.job_shown)),
+    )?;
     let actor = actor.clone();
     ctx.store
         .write(move |tx| {

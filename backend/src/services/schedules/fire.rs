@@ -313,7 +313,7 @@ async fn finish(ctx: &Ctx, commit: Commit) -> Result<Handled> {
 }
 
 /// A queued fire: starts its job once the previous one has ended.
-pub async fn fire_queued(ctx: &Ctx, id: i64, fire: i64, now: DateTime<Utc>) -> Result<Handled> {
+pub async fn fire_queued(ctx: &Ctx, id: i64, fire: i64, _now: DateTime<Utc>) -> Result<Handled> {
     let Some(row) = ctx.store.run(move |c| rows::get(c, id)).await? else {
         return Ok(Handled::Done);
     };
@@ -325,7 +325,6 @@ pub async fn fire_queued(ctx: &Ctx, id: i64, fire: i64, now: DateTime<Utc>) -> R
             return Ok(Handled::Waiting);
         }
     }
-    let _ = now;
     let refuse = |why: String| async move {
         ctx.store
             .write(move |tx| {

@@ -53,36 +53,53 @@ pub enum Outcome {
     Refused,
 }
 
-macro_rules! names {
-    ($t:ty { $($v:ident = $s:literal),* }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-            fn parse(s: &str) -> Self {
-                match s { $($s => Self::$v,)* _ => Self::default_value() }
-            }
-        }
-    };
-}
-names!(Overlap { Skip = "skip", Queue = "queue", Allow = "allow" });
-names!(Misfire { Skip = "skip", RunOnce = "run_once" });
-names!(Outcome { Started = "started", SkippedOverlap = "skipped_overlap", Queued = "queued",
-    SkippedMisfire = "skipped_misfire", Refused = "refused" });
 impl Overlap {
-    fn default_value() -> Self {
-        Self::Skip
+    fn parse(s: &str) -> Self {
+        parse(s, Self::Skip)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::Queue => "queue",
+            Self::Allow => "allow",
+        }
     }
 }
+
 impl Misfire {
-    fn default_value() -> Self {
-        Self::Skip
+    fn parse(s: &str) -> Self {
+        parse(s, Self::Skip)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::RunOnce => "run_once",
+        }
     }
 }
+
 impl Outcome {
-    fn default_value() -> Self {
-        Self::Refused
+    fn parse(s: &str) -> Self {
+        parse(s, Self::Refused)
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::SkippedOverlap => "skipped_overlap",
+            Self::Queued => "queued",
+            Self::SkippedMisfire => "skipped_misfire",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// A stored name read back as its enum (the migration's CHECK keeps the names valid; an
+/// unknown one reads as `fallback`).
+fn parse<T: serde::de::DeserializeOwned>(stored: &str, fallback: T) -> T {
+    serde_json::from_value(Value::String(stored.to_string())).unwrap_or(fallback)
 }
 
 /// `POST /api/schedules` and `PUT /api/schedules/{id}`.

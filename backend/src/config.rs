@@ -19,6 +19,7 @@ pub struct Settings {
     pub query: QuerySettings,
     pub targets: TargetSettings,
     pub grants: GrantSettings,
+    pub schedules: ScheduleSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +36,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// IANA zone of schedules that name none (`Europe/Berlin`); empty: the machine's zone
+    /// (`TZ`, else `/etc/localtime`), else UTC.
+    pub timezone: String,
 }
 
 impl Default for ServerSettings {
@@ -45,6 +49,7 @@ impl Default for ServerSettings {
             trust_proxy: false,
             workers: 0,
             max_body_bytes: 4 * 1024 * 1024,
+            timezone: String::new(),
         }
     }
 }
@@ -257,6 +262,23 @@ impl Default for EngineSettings {
     }
 }
 
+/// Schedules (cron jobs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// A fire this many seconds late (AutoDB was down) is a misfire, handled by the schedule's
+    /// `misfire` policy (`skip` records it, `run_once` starts one job for all that were missed).
+    pub misfire_grace_s: u64,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self {
+            misfire_grace_s: 300,
+        }
+    }
+}
+
 /// Read-only self-service queries: their limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -393,6 +415,13 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        let zone = self.server.timezone.trim();
+        if !zone.is_empty() && zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Value {
+                key: "server.timezone",
+                message: format!("`{zone}` is not an IANA time zone name (e.g. Europe/Berlin)"),
+            });
+        }
         crate::store::StoreUrl::parse(&self.database.url).map_err(|m| ConfigError::Value {
             key: "database.url",
             message: m,

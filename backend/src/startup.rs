@@ -18,6 +18,8 @@ use crate::services::confine::Confinement;
 use crate::services::grants::sweeper::GrantRestores;
 use crate::services::jobs::runner::JobRuns;
 use crate::services::queries::runner::QueryTargets;
+use crate::services::schedules::clock::SystemClock;
+use crate::services::schedules::runner::ScheduleFires;
 use crate::services::targets::TargetAccess;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
@@ -88,6 +90,8 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         lease: Duration::from_secs(e.lease_s),
         poll: Duration::from_millis(e.poll_ms),
     };
+    let fires = ScheduleFires::default();
+    let schedule_slot = fires.slot.clone();
     let kinds: Vec<Arc<dyn work::Kind>> = vec![
         Arc::new(JobRuns {
             access: access.clone(),
@@ -103,10 +107,12 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
             settings: settings.grants.clone(),
             connect_timeout: Duration::from_secs(e.connect_timeout_s),
         }),
+        Arc::new(fires),
     ];
     let work = work::Engine::new(store.with_own_pool(engine_pool)?, timing, pool, kinds)?;
     let jobs = work.handle(crate::store::jobs::WORK_KIND);
     let queries = work.handle(crate::store::queries::WORK_KIND);
+    let schedules = work.handle(crate::store::schedules::WORK_KIND);
     Ok(Ctx {
         store,
         secrets,
@@ -118,6 +124,9 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         work,
         jobs,
         queries,
+        schedules,
+        clock: Arc::new(SystemClock),
+        schedule_slot,
     })
 }
 
@@ -140,6 +149,8 @@ impl Application {
         if sealed > 0 {
             log::info!("{sealed} job script(s) from before scripts were sealed are now sealed");
         }
+        // Schedule fires need the finished context (see services::schedules::runner).
+        crate::services::schedules::runner::attach(&ctx);
         ctx.work.start().await?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod jobs;
 pub mod permissions;
 pub mod queries;
+pub mod schedules;
 pub mod sql;
 pub mod sse;
 pub mod targets;
@@ -70,7 +71,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(grants::list)
         .service(grants::get)
         .service(grants::extend)
-        .service(grants::end);
+        .service(grants::end)
+        .service(schedules::preview)
+        .service(schedules::create)
+        .service(schedules::list)
+        .service(schedules::get)
+        .service(schedules::update)
+        .service(schedules::remove)
+        .service(schedules::run_now)
+        .service(schedules::fires);
 }
 
 /// Everything under `/api`: the routes, JSON answers for bad paths/queries and unknown routes.

@@ -147,6 +147,30 @@ pub const TABLE: &[Permission] = &[
         Some(ManageGrants),
     ),
     p("post", "/api/grants/{id}/end", SignedIn, Some(ManageGrants)),
+    // Who may create schedules is who may submit jobs; the owner or an admin changes them.
+    p("post", "/api/schedules/preview", To(Read), None),
+    p("post", "/api/schedules", To(RunJobs), None),
+    p("get", "/api/schedules", To(Read), None),
+    p("get", "/api/schedules/{id}", To(Read), None),
+    p(
+        "put",
+        "/api/schedules/{id}",
+        To(RunJobs),
+        Some(ManageAnySchedule),
+    ),
+    p(
+        "delete",
+        "/api/schedules/{id}",
+        To(RunJobs),
+        Some(ManageAnySchedule),
+    ),
+    p(
+        "post",
+        "/api/schedules/{id}/run",
+        To(RunJobs),
+        Some(ManageAnySchedule),
+    ),
+    p("get", "/api/schedules/{id}/fires", To(Read), None),
 ];
 
 /// The table's entry for a route, by method and route pattern.

@@ -10,6 +10,7 @@ pub mod grants;
 pub mod jobs;
 pub mod live;
 pub mod queries;
+pub mod schedules;
 pub mod targets;
 pub mod users;
 
@@ -39,6 +40,11 @@ pub struct Ctx {
     pub work: Arc<crate::work::Engine>,
     pub jobs: crate::work::Handle,
     pub queries: crate::work::Handle,
+    /// Schedule fires' view of the engine; the clock schedules go by (hand-set in tests); the
+    /// slot that gives the fire kind this context once it is built (`schedules::runner`).
+    pub schedules: crate::work::Handle,
+    pub clock: Arc<dyn schedules::clock::Clock>,
+    pub schedule_slot: schedules::runner::Slot,
 }
 
 #[derive(
@@ -158,6 +164,8 @@ pub enum Action {
     ReadAudit,
     /// Manage grant policies, check their rights, see and revoke everyone's grants.
     ManageGrants,
+    /// Change, delete and run anyone's schedule.
+    ManageAnySchedule,
 }
 
 impl Action {
@@ -172,6 +180,7 @@ impl Action {
             | Action::ManageUsers
             | Action::ReadAudit
             | Action::ManageGrants => Role::Admin,
+            Action::ManageAnySchedule => Role::Admin,
         }
     }
 
@@ -187,6 +196,7 @@ impl Action {
             Action::ManageUsers => "managing users",
             Action::ReadAudit => "reading the audit log",
             Action::ManageGrants => "managing grants",
+            Action::ManageAnySchedule => "changing other users' schedules",
         }
     }
 }
@@ -265,6 +275,7 @@ mod tests {
             (Action::ManageUsers, Role::Admin),
             (Action::ReadAudit, Role::Admin),
             (Action::ManageGrants, Role::Admin),
+            (Action::ManageAnySchedule, Role::Admin),
         ];
         for (action, lowest) in cases {
             for role in Role::ALL {

@@ -29,6 +29,7 @@ pub struct JobRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    pub schedule_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

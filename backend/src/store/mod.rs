@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod jobs;
 pub mod queries;
+pub mod schedules;
 pub mod schema;
 pub mod targets;
 pub mod tokens;

@@ -112,6 +112,7 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        schedule_id -> Nullable<BigInt>,
     }
 }
 
@@ -259,6 +260,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    schedules (id) {
+        id -> BigInt,
+        name -> Text,
+        cron -> Text,
+        timezone -> Text,
+        enabled -> Bool,
+        overlap -> Text,
+        misfire -> Text,
+        job_sealed -> Text,
+        job_shown -> Text,
+        owner_id -> Nullable<BigInt>,
+        owner_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        next_fire_at -> Nullable<Timestamp>,
+        last_fired_at -> Nullable<Timestamp>,
+        last_job_id -> Nullable<BigInt>,
+        queued_fire_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     grants (id) {
         id -> BigInt,
         status -> Text,
@@ -284,7 +307,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    schedule_fires (id) {
+        id -> BigInt,
+        schedule_id -> BigInt,
+        scheduled_for -> Timestamp,
+        fired_at -> Timestamp,
+        job_id -> Nullable<BigInt>,
+        outcome -> Text,
+        message -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(schedule_fires -> schedules (schedule_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    schedules,
+    schedule_fires,
     work_items,
     users,
     sessions,

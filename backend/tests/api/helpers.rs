@@ -56,6 +56,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_ctx(backend, tweak, |_| {}).await
+}
+
+/// [`spawn_app_with`], with the context adjusted before the app starts (a hand-set clock).
+pub async fn spawn_app_ctx(
+    backend: &str,
+    tweak: impl FnOnce(&mut Settings),
+    adjust: impl FnOnce(&mut autodb::services::Ctx),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite_dir = tempfile::tempdir().expect("tempdir");
     let (url, pg_database) = match backend {
@@ -78,7 +87,8 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
     // SQLite targets: their own folder, and the temporary folder (never the store's).
     settings.targets.sqlite_dirs = vec![sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
-    let ctx = startup::context(settings, true).expect("context");
+    let mut ctx = startup::context(settings, true).expect("context");
+    adjust(&mut ctx);
     autodb::services::users::create_blocking(
         &ctx.store,
         None,
@@ -103,6 +113,15 @@ pub async fn spawn_app_with(backend: &str, tweak: impl FnOnce(&mut Settings)) ->
 
 /// A second AutoDB process (in this test process) sharing `first`'s store and key.
 pub async fn spawn_second(first: &TestApp, tweak: impl FnOnce(&mut Settings)) -> String {
+    spawn_second_ctx(first, tweak, |_| {}).await.0
+}
+
+/// [`spawn_second`], with its context adjusted before it starts; returns the context too.
+pub async fn spawn_second_ctx(
+    first: &TestApp,
+    tweak: impl FnOnce(&mut Settings),
+    adjust: impl FnOnce(&mut autodb::services::Ctx),
+) -> (String, autodb::services::Ctx) {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 1;
@@ -114,11 +133,12 @@ pub async fn spawn_second(first: &TestApp, tweak: impl FnOnce(&mut Settings)) ->
     settings.targets.sqlite_dirs =
         vec![first.sqlite_dir.path().to_path_buf(), std::env::temp_dir()];
     tweak(&mut settings);
-    let ctx = startup::context(settings, false).expect("context");
-    let app = Application::build(ctx).await.expect("build");
+    let mut ctx = startup::context(settings, false).expect("context");
+    adjust(&mut ctx);
+    let app = Application::build(ctx.clone()).await.expect("build");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    base
+    (base, ctx)
 }
 
 pub fn client() -> Client {

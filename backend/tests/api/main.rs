@@ -22,6 +22,7 @@ mod query_account;
 mod roles;
 mod routes;
 mod sakila;
+mod schedules;
 mod script_secrets;
 mod sqlite_confine;
 mod target_rebind;

@@ -440,6 +440,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["schedules_list"];
+        put?: never;
+        post: operations["schedules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["schedules_get"];
+        put: operations["schedules_update"];
+        post?: never;
+        delete: operations["schedules_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/fires": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["fires"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["run_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sql/split": {
         parameters: {
             query?: never;
@@ -482,7 +562,7 @@ export interface paths {
         get: operations["targets_get"];
         put: operations["targets_update"];
         post?: never;
-        delete: operations["remove"];
+        delete: operations["targets_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -628,7 +708,7 @@ export interface components {
             login: string;
             /** @description Shown once; never stored in plaintext, never sent to the database where a verifier is accepted. */
             password: string;
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["GrantStatus"];
         };
         CreatedApiToken: {
             api_token: components["schemas"]["ApiToken"];
@@ -684,6 +764,20 @@ export interface components {
              */
             duration_s: number;
         };
+        Fire: {
+            /** Format: date-time */
+            fired_at: string;
+            /** Format: int64 */
+            job_id?: number | null;
+            /** @description Why a fire was refused (the job's validation or permission error). */
+            message?: string | null;
+            outcome: components["schemas"]["Outcome"];
+            /**
+             * Format: date-time
+             * @description In the schedule's zone, with its offset.
+             */
+            scheduled_for: string;
+        };
         Grant: {
             account: string;
             /** Format: date-time */
@@ -704,7 +798,7 @@ export interface components {
             requested_by: string;
             /** Format: int32 */
             restore_attempts: number;
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["GrantStatus"];
             /** Format: int64 */
             target_id: number;
         };
@@ -716,6 +810,8 @@ export interface components {
             policy_id: number;
             reason: string;
         };
+        /** @enum {string} */
+        GrantStatus: "pending" | "active" | "restoring" | "ended" | "failed" | "restore_failed" | "conflict";
         Health: {
             /** @description `ok`, or `unavailable` with a 503. */
             status: string;
@@ -735,10 +831,15 @@ export interface components {
             id: number;
             name: string;
             on_error: components["schemas"]["OnError"];
+            /**
+             * Format: int64
+             * @description The schedule that started it, if one did.
+             */
+            schedule_id?: number | null;
             scripts: components["schemas"]["Script"][];
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
             transactional: boolean;
         };
         JobInput: {
@@ -773,7 +874,7 @@ export interface components {
             name: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
         };
         LoginRequest: {
             /** Format: password */
@@ -787,6 +888,11 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        /**
+         * @description What happens to fires whose time passed while AutoDB was down.
+         * @enum {string}
+         */
+        Misfire: "skip" | "run_once";
         /**
          * @description How a policy lends its account.
          * @enum {string}
@@ -808,6 +914,13 @@ export interface components {
         };
         /** @enum {string} */
         OnError: "continue" | "stop";
+        /** @enum {string} */
+        Outcome: "started" | "skipped_overlap" | "queued" | "skipped_misfire" | "refused";
+        /**
+         * @description What a fire does when the schedule's previous job still runs.
+         * @enum {string}
+         */
+        Overlap: "skip" | "queue" | "allow";
         Policy: {
             account: string;
             /** Format: date-time */
@@ -841,6 +954,21 @@ export interface components {
             /** Format: int64 */
             target_id: number;
         };
+        Preview: {
+            times: string[];
+            timezone: string;
+        };
+        PreviewInput: {
+            /** @description 1 to 100; 5 when left out. */
+            count?: number | null;
+            cron: string;
+            /**
+             * Format: date-time
+             * @description After this time (RFC 3339); now when left out.
+             */
+            from?: string | null;
+            timezone?: string | null;
+        };
         /**
          * @description What a chain verification found wrong first.
          * @enum {string}
@@ -860,8 +988,7 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -933,8 +1060,7 @@ export interface components {
              * @description 0-based index of the statement in the submitted SQL.
              */
             statement_index: number;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** Format: int64 */
             target_id: number;
             target_name: string;
@@ -956,7 +1082,7 @@ export interface components {
             id: number;
             /** @description The SQL, cut to 500 characters. */
             sql: string;
-            status: string;
+            status: components["schemas"]["Status"];
         };
         ResultColumn: {
             name: string;
@@ -1006,8 +1132,7 @@ export interface components {
             statements_done: number;
             /** Format: int32 */
             statements_total?: number | null;
-            /** @description `waiting` `running` `success` `error` `cancelled` */
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description A later attempt of the same script and target exists. */
             superseded: boolean;
             /** Format: int64 */
@@ -1031,6 +1156,10 @@ export interface components {
             run: components["schemas"]["Run"];
             statements: components["schemas"]["StatementLog"][];
         };
+        RunNow: {
+            /** Format: int64 */
+            job_id: number;
+        };
         /** @description A page of a job's runs (`GET /api/jobs/{id}/runs`). */
         RunPage: {
             items: components["schemas"]["Run"][];
@@ -1040,6 +1169,50 @@ export interface components {
             per_page: number;
             /** Format: int64 */
             total: number;
+        };
+        Schedule: {
+            /** Format: date-time */
+            created_at: string;
+            cron: string;
+            enabled: boolean;
+            /** Format: int64 */
+            id: number;
+            /** @description The job body, with password literals in its scripts redacted. */
+            job: Record<string, never>;
+            /** Format: date-time */
+            last_fired_at?: string | null;
+            /** Format: int64 */
+            last_job_id?: number | null;
+            last_outcome?: null | components["schemas"]["Outcome"];
+            misfire: components["schemas"]["Misfire"];
+            name: string;
+            /** @description The next 5 fire times (RFC 3339, with the zone's offset); empty when disabled. */
+            next_runs: string[];
+            overlap: components["schemas"]["Overlap"];
+            /** @description User name of the owner: fires create jobs as this user. */
+            owner: string;
+            /** Format: int64 */
+            owner_id?: number | null;
+            /** @description A fire waits for the previous job to end (overlap `queue`). */
+            queued: boolean;
+            timezone: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description `POST /api/schedules` and `PUT /api/schedules/{id}`. */
+        ScheduleInput: {
+            /**
+             * @description Five fields (minute hour day-of-month month day-of-week) or `@hourly` `@daily`
+             *     `@weekly` `@monthly` `@yearly`.
+             */
+            cron: string;
+            enabled?: boolean;
+            job?: null | components["schemas"]["JobInput"];
+            misfire?: components["schemas"]["Misfire"];
+            name: string;
+            overlap?: components["schemas"]["Overlap"];
+            /** @description IANA name; `server.timezone` (else the machine's zone) when left out. */
+            timezone?: string | null;
         };
         Script: {
             /** @description Its runs' latest attempts by status. */
@@ -1056,7 +1229,7 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at?: string | null;
-            status: string;
+            status: components["schemas"]["Status"];
             /** @description The selector as submitted: `{"target_ids": [...], "target_tags": [...]}`. */
             targets: {
                 [key: string]: unknown;
@@ -1117,10 +1290,14 @@ export interface components {
             sql: string;
             /** Format: date-time */
             started_at: string;
-            status: string;
+            status: components["schemas"]["Status"];
         };
-        /** @enum {string} */
-        Status: "pending" | "active" | "restoring" | "ended" | "failed" | "restore_failed" | "conflict";
+        /**
+         * @description Where a unit of work is. Jobs, scripts, runs, queries and query targets share the set; which
+         *     moves each may make differs ([`Job`], [`Script`], [`Run`], [`Query`], [`QueryResult`]).
+         * @enum {string}
+         */
+        Status: "waiting" | "running" | "success" | "error" | "cancelled";
         Target: {
             /** Format: date-time */
             created_at: string;
@@ -1946,8 +2123,7 @@ export interface operations {
     jobs_list: {
         parameters: {
             query?: {
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description User name of the submitter. */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */
@@ -2161,8 +2337,7 @@ export interface operations {
             query?: {
                 /** @description Only the runs of this script (its index, from 0). */
                 script?: number | null;
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description From 1. */
                 page?: number | null;
                 /** @description 100 unless given; at most 1000. */
@@ -2236,8 +2411,7 @@ export interface operations {
     queries_list: {
         parameters: {
             query?: {
-                /** @description `waiting` `running` `success` `error` `cancelled` */
-                status?: string | null;
+                status?: null | components["schemas"]["Status"];
                 /** @description User name of the submitter (admins; others only ever see their own). */
                 owner?: string | null;
                 /** @description Submitted at or after (RFC 3339). */
@@ -2512,6 +2686,299 @@ export interface operations {
             };
         };
     };
+    schedules_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"][];
+                };
+            };
+        };
+    };
+    schedules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description `field` names `cron`, `timezone`, `job.…` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewInput"];
+            };
+        };
+        responses: {
+            /** @description The next `count` fire times after `from`, with the zone's offset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedules_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the owner or an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedules_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted with its fire history; its jobs stay */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fires: {
+        parameters: {
+            query?: {
+                /** @description 100 unless given; at most 500. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fire"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, submitted as the caller through the path of POST /api/jobs */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunNow"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     split: {
         parameters: {
             query?: never;
@@ -2666,7 +3133,7 @@ export interface operations {
             };
         };
     };
-    remove: {
+    targets_remove: {
         parameters: {
             query?: never;
             header?: never;

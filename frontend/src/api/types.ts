@@ -116,3 +116,12 @@ export type QueryEndEvent = Pick<Query, 'id' | 'status'> & { reason?: string | n
 
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer']
 export const ENGINES: readonly Engine[] = ['postgres', 'mysql', 'oracle', 'sqlite']
+
+export type Schedule = Schemas['Schedule']
+export type ScheduleInput = Schemas['ScheduleInput']
+export type ScheduleFire = Schemas['Fire']
+export type SchedulePreviewInput = Schemas['PreviewInput']
+export type SchedulePreview = Schemas['Preview']
+export type Overlap = Schemas['Overlap']
+export type Misfire = Schemas['Misfire']
+export type FireOutcome = Schemas['Outcome']

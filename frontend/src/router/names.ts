@@ -11,6 +11,7 @@ export const RouteName = {
   Audit: 'audit',
   Account: 'account',
   NotFound: 'not-found',
+  Schedules: 'schedules',
 } as const
 
 export type RouteNameValue = (typeof RouteName)[keyof typeof RouteName]

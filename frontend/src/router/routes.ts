@@ -20,6 +20,7 @@ declare module 'vue-router' {
       | 'route.audit'
       | 'route.account'
       | 'route.notFound'
+      | 'route.schedules'
     /** Reachable without signing in. */
     public?: boolean
     /** Only these roles may open the page; absent means every signed-in user. */
@@ -82,6 +83,13 @@ export const routes: RouteRecordRaw[] = [
         name: RouteName.QueryHistory,
         component: () => import('@/views/QueryHistoryView.vue'),
         meta: { titleKey: 'route.queryHistory', menuParent: RouteName.Queries },
+      },
+      {
+        // Every role reads schedules; creating one needs a role that submits jobs.
+        path: 'schedules',
+        name: RouteName.Schedules,
+        component: () => import('@/views/SchedulesView.vue'),
+        meta: { titleKey: 'route.schedules', menuOrder: 2.5 },
       },
       {
         path: 'users',

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = GrantStatus)]
 pub enum Status {
     /// Intent recorded (original verifier, temporary verifier, state, watermark); the account
     /// may or may not have been changed yet.

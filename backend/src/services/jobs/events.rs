@@ -234,6 +234,7 @@ mod tests {
             created_at: at.unwrap_or_default(),
             started_at: at,
             finished_at: None,
+            schedule_id: None,
             scripts: vec![Script {
                 index: 0,
                 status: status.parse().expect("a status"),

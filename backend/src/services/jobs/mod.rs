@@ -122,6 +122,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub scripts: Vec<Script>,
+    /// The schedule that started it, if one did.
+    pub schedule_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -294,6 +296,7 @@ fn job_dto(job: &rows::JobRow, scripts: &[rows::ScriptRow]) -> Job {
         created_at: job.created_at.and_utc(),
         started_at: utc(job.started_at),
         finished_at: utc(job.finished_at),
+        schedule_id: job.schedule_id,
         scripts: scripts
             .iter()
             .map(|s| Script {
@@ -412,6 +415,17 @@ fn resolve(
 
 /// Writes the job and its runs, then wakes the engine. Answers before any statement runs.
 pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
+    submit_linked(ctx, actor, input, |_, _| Ok(())).await
+}
+
+/// [`submit`], with `link` run in the job's own transaction after its audit entry (a schedule
+/// records its fire there): if `link` fails, no job was written.
+pub async fn submit_linked(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: JobInput,
+    link: impl FnOnce(&mut crate::store::WriteTx<'_>, i64) -> Result<()> + Send + 'static,
+) -> Result<Job> {
     actor.require_to(Action::RunJobs)?;
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -454,6 +468,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: JobInput) -> Result<Job> {
             let id = rows::insert(c, &new)?;
             let event = Event::ok("submit", "job", id).with(detail);
             audit::record(c, Some(&a), None, None, event)?;
+            link(c, id)?;
             Ok::<_, Error>(id)
         })
         .await?;

@@ -114,3 +114,27 @@ export type QueryEndEvent = Pick<Query, 'id' | 'status'> & { reason?: string | n
 
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer']
 export const ENGINES: readonly Engine[] = ['postgres', 'mysql', 'oracle', 'sqlite']
+
+// Temporary access (grants).
+export type GrantPolicy = Schemas['Policy']
+export type PolicyInput = Schemas['PolicyInput']
+export type PolicyRight = Schemas['Right']
+export type Grant = Schemas['Grant']
+export type GrantInput = Schemas['GrantInput']
+export type CreatedGrant = Schemas['Created']
+export type GrantStatus = Schemas['Status']
+export type GrantMode = Schemas['Mode']
+export const GRANT_STATUSES: readonly GrantStatus[] = [
+  'pending',
+  'active',
+  'restoring',
+  'ended',
+  'failed',
+  'restore_failed',
+  'conflict',
+]
+export interface GrantFilter {
+  status?: GrantStatus
+  target?: number
+  user?: string
+}

@@ -471,7 +471,7 @@ export default {
     name: 'Name',
     target: 'Target',
     account: 'Account',
-    accountHint: 'PostgreSQL role; MySQL/MariaDB user or user@host',
+    accountHint: "PostgreSQL role; MySQL/MariaDB user or user{'@'}host",
     mode: 'Mode',
     modeHint: 'Personal: a throwaway login per grant that the database expires itself. Swap: the shared account gets a temporary password.',
     maxDuration: 'Maximum duration (minutes)',

@@ -472,7 +472,7 @@ const zhCN: MessageSchema = {
     name: '名称',
     target: '目标库',
     account: '账号',
-    accountHint: 'PostgreSQL 角色；MySQL/MariaDB 用户名或 user@host',
+    accountHint: "PostgreSQL 角色；MySQL/MariaDB 用户名或 user{'@'}host",
     mode: '模式',
     modeHint: '个人登录：每次授权一个临时登录，由数据库自行到期。换密码：给共享账号设置临时密码。',
     maxDuration: '最长时长（分钟）',

@@ -125,3 +125,26 @@ export type SchedulePreview = Schemas['Preview']
 export type Overlap = Schemas['Overlap']
 export type Misfire = Schemas['Misfire']
 export type FireOutcome = Schemas['Outcome']
+// Temporary access (grants).
+export type GrantPolicy = Schemas['Policy']
+export type PolicyInput = Schemas['PolicyInput']
+export type PolicyRight = Schemas['Right']
+export type Grant = Schemas['Grant']
+export type GrantInput = Schemas['GrantInput']
+export type CreatedGrant = Schemas['Created']
+export type GrantStatus = Schemas['GrantStatus']
+export type GrantMode = Schemas['Mode']
+export const GRANT_STATUSES: readonly GrantStatus[] = [
+  'pending',
+  'active',
+  'restoring',
+  'ended',
+  'failed',
+  'restore_failed',
+  'conflict',
+]
+export interface GrantFilter {
+  status?: GrantStatus
+  target?: number
+  user?: string
+}

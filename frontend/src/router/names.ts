@@ -10,6 +10,8 @@ export const RouteName = {
   Users: 'users',
   Audit: 'audit',
   Account: 'account',
+  Grants: 'grants',
+  GrantAdmin: 'grant-admin',
   NotFound: 'not-found',
   Schedules: 'schedules',
 } as const

@@ -21,6 +21,8 @@ declare module 'vue-router' {
       | 'route.account'
       | 'route.notFound'
       | 'route.schedules'
+      | 'route.grants'
+      | 'route.grantAdmin'
     /** Reachable without signing in. */
     public?: boolean
     /** Only these roles may open the page; absent means every signed-in user. */
@@ -108,6 +110,20 @@ export const routes: RouteRecordRaw[] = [
         name: RouteName.Account,
         component: () => import('@/views/AccountView.vue'),
         meta: { titleKey: 'route.account', menuOrder: 6 },
+      },
+      {
+        // Every role may ask; the policies list shows only those its role may use.
+        path: 'grants',
+        name: RouteName.Grants,
+        component: () => import('@/views/GrantsView.vue'),
+        meta: { titleKey: 'route.grants', menuOrder: 3.5 },
+      },
+      {
+        // `?tab=grants&status=…` opens the grants list filtered (the top-bar banner links there).
+        path: 'grants/admin',
+        name: RouteName.GrantAdmin,
+        component: () => import('@/views/GrantAdminView.vue'),
+        meta: { titleKey: 'route.grantAdmin', roles: ['admin'], menuOrder: 5.5 },
       },
       {
         path: ':pathMatch(.*)*',

@@ -1,6 +1,7 @@
 // Cached resources belong to the user who loaded them: drop them all when the
 // user changes, so the next user never sees the previous one's data.
 import { useAuditStore } from './audit'
+import { useGrantsStore } from './grants'
 import { useJobsStore } from './jobs'
 import { useQueriesStore } from './queries'
 import { useTokensStore } from './tokens'
@@ -14,4 +15,5 @@ export function resetResourceStores(): void {
   useTokensStore().reset()
   useJobsStore().reset()
   useQueriesStore().reset()
+  useGrantsStore().reset()
 }

@@ -67,8 +67,11 @@ impl work::Kind for GrantRestores {
         WORK_KIND
     }
 
+    /// The control lane, beside cancels: a lane saturated by queries must not hold back
+    /// taking access back. A pass is short (one connect, a few statements, bounded by the
+    /// connect timeout), so cancels wait at most that long behind it.
     fn lane(&self) -> Lane {
-        Lane::Queries
+        Lane::Control
     }
 
     fn per_target(&self) -> usize {

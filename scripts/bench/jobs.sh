@@ -99,6 +99,7 @@ server_ticks() { awk '{print $14+$15}' "/proc/$server/stat"; }
 sys0=$(cpu_ticks); srv0=$(server_ticks); pg0=$(pg_ticks)
 BENCH_URL="http://127.0.0.1:$port" "${api[@]}" target/release/examples/bench_jobs
 sys1=$(cpu_ticks); srv1=$(server_ticks); pg1=$(pg_ticks)
+echo "peak RSS of autodb serve (VmHWM, whole run): $(awk '/^VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$server/status")"
 hz=$(getconf CLK_TCK)
 secs() { awk -v t="$1" -v hz="$hz" 'BEGIN {printf "%.1f", t / hz}'; }
 # Where the machine's CPU went during the whole run (idle phase, load phase and wait).

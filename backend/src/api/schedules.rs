@@ -27,18 +27,20 @@ pub async fn create(
 
 #[utoipa::path(tag = "schedules", responses((status = 200, body = Vec<Schedule>)))]
 #[get("/schedules")]
-pub async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> ApiResult<web::Json<Vec<Schedule>>> {
-    Ok(web::Json(schedules::list(&ctx).await?))
+pub async fn list(ctx: web::Data<Ctx>, auth: Auth) -> ApiResult<web::Json<Vec<Schedule>>> {
+    Ok(web::Json(schedules::list(&ctx, &auth.0).await?))
 }
 
 #[utoipa::path(tag = "schedules", params(("id" = i64, Path)), responses((status = 200, body = Schedule), (status = 404, body = ErrorBody)))]
 #[get("/schedules/{id}")]
 pub async fn get(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Schedule>> {
-    Ok(web::Json(schedules::get(&ctx, id.into_inner()).await?))
+    Ok(web::Json(
+        schedules::get(&ctx, &auth.0, id.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -104,12 +106,12 @@ pub struct FireQuery {
 #[get("/schedules/{id}/fires")]
 pub async fn fires(
     ctx: web::Data<Ctx>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<i64>,
     q: Query<FireQuery>,
 ) -> ApiResult<web::Json<Vec<Fire>>> {
     Ok(web::Json(
-        schedules::fires(&ctx, id.into_inner(), q.0.limit.unwrap_or(100)).await?,
+        schedules::fires(&ctx, &auth.0, id.into_inner(), q.0.limit.unwrap_or(100)).await?,
     ))
 }
 

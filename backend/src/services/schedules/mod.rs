@@ -372,7 +372,8 @@ pub(crate) fn dto(
     }
 }
 
-pub async fn get(ctx: &Ctx, id: i64) -> Result<Schedule> {
+pub async fn get(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Schedule> {
+    actor.require_to(Action::Read)?;
     let now = ctx.clock.now();
     ctx.store
         .run(move |c| {
@@ -383,7 +384,8 @@ pub async fn get(ctx: &Ctx, id: i64) -> Result<Schedule> {
         .await
 }
 
-pub async fn list(ctx: &Ctx) -> Result<Vec<Schedule>> {
+pub async fn list(ctx: &Ctx, actor: &Actor) -> Result<Vec<Schedule>> {
+    actor.require_to(Action::Read)?;
     let now = ctx.clock.now();
     ctx.store
         .run(move |c| {
@@ -401,29 +403,24 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Schedule>> {
 pub async fn create(ctx: &Ctx, actor: &Actor, input: ScheduleInput) -> Result<Schedule> {
     actor.require_to(Action::RunJobs)?;
     let checked = check(ctx, &input, ctx.clock.now(), None)?;
-    let actor = actor.clone();
+    let a = actor.clone();
     let id = ctx
         .store
         .write(move |tx| {
             let form = checked.form;
-            let id = rows::insert(
-                tx,
-                &form,
-                (actor.user_id, &actor.username),
-                crate::store::now(),
-            )?;
+            let id = rows::insert(tx, &form, (a.user_id, &a.username), crate::store::now())?;
             if let Some(at) = form.next_fire_at {
                 enqueue_next(tx, id, at)?;
             }
             let event = Event::ok("create", "schedule", id).with(json!({
                 "name": form.name, "cron": form.cron, "timezone": checked.zone.name(),
             }));
-            audit::record(tx, Some(&actor), None, None, event)?;
+            audit::record(tx, Some(&a), None, None, event)?;
             Ok::<_, Error>(id)
         })
         .await?;
     ctx.schedules.wake();
-    get(ctx, id).await
+    get(ctx, actor, id).await
 }
 
 /// The owner, or an admin (who may change anyone's), while their role runs jobs.
@@ -457,7 +454,7 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: ScheduleInput) -> 
         ctx.clock.now(),
         Some((row.job_sealed, row.job_shown)),
     )?;
-    let actor = actor.clone();
+    let a = actor.clone();
     ctx.store
         .write(move |tx| {
             // Lock order: the schedule's items, then its row.
@@ -466,7 +463,7 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: ScheduleInput) -> 
                 "name": checked.form.name, "cron": checked.form.cron,
                 "timezone": checked.zone.name(), "enabled": checked.form.enabled,
             }));
-            audit::record(tx, Some(&actor), None, None, event)?;
+            audit::record(tx, Some(&a), None, None, event)?;
             if rows::update(tx, id, &checked.form)? == 0 {
                 return Err(Error::NotFound("schedule"));
             }
@@ -477,7 +474,7 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, input: ScheduleInput) -> 
         })
         .await?;
     ctx.schedules.wake();
-    get(ctx, id).await
+    get(ctx, actor, id).await
 }
 
 pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
@@ -511,7 +508,8 @@ pub async fn run_now(ctx: &Ctx, actor: &Actor, id: i64) -> Result<RunNow> {
 pub const MAX_FIRES: i64 = 500;
 
 /// A schedule's fires, newest first.
-pub async fn fires(ctx: &Ctx, id: i64, limit: i64) -> Result<Vec<Fire>> {
+pub async fn fires(ctx: &Ctx, actor: &Actor, id: i64, limit: i64) -> Result<Vec<Fire>> {
+    actor.require_to(Action::Read)?;
     if !(1..=MAX_FIRES).contains(&limit) {
         return Err(Error::validation(
             "limit",

@@ -427,14 +427,7 @@ async fn swap_round_trip_as(db: Db, helper: bool) {
         .expect("text");
     assert!(listed.contains(&format!("\"id\":{id}")) && !listed.contains(&password));
     if let Some(adm) = adm {
-        let r = app
-            .post_json(
-                &format!("/api/grant-policies/{p}/check"),
-                Some(&t),
-                json!({}),
-            )
-            .await;
-        let rights: Vec<Value> = r.json().await.expect("json");
+        let rights = check_rights(&app, &t, p).await;
         assert!(rights.iter().all(|x| x["ok"] == true), "{rights:?}");
         drop(w);
         let _ = pg_admin(&format!("DROP ROLE IF EXISTS {adm}"));
@@ -761,15 +754,7 @@ async fn the_rights_check_reports_each_right_and_the_sql_for_what_is_missing() {
     // PostgreSQL as its superuser: every right holds.
     let pg = world(&app, &t, Db::Pg).await;
     let p = policy(&app, &t, &pg, "swap", json!(["operator"])).await;
-    let r = app
-        .post_json(
-            &format!("/api/grant-policies/{p}/check"),
-            Some(&t),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let rights: Vec<Value> = r.json().await.expect("json");
+    let rights = check_rights(&app, &t, p).await;
     assert_eq!(rights.len(), 5, "{rights:?}");
     assert!(
         rights
@@ -806,14 +791,7 @@ async fn the_rights_check_reports_each_right_and_the_sql_for_what_is_missing() {
     let weak_policy = r.json::<Value>().await.expect("json")["id"]
         .as_i64()
         .expect("id");
-    let r = app
-        .post_json(
-            &format!("/api/grant-policies/{weak_policy}/check"),
-            Some(&t),
-            json!({}),
-        )
-        .await;
-    let rights: Vec<Value> = r.json().await.expect("json");
+    let rights = check_rights(&app, &t, weak_policy).await;
     assert!(rights.iter().all(|x| x["ok"] == false), "{rights:?}");
     let end = rights
         .iter()
@@ -936,4 +914,17 @@ async fn pending_and_restoring_grants_left_by_a_dead_process_are_resolved_by_the
             .count(),
         1
     );
+}
+
+/// The rights check of a policy, as an admin asks for it.
+async fn check_rights(app: &TestApp, token: &str, policy: i64) -> Vec<Value> {
+    let r = app
+        .post_json(
+            &format!("/api/grant-policies/{policy}/check"),
+            Some(token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.expect("json")
 }

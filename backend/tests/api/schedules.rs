@@ -230,15 +230,17 @@ async fn dst_changes_fire_a_missing_time_once_after_the_gap_and_a_repeated_time_
     assert_eq!(s["next_runs"][0], "2031-03-30T03:00:00+02:00", "{s}");
     assert_eq!(s["next_runs"][1], "2031-03-31T02:30:00+02:00", "{s}");
     let berlin = s["id"].as_i64().expect("id");
-    for now in [
-        "2031-03-30T00:59:00Z",
-        "2031-03-30T01:00:05Z",
-        "2031-03-30T01:30:00Z",
-        "2031-03-30T02:00:00Z",
-    ] {
-        clock.set(Some(at(now)));
-        fire_due(&app.ctx, at(now)).await.expect("fire");
-    }
+    fire_at(
+        &app,
+        &clock,
+        &[
+            "2031-03-30T00:59:00Z",
+            "2031-03-30T01:00:05Z",
+            "2031-03-30T01:30:00Z",
+            "2031-03-30T02:00:00Z",
+        ],
+    )
+    .await;
     assert_eq!(
         outcomes(&fires(&app, &t, berlin).await),
         [(
@@ -260,14 +262,16 @@ async fn dst_changes_fire_a_missing_time_once_after_the_gap_and_a_repeated_time_
     assert_eq!(s["next_runs"][0], "2031-11-02T01:30:00-04:00", "{s}");
     assert_eq!(s["next_runs"][1], "2031-11-03T01:30:00-05:00", "{s}");
     // 05:30 UTC is 01:30 EDT, 06:30 UTC is the second 01:30 (EST).
-    for now in [
-        "2031-11-02T05:30:10Z",
-        "2031-11-02T06:30:10Z",
-        "2031-11-02T07:00:00Z",
-    ] {
-        clock.set(Some(at(now)));
-        fire_due(&app.ctx, at(now)).await.expect("fire");
-    }
+    fire_at(
+        &app,
+        &clock,
+        &[
+            "2031-11-02T05:30:10Z",
+            "2031-11-02T06:30:10Z",
+            "2031-11-02T07:00:00Z",
+        ],
+    )
+    .await;
     assert_eq!(
         outcomes(&fires(&app, &t, ny).await),
         [(
@@ -637,4 +641,12 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
         .await
         .expect("json");
     assert!(job["schedule_id"].is_null());
+}
+
+/// Sets the clock to each of `times` (RFC 3339) in turn and fires what is due then.
+async fn fire_at(app: &TestApp, clock: &ManualClock, times: &[&str]) {
+    for now in times {
+        clock.set(Some(at(now)));
+        fire_due(&app.ctx, at(now)).await.expect("fire");
+    }
 }

@@ -253,8 +253,12 @@ impl Store {
         // A SQLite file cannot drop a connection: no `SELECT 1` before every use. A PostgreSQL
         // connection is checked, so a store restart costs no failed request.
         let check = !matches!(manager.url, StoreUrl::Sqlite(_));
+        // Connections open on demand and idle ones close after r2d2's 10 minutes: a process
+        // keeps two, not `size`, while nothing happens (r2d2 would otherwise hold `size` open
+        // for ever, and every AutoDB process on one PostgreSQL store takes its full share).
         Pool::builder()
             .max_size(size)
+            .min_idle(Some(size.min(2)))
             .test_on_check_out(check)
             .connection_timeout(Duration::from_secs(connect_timeout_s))
             .connection_customizer(Box::new(SqlitePragmas))

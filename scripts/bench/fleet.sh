@@ -6,8 +6,10 @@
 #
 # Knobs (environment): BENCH_SIZES ("1000 5000 10000"), BENCH_STORE (sqlite://… in a temporary
 # folder unless given), BENCH_PORT (5078), BENCH_READERS (4: GET /api/jobs/{id} readers while
-# the largest job runs), BENCH_BIN (target/release/autodb, built first; another binary, e.g.
-# target/debug/autodb to try the script, is used as it is).
+# the largest job runs), BENCH_READER_PAUSE (0.25: seconds each reader waits between its reads;
+# 0 = back to back, which measures the API's throughput on one 3 MB document, not a latency),
+# BENCH_BIN (target/release/autodb, built first; another binary, e.g. target/debug/autodb to try
+# the script, is used as it is).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$AUTODB_ROOT"
@@ -43,6 +45,7 @@ export AUTODB__SERVER__BIND="127.0.0.1:$port"
 export AUTODB__DATABASE__URL="${BENCH_STORE:-sqlite://$work/autodb.db}"
 export AUTODB__SECURITY__SECRET_KEY_FILE="$work/secret.key"
 export RUST_LOG=warn
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} # as systemd/autodb.service sets it
 BENCH_PASSWORD="bench-$(date +%s)-$RANDOM"
 export BENCH_PASSWORD
 AUTODB_PASSWORD="$BENCH_PASSWORD" "$bin" user create admin --role admin >/dev/null
@@ -52,7 +55,7 @@ wait_for 30 curl -sf "http://127.0.0.1:$port/api/health"
 
 # The AutoDB side: targets, one job per size, timings, peak RSS, GET latency.
 BENCH_URL="http://127.0.0.1:$port" BENCH_PID=$server BENCH_SIZES="$sizes" BENCH_TARGET_PORT=$tport \
-  BENCH_READERS="${BENCH_READERS:-4}" python3 - >"$work/autodb.tsv" <<'PY'
+  BENCH_READERS="${BENCH_READERS:-4}" BENCH_READER_PAUSE="${BENCH_READER_PAUSE:-0.25}" python3 - >"$work/autodb.tsv" <<'PY'
 import http.client, json, os, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,9 +64,10 @@ host, port = url.split(":")
 pid = os.environ["BENCH_PID"]
 sizes = sorted(int(s) for s in os.environ["BENCH_SIZES"].split())
 readers = int(os.environ["BENCH_READERS"])
+pause = float(os.environ["BENCH_READER_PAUSE"])
 local = threading.local()
 
-def call(method, path, body=None, token=None):
+def call(method, path, body=None, token=None, parse=True):
     if not hasattr(local, "c"):
         local.c = http.client.HTTPConnection(host, int(port), timeout=120)
     headers = {"Content-Type": "application/json"}
@@ -75,6 +79,8 @@ def call(method, path, body=None, token=None):
             local.c.request(method, path, body=data, headers=headers)
             r = local.c.getresponse()
             raw = r.read()
+            if not parse:
+                return r.status, raw
             return r.status, (json.loads(raw) if raw else None)
         except (http.client.HTTPException, ConnectionError):
             local.c.close()
@@ -122,12 +128,17 @@ for n in sizes:
     jid = job["id"]
     stop = threading.Event()
     lat = []
+    size = [0]
+    # Time to the last byte, not parsed here: parsing megabytes of JSON in Python holds the GIL
+    # and would be charged to the other readers' requests.
     def read():
         while not stop.is_set():
             t = time.monotonic()
-            s, _ = call("GET", f"/api/jobs/{jid}", token=token)
+            s, raw = call("GET", f"/api/jobs/{jid}", token=token, parse=False)
             if s == 200:
                 lat.append((time.monotonic() - t) * 1000)
+                size[0] = len(raw)
+            stop.wait(pause)
     threads = [threading.Thread(target=read) for _ in range(readers if n == sizes[-1] else 0)]
     for t in threads:
         t.start()
@@ -148,7 +159,7 @@ for n in sizes:
     s, counts = call("GET", f"/api/jobs/{jid}/runs?per_page=1&status=success", token=token)
     print("\t".join(str(x) for x in [
         n, f"{post_ms:.0f}", f"{wall:.2f}", f"{n / wall:.0f}", counts["total"], top["status"],
-        vmhwm(), f"{p99(lat):.0f}" if lat else "-", len(lat)]))
+        vmhwm(), f"{p99(lat):.0f}" if lat else "-", len(lat), size[0] // 1024]))
     sys.stdout.flush()
 PY
 
@@ -167,8 +178,8 @@ done
 echo
 printf '%-8s %-9s %-10s %-8s %-8s %-8s %-10s %-22s %-24s\n' runs "POST ms" "done s" "runs/s" success status "VmHWM MB" "GET job p99 (n)" "floor: xargs -P32 psql"
 i=0
-while IFS=$'\t' read -r n post wall rate ok status hwm gp99 gn; do
-  get="-"; [ "$gp99" = "-" ] || get="$gp99 ms ($gn)"
+while IFS=$'\t' read -r n post wall rate ok status hwm gp99 gn gkb; do
+  get="-"; [ "$gp99" = "-" ] || get="$gp99 ms ($gn of $gkb KB)"
   printf '%-8s %-9s %-10s %-8s %-8s %-8s %-10s %-22s %-24s\n' "$n" "$post" "$wall" "$rate" "$ok" "$status" "$hwm" "$get" "${floor[$i]}"
   i=$((i + 1))
 done <"$work/autodb.tsv"

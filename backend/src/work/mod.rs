@@ -145,7 +145,8 @@ pub struct Engine {
     pool: Pool,
     kinds: HashMap<&'static str, Arc<dyn Kind>>,
     registry: Registry,
-    wake: Notify,
+    /// The pool's [`Pool::freed`]: a free place, a submit or a written end wakes the dispatcher.
+    wake: Arc<Notify>,
     bus: HashMap<&'static str, broadcast::Sender<i64>>,
     ends: std::sync::mpsc::Sender<Ended>,
 }
@@ -172,6 +173,7 @@ impl Engine {
         kinds: Vec<Arc<dyn Kind>>,
     ) -> Result<Arc<Self>, StoreError> {
         let (ends, received) = std::sync::mpsc::channel();
+        let wake = pool.freed();
         let engine = Arc::new(Self {
             id: uuid::Uuid::new_v4().to_string(),
             store,
@@ -183,7 +185,7 @@ impl Engine {
                 .collect(),
             kinds: kinds.into_iter().map(|k| (k.name(), k)).collect(),
             registry: Registry::default(),
-            wake: Notify::new(),
+            wake,
             ends,
         });
         let me = Arc::downgrade(&engine);

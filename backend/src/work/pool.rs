@@ -57,6 +57,8 @@ struct LaneShared {
     nice: u8,
     state: Mutex<LaneState>,
     ready: Condvar,
+    /// Told whenever a place in any lane becomes free (the pool's [`Pool::freed`]).
+    freed: Arc<tokio::sync::Notify>,
 }
 
 impl LaneShared {
@@ -78,6 +80,7 @@ pub struct Limits {
 #[derive(Clone)]
 pub struct Pool {
     lanes: Arc<HashMap<Lane, Arc<LaneShared>>>,
+    freed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -93,6 +96,7 @@ pub struct PoolError(String);
 
 impl Pool {
     pub fn new(limits: Limits) -> Self {
+        let freed = Arc::new(tokio::sync::Notify::new());
         let lane = |lane, max: usize, nice| {
             (
                 lane,
@@ -104,6 +108,7 @@ impl Pool {
                         ..LaneState::default()
                     }),
                     ready: Condvar::new(),
+                    freed: freed.clone(),
                 }),
             )
         };
@@ -113,7 +118,14 @@ impl Pool {
                 lane(Lane::Queries, limits.queries, 0),
                 lane(Lane::Control, limits.control, 0),
             ])),
+            freed,
         }
+    }
+
+    /// Notified each time a task returns and leaves its place free (none waited for it): the
+    /// dispatcher fills the place at once instead of when the task's end has been written.
+    pub fn freed(&self) -> Arc<tokio::sync::Notify> {
+        self.freed.clone()
     }
 
     fn lane(&self, lane: Lane) -> &Arc<LaneShared> {
@@ -217,6 +229,7 @@ fn worker(shared: &Arc<LaneShared>, first: Queued) {
             next = Some(q);
             continue;
         }
+        shared.freed.notify_one();
         st.idle += 1;
         loop {
             if let Some(q) = st.handoff.pop_front() {

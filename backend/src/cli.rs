@@ -1,5 +1,5 @@
-//! The `autodb` command line: serve, migrate, check-config, user administration, audit
-//! verification, openapi.
+//! The `autodb` command line: serve, migrate, schema-status, check-config, backup, restore,
+//! user administration, audit verification, openapi.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use crate::config::Settings;
 use crate::services::{users, Role};
 use crate::startup::{self, Application, StartError};
+use crate::store::StoreUrl;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +36,22 @@ pub enum Command {
     },
     /// Apply pending metadata store migrations and exit.
     Migrate,
+    /// Compare the store's migrations with this binary's. Exits 0 when this binary can run on
+    /// the store (pending ones are listed), 4 when the store holds migrations it does not know
+    /// (a newer release migrated it: restore the backup taken before, or deploy that release).
+    SchemaStatus,
+    /// Copy the SQLite store, consistently, while it runs (VACUUM INTO), into the new file PATH,
+    /// with PATH.meta.json holding the secret key's SHA-256 fingerprint. On a PostgreSQL store
+    /// it prints how to use pg_dump and exits 3.
+    Backup { path: PathBuf },
+    /// Replace the SQLite store with the backup PATH. Refuses while `autodb serve` runs on the
+    /// store, and when the backup's key fingerprint is not the configured key's (unless --force).
+    Restore {
+        path: PathBuf,
+        /// Restore even when the key fingerprint differs or the sidecar is missing.
+        #[arg(long)]
+        force: bool,
+    },
     /// Load and check the configuration, the store and the secret key, then exit.
     CheckConfig,
     /// Manage users.
@@ -99,13 +116,24 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("the audit chain is broken: {0}")]
     AuditBroken(String),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    #[error("{0}")]
+    PgDump(String),
+    #[error(
+        "the store holds migrations this binary does not know: {0} (a newer release migrated it)"
+    )]
+    SchemaNewer(String),
 }
 
 impl CliError {
-    /// 2 for configuration and usage problems, 1 for everything else.
+    /// 2 for configuration and usage problems, 3 for a backup of a PostgreSQL store (use
+    /// pg_dump), 4 for a store newer than the binary (schema-status), 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Start(StartError::Config(_)) | CliError::Usage(_) => 2,
+            CliError::PgDump(_) => 3,
+            CliError::SchemaNewer(_) => 4,
             _ => 1,
         }
     }
@@ -123,17 +151,78 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { no_migrate } => {
             let bind = settings.server.bind.clone();
+            // Held until the process ends: `autodb restore` refuses while it is.
+            let _lock = match store_url(&settings)? {
+                StoreUrl::Sqlite(path) => Some(crate::backup::hold_serve_lock(&path)?),
+                StoreUrl::Postgres(_) => None,
+            };
             let ctx = startup::context(settings, !no_migrate)?;
             let backend = ctx.store.backend();
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(ctx).await?;
                 log::info!(
-                    "AutoDB listening on {bind} (port {}), store: {backend}",
-                    app.port()
+                    "AutoDB listening on {bind} (port {}), store: {backend}, release {}",
+                    app.port(),
+                    crate::release::release()
                 );
-                app.run_until_stopped().await.map_err(CliError::from)
+                // Store open, migrations run, engine started, listener bound.
+                crate::notify::ready();
+                let stopped = app.run_until_stopped().await.map_err(CliError::from);
+                crate::notify::stopping();
+                stopped
             })
         }
+        Command::SchemaStatus => {
+            let ctx = startup::context(settings, false)?;
+            let status = ctx.store.schema_status().map_err(StartError::from)?;
+            println!(
+                "{} migration(s) applied, {} pending{}",
+                status.applied,
+                status.pending.len(),
+                if status.pending.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", status.pending.join(" "))
+                }
+            );
+            if status.unknown.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::SchemaNewer(status.unknown.join(" ")))
+            }
+        }
+        Command::Backup { path } => match store_url(&settings)? {
+            StoreUrl::Sqlite(store) => {
+                let key = PathBuf::from(&settings.security.secret_key_file);
+                let meta = crate::backup::backup_sqlite(&store, &path, &key)?;
+                println!(
+                    "backup of {} written to {} (key fingerprint sha256:{} in {})",
+                    store.display(),
+                    path.display(),
+                    meta.key_sha256,
+                    crate::backup::meta_path(&path).display()
+                );
+                Ok(())
+            }
+            StoreUrl::Postgres(_) => Err(CliError::PgDump(format!(
+                "the store is PostgreSQL: back it up with pg_dump, e.g. \
+                 pg_dump --format=custom --file {} \"$AUTODB__DATABASE__URL\" \
+                 (and keep a copy of {}, the secret key, apart from the dump)",
+                path.display(),
+                settings.security.secret_key_file
+            ))),
+        },
+        Command::Restore { path, force } => match store_url(&settings)? {
+            StoreUrl::Sqlite(store) => {
+                let key = PathBuf::from(&settings.security.secret_key_file);
+                crate::backup::restore_sqlite(&path, &store, &key, force)?;
+                println!("restored {} from {}", store.display(), path.display());
+                Ok(())
+            }
+            StoreUrl::Postgres(_) => Err(CliError::PgDump(
+                "the store is PostgreSQL: restore it with pg_restore".into(),
+            )),
+        },
         Command::Migrate => {
             startup::context(settings, true)?;
             println!("migrations applied");
@@ -160,6 +249,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Openapi => Ok(()),
     }
+}
+
+fn store_url(settings: &Settings) -> Result<StoreUrl, CliError> {
+    StoreUrl::parse(&settings.database.url).map_err(|message| {
+        CliError::Start(StartError::Config(crate::config::ConfigError::Value {
+            key: "database.url",
+            message,
+        }))
+    })
 }
 
 fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliError> {

@@ -4,11 +4,14 @@
 //! `store` (AutoDB's own metadata, diesel) and `connectors` (target databases).
 
 pub mod api;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod crypto;
 pub mod domain;
+pub mod notify;
+pub mod release;
 pub mod services;
 pub mod startup;
 pub mod store;

@@ -10,6 +10,8 @@ pub struct Health {
     /// `ok`, or `unavailable` with a 503.
     pub status: &'static str,
     pub version: &'static str,
+    /// The release running: its `VERSION` file (scripts/release.sh), else `version`.
+    pub release: &'static str,
     /// `sqlite` or `postgres`.
     pub store: &'static str,
 }
@@ -28,6 +30,7 @@ pub async fn health(ctx: web::Data<Ctx>) -> HttpResponse {
     let body = Health {
         status: if ok { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
+        release: crate::release::release(),
         store: ctx.store.backend(),
     };
     if ok {

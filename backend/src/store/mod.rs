@@ -189,6 +189,16 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// What [`Store::schema_status`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    pub applied: usize,
+    /// Known to this binary, not yet run.
+    pub pending: Vec<String>,
+    /// Run on the store, unknown to this binary: a newer release migrated it.
+    pub unknown: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot create the folder for the SQLite store {path}: {source}")]
@@ -302,6 +312,53 @@ impl Store {
                 .map(|v| v.len()),
         };
         ran.map_err(|e| OpenError::Migrate(e.to_string()))
+    }
+
+    /// The store's migrations against this binary's: which ran, which are pending, and which
+    /// ran but this binary does not know (the store was migrated by a newer release).
+    pub fn schema_status(&self) -> Result<SchemaStatus, OpenError> {
+        use diesel::migration::MigrationSource;
+        let err = |e: &dyn std::fmt::Display| OpenError::Migrate(e.to_string());
+        let mut conn = self.pool.get().map_err(|e| err(&e))?;
+        let (applied, known): (Vec<String>, Vec<String>) = match &mut *conn {
+            DbConn::Sqlite(c) => (
+                c.applied_migrations()
+                    .map_err(|e| err(&e))?
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect(),
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                    .map_err(|e| err(&e))?
+                    .iter()
+                    .map(|m| m.name().version().to_string())
+                    .collect(),
+            ),
+            DbConn::Postgresql(c) => (
+                c.applied_migrations()
+                    .map_err(|e| err(&e))?
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect(),
+                MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                    .map_err(|e| err(&e))?
+                    .iter()
+                    .map(|m| m.name().version().to_string())
+                    .collect(),
+            ),
+        };
+        Ok(SchemaStatus {
+            pending: known
+                .iter()
+                .filter(|k| !applied.contains(k))
+                .cloned()
+                .collect(),
+            unknown: applied
+                .iter()
+                .filter(|a| !known.contains(a))
+                .cloned()
+                .collect(),
+            applied: applied.len(),
+        })
     }
 
     /// Reads on a blocking thread: the one door to diesel for async code. `E` is the caller's

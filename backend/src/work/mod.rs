@@ -385,6 +385,9 @@ impl Engine {
     async fn heartbeat_loop(self: Arc<Self>) {
         loop {
             tokio::time::sleep(self.settings.heartbeat()).await;
+            // systemd's watchdog: pinged only when a beat completes, so a heartbeat stuck on
+            // the store (or a wedged runtime) stops the pings and systemd restarts the service.
+            crate::notify::watchdog();
             let held = self.registry.tokens();
             if held.is_empty() {
                 continue;

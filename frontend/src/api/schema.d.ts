@@ -813,6 +813,8 @@ export interface components {
         /** @enum {string} */
         GrantStatus: "pending" | "active" | "restoring" | "ended" | "failed" | "restore_failed" | "conflict";
         Health: {
+            /** @description The release running: its `VERSION` file (scripts/release.sh), else `version`. */
+            release: string;
             /** @description `ok`, or `unavailable` with a 503. */
             status: string;
             /** @description `sqlite` or `postgres`. */

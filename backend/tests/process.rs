@@ -852,3 +852,196 @@ fn a_grant_survives_kill_9_and_its_password_appears_nowhere_in_the_log_or_the_st
         }
     }
 }
+
+/// `autodb` with the same store and key as [`autodb`], run to its end.
+fn autodb_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    autodb(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run autodb")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Integrity {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    integrity_check: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// The integrity check's verdict and the job ids of a SQLite store file.
+fn inspect_store(file: &Path) -> (String, Vec<i64>) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut c = diesel::SqliteConnection::establish(&file.display().to_string()).expect("open");
+    let check: Vec<Integrity> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut c)
+        .expect("integrity_check");
+    let ids: Vec<Id> = diesel::sql_query("SELECT id FROM jobs ORDER BY id")
+        .load(&mut c)
+        .expect("job ids");
+    (
+        check
+            .into_iter()
+            .map(|r| r.integrity_check)
+            .collect::<Vec<_>>()
+            .join("; "),
+        ids.into_iter().map(|r| r.id).collect(),
+    )
+}
+
+#[test]
+fn a_backup_taken_while_50_runs_write_is_intact_and_restore_refuses_a_running_store_or_a_foreign_key(
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target_db = format!("autodb_backup_{}", std::process::id());
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+    pg("postgres", &format!("CREATE DATABASE {target_db}"));
+    pg(
+        &target_db,
+        "CREATE TABLE writes (run int, at timestamptz DEFAULT now())",
+    );
+    let env = [
+        ("AUTODB__ENGINE__MAX_PARALLEL_RUNS", "50"),
+        ("AUTODB__ENGINE__MAX_PARALLEL_RUNS_PER_TARGET", "5"),
+    ];
+    assert!(create_user(dir.path(), "admin", "admin-password-9")
+        .status
+        .success());
+    let server = Server::start_with(dir.path(), &env);
+    let token = login(&server, "admin", "admin-password-9");
+    let targets: Vec<Value> = (0..10)
+        .map(|i| {
+            admin_call(
+                &server,
+                &token,
+                "/api/targets",
+                json!({"name": format!("pg-{i}"), "engine": "postgres", "host": "127.0.0.1",
+                    "port": 5432, "database": target_db, "username": "postgres"}),
+            )["id"]
+                .clone()
+        })
+        .collect();
+    // Five jobs on ten targets: 50 runs, each writing to its target and to the store (its
+    // start, its statements' progress, its end) while the backup is taken.
+    let jobs: Vec<i64> = (0..5)
+        .map(|j| {
+            let job = admin_call(
+                &server,
+                &token,
+                "/api/jobs",
+                json!({"name": format!("writes {j}"), "on_error": "continue", "scripts": [{
+                    "sql": format!("INSERT INTO writes (run) VALUES ({j});\nSELECT pg_sleep(2);\nINSERT INTO writes (run) VALUES ({j});"),
+                    "target_ids": targets}]}),
+            );
+            job["id"].as_i64().unwrap_or_else(|| panic!("job {j}: {job}"))
+        })
+        .collect();
+    let sleeping = format!(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = '{target_db}' AND query LIKE '%pg_sleep(2)%' AND state = 'active'"
+    );
+    wait_until(30, "50 runs in their statements", || {
+        (pg("postgres", &sleeping).len() >= 50).then_some(())
+    });
+
+    let copy = dir.path().join("backup.db");
+    let out = autodb_run(dir.path(), &["backup", copy.to_str().expect("path")], &[]);
+    assert!(out.status.success(), "backup: {out:?}");
+    let running = pg("postgres", &sleeping).len();
+    assert!(running > 0, "the runs ended before the backup did");
+
+    let (check, ids) = inspect_store(&copy);
+    assert_eq!(check, "ok");
+    for id in &jobs {
+        assert!(
+            ids.contains(id),
+            "job {id} answered 201 before the backup began: {ids:?}"
+        );
+    }
+    let meta = std::fs::read_to_string(dir.path().join("backup.db.meta.json")).expect("sidecar");
+    let key = std::fs::read(dir.path().join("secret.key")).expect("key");
+    assert!(
+        !contains(meta.as_bytes(), &key),
+        "the sidecar holds the key itself"
+    );
+
+    // Never over a store that a running server holds.
+    let out = autodb_run(dir.path(), &["restore", copy.to_str().expect("path")], &[]);
+    assert!(
+        !out.status.success(),
+        "restore over a running store: {out:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for id in &jobs {
+        wait_job_end(&server, &token, *id, 60);
+    }
+    server.stop();
+
+    // Never with another key than the one the backup was taken with.
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, b"not the key the backup was taken with").expect("write key");
+    let out = autodb_run(
+        dir.path(),
+        &["restore", copy.to_str().expect("path")],
+        &[(
+            "AUTODB__SECURITY__SECRET_KEY_FILE",
+            other_key.to_str().expect("path"),
+        )],
+    );
+    assert!(!out.status.success(), "restore with a foreign key: {out:?}");
+
+    let out = autodb_run(dir.path(), &["restore", copy.to_str().expect("path")], &[]);
+    assert!(out.status.success(), "restore: {out:?}");
+    let (check, ids) = inspect_store(&dir.path().join("autodb.db"));
+    assert_eq!(check, "ok");
+    assert_eq!(ids, jobs);
+    pg(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {target_db} WITH (FORCE)"),
+    );
+}
+
+#[test]
+fn serve_tells_systemd_ready_once_it_answers_and_pings_the_watchdog_from_the_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().expect("path")),
+            // A heartbeat a second.
+            ("AUTODB__ENGINE__LEASE_S", "3"),
+        ],
+    );
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification within 20 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let first = next();
+    assert_eq!(first, "READY=1", "the first message");
+    let health = reqwest::blocking::get(server.url("/api/health")).expect("health");
+    assert!(health.status().is_success(), "ready but not answering");
+    let mut pings = 0;
+    while pings < 2 {
+        let m = next();
+        assert_eq!(m, "WATCHDOG=1", "after READY=1");
+        pings += 1;
+    }
+    server.stop();
+}

@@ -99,6 +99,15 @@ pub fn key_fingerprint(key_file: &Path) -> Result<String, BackupError> {
 /// Held by `serve` for as long as it runs (a shared `flock` on `<store>.lock`): `restore`
 /// takes it exclusively, so it cannot replace a store under a running service.
 pub fn hold_serve_lock(store: &Path) -> Result<File, BackupError> {
+    lock_store(store, false)?.ok_or_else(|| BackupError::Io {
+        path: lock_path(store),
+        message: "held by a restore in progress".into(),
+    })
+}
+
+/// The store's lock file, locked shared or `exclusive` without waiting; `None` when another
+/// process holds it the other way.
+fn lock_store(store: &Path, exclusive: bool) -> Result<Option<File>, BackupError> {
     let path = lock_path(store);
     let file = OpenOptions::new()
         .create(true)
@@ -106,12 +115,9 @@ pub fn hold_serve_lock(store: &Path) -> Result<File, BackupError> {
         .write(true)
         .open(&path)
         .map_err(io(&path))?;
-    match try_flock(&file, false) {
-        Ok(true) => Ok(file),
-        Ok(false) => Err(BackupError::Io {
-            path,
-            message: "held by a restore in progress".into(),
-        }),
+    match try_flock(&file, exclusive) {
+        Ok(true) => Ok(Some(file)),
+        Ok(false) => Ok(None),
         Err(e) => Err(io(&path)(e)),
     }
 }
@@ -207,18 +213,10 @@ pub fn restore_sqlite(
         Err(e) => return Err(io(&side)(e)),
     }
     integrity(backup)?;
-    let lock = lock_path(store);
-    let held = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(io(&lock))?;
-    match try_flock(&held, true) {
-        Ok(true) => {}
-        Ok(false) => return Err(BackupError::InUse(store.to_path_buf())),
-        Err(e) => return Err(io(&lock)(e)),
-    }
+    // Held until the store is replaced: no `serve` can start on it meanwhile.
+    let Some(held) = lock_store(store, true)? else {
+        return Err(BackupError::InUse(store.to_path_buf()));
+    };
     let mut staged = store.as_os_str().to_owned();
     staged.push(".restore-tmp");
     let staged = PathBuf::from(staged);

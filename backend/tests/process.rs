@@ -128,6 +128,14 @@ impl Server {
     }
 }
 
+/// A test that fails before `stop` leaves no server behind (kill of a reaped child is a no-op).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn mariadb_user(name: &str, password: &str) {
     use mysql::prelude::Queryable;
     let mut c = mysql::Conn::new(

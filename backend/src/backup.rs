@@ -62,16 +62,19 @@ pub struct Meta {
     pub release: String,
 }
 
-pub fn meta_path(backup: &Path) -> PathBuf {
-    let mut p = backup.as_os_str().to_owned();
-    p.push(".meta.json");
+/// `path` with `suffix` appended to its file name (`a.db` → `a.db.lock`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
     PathBuf::from(p)
 }
 
+pub fn meta_path(backup: &Path) -> PathBuf {
+    with_suffix(backup, ".meta.json")
+}
+
 fn lock_path(store: &Path) -> PathBuf {
-    let mut p = store.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
+    with_suffix(store, ".lock")
 }
 
 /// A non-blocking `flock(2)`: Ok(false) when another process holds a conflicting lock. (The
@@ -217,18 +220,15 @@ pub fn restore_sqlite(
     let Some(held) = lock_store(store, true)? else {
         return Err(BackupError::InUse(store.to_path_buf()));
     };
-    let mut staged = store.as_os_str().to_owned();
-    staged.push(".restore-tmp");
-    let staged = PathBuf::from(staged);
+    let staged = with_suffix(store, ".restore-tmp");
     std::fs::copy(backup, &staged).map_err(io(&staged))?;
     File::open(&staged)
         .and_then(|f| f.sync_all())
         .map_err(io(&staged))?;
     for suffix in ["-wal", "-shm"] {
-        let mut p = store.as_os_str().to_owned();
-        p.push(suffix);
-        match std::fs::remove_file(PathBuf::from(&p)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(Path::new(&p))(e)),
+        let p = with_suffix(store, suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&p)(e)),
             _ => {}
         }
     }

@@ -252,12 +252,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn store_url(settings: &Settings) -> Result<StoreUrl, CliError> {
-    StoreUrl::parse(&settings.database.url).map_err(|message| {
-        CliError::Start(StartError::Config(crate::config::ConfigError::Value {
-            key: "database.url",
-            message,
-        }))
-    })
+    Ok(settings.store_url().map_err(StartError::Config)?)
 }
 
 fn user_command(ctx: &crate::services::Ctx, cmd: UserCommand) -> Result<(), CliError> {

@@ -422,10 +422,7 @@ impl Settings {
                 message: format!("`{zone}` is not an IANA time zone name (e.g. Europe/Berlin)"),
             });
         }
-        crate::store::StoreUrl::parse(&self.database.url).map_err(|m| ConfigError::Value {
-            key: "database.url",
-            message: m,
-        })?;
+        self.store_url()?;
         let positive = [
             ("database.pool_size", self.database.pool_size as u64),
             (
@@ -549,6 +546,14 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// `database.url`, parsed.
+    pub fn store_url(&self) -> Result<crate::store::StoreUrl, ConfigError> {
+        crate::store::StoreUrl::parse(&self.database.url).map_err(|message| ConfigError::Value {
+            key: "database.url",
+            message,
+        })
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -48,12 +48,7 @@ pub enum StartError {
 
 /// Opens the store (running migrations unless told not to) and loads the secret key.
 pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
-    let url = StoreUrl::parse(&settings.database.url).map_err(|message| {
-        crate::config::ConfigError::Value {
-            key: "database.url",
-            message,
-        }
-    })?;
+    let url = settings.store_url()?;
     let store = Store::open(
         &url,
         settings.database.pool_size,

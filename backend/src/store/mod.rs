@@ -189,6 +189,24 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The migration versions a store has applied, and those this binary embeds.
+fn versions<DB: diesel::backend::Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+    source: &impl diesel::migration::MigrationSource<DB>,
+) -> diesel::migration::Result<(Vec<String>, Vec<String>)> {
+    let applied = conn
+        .applied_migrations()?
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let known = source
+        .migrations()?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    Ok((applied, known))
+}
+
 /// What [`Store::schema_status`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaStatus {
@@ -317,35 +335,13 @@ impl Store {
     /// The store's migrations against this binary's: which ran, which are pending, and which
     /// ran but this binary does not know (the store was migrated by a newer release).
     pub fn schema_status(&self) -> Result<SchemaStatus, OpenError> {
-        use diesel::migration::MigrationSource;
         let err = |e: &dyn std::fmt::Display| OpenError::Migrate(e.to_string());
         let mut conn = self.pool.get().map_err(|e| err(&e))?;
-        let (applied, known): (Vec<String>, Vec<String>) = match &mut *conn {
-            DbConn::Sqlite(c) => (
-                c.applied_migrations()
-                    .map_err(|e| err(&e))?
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect(),
-                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
-                    .map_err(|e| err(&e))?
-                    .iter()
-                    .map(|m| m.name().version().to_string())
-                    .collect(),
-            ),
-            DbConn::Postgresql(c) => (
-                c.applied_migrations()
-                    .map_err(|e| err(&e))?
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect(),
-                MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
-                    .map_err(|e| err(&e))?
-                    .iter()
-                    .map(|m| m.name().version().to_string())
-                    .collect(),
-            ),
-        };
+        let (applied, known) = match &mut *conn {
+            DbConn::Sqlite(c) => versions(c, &SQLITE_MIGRATIONS),
+            DbConn::Postgresql(c) => versions(c, &POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| err(&e))?;
         Ok(SchemaStatus {
             pending: known
                 .iter()

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs or upgrades AutoDB on this server, as root; safe to run again with the same or a
-# newer release. The CI deploy step calls it; docs/DEPLOY.md is the ops guide.
+# First-time installer of AutoDB on a server, as root (user, directories, configuration,
+# certificate, unit, nginx site, and the release itself); safe to run again. Upgrades with
+# health check and rollback are deploy.sh's job. docs/DEPLOY.md is the ops guide.
 #
 #   install.sh [--dry-run] [--prefix DIR] [--health-timeout SECONDS] RELEASE_DIR
 #
-# RELEASE_DIR holds the build: `autodb` (the binary) and `www/` (the built UI, index.html at
-# its top). The unit, the nginx site and the example configuration come from the tree this
-# script sits in (../.. from here: the repository, or an unpacked release with the same layout).
+# RELEASE_DIR is a release made by scripts/release.sh (bin/autodb, VERSION, www/, ...). It is
+# placed as /opt/autodb/releases/<version> and made `current` (lib.sh, as deploy.sh does). The
+# unit, the nginx site and the example configuration come from the release when it has them,
+# else from the tree this script sits in (../.. from here).
 #
 #   --dry-run   print every action, change nothing
 #   --prefix    install under DIR as if it were / (for tests and packaging): no user, no
@@ -22,14 +24,10 @@ DRY_RUN=0
 HEALTH_TIMEOUT=90
 RELEASE=""
 
-usage() { sed -n '5,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
-die() { echo "install.sh: error: $*" >&2; exit 1; }
-note() { echo "==> $*"; }
-# Every change goes through run, so --dry-run shows exactly what a real run does.
-run() {
-    echo "+ $*"
-    if [ "$DRY_RUN" = 0 ]; then "$@"; fi
-}
+ME=install.sh
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage() { sed -n '5,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -54,8 +52,7 @@ LIVE=1
 [ -z "$PREFIX" ] || LIVE=0
 
 # Target paths (under the prefix, if any).
-BIN=$PREFIX/usr/bin/autodb
-WWW=$PREFIX/usr/share/autodb/www
+layout_paths "$PREFIX"
 DOC=$PREFIX/usr/share/doc/autodb
 ETC=$PREFIX/etc/autodb
 CONF=$ETC/autodb.toml
@@ -67,8 +64,12 @@ ACME=$PREFIX/var/www/acme
 STATE=$PREFIX/var/lib/autodb
 
 # --- Pre-flight: every input present before anything changes.
-{ [ -f "$RELEASE/autodb" ] && [ -x "$RELEASE/autodb" ]; } || die "$RELEASE/autodb: no executable binary"
-[ -f "$RELEASE/www/index.html" ] || die "$RELEASE/www/index.html missing: not a built UI"
+[ -d "$RELEASE" ] || die "$RELEASE: not a release directory (unpack a .tar.gz first)"
+RELEASE=$(cd "$RELEASE" && pwd)
+check_release "$RELEASE"
+V=$(release_version "$RELEASE")
+# The release's own copies when it has them (release.sh puts them there).
+if [ -f "$RELEASE/systemd/autodb.service" ]; then SRC=$RELEASE; fi
 for f in nginx/autodb.conf nginx/autodb-locations.conf nginx/autodb-headers.conf \
          systemd/autodb.service systemd/autodb.sysusers.conf \
          docs/autodb.example.toml docs/DEPLOY.md; do
@@ -80,8 +81,8 @@ if [ "$LIVE" = 1 ]; then
         command -v "$cmd" >/dev/null || die "$cmd not found (apt-get install -y nginx curl openssl)"
     done
     # A missing shared library (libpq5 for the PostgreSQL store) shows here, before any change.
-    version=$("$RELEASE/autodb" --version 2>&1) ||
-        die "$RELEASE/autodb does not run on this host (apt-get install -y libpq5?): $version"
+    version=$("$RELEASE/bin/autodb" --version 2>&1) ||
+        die "$RELEASE/bin/autodb does not run on this host (apt-get install -y libpq5?): $version"
     note "release: $version"
 else
     command -v openssl >/dev/null || die "openssl not found"
@@ -134,46 +135,27 @@ else
     if [ "$LIVE" = 1 ]; then run chgrp autodb "$CONF"; fi
 fi
 
-# --- Binary: staged beside the live one, checked against the live configuration as the
-# service user, then renamed into place (atomic; the running process keeps its old inode).
-# check-config also opens the store and creates secret.key on a first install, as autodb.
-note "binary"
-STAGED=$PREFIX/usr/bin/.autodb.new
-run install -D -m 0755 "$RELEASE/autodb" "$STAGED"
+# --- The release: placed in /opt/autodb/releases/<version>, checked against the live
+# configuration as the service user, then made current with one rename of a symlink
+# (/usr/bin/autodb and the web root point into current). check-config also opens the store and
+# creates secret.key on a first install, as autodb.
+note "release $V"
+place_release "$RELEASE" "$V"
+STAGED=$RELEASES/$V/bin/autodb
 if [ "$LIVE" = 1 ]; then
-    # The same environment the unit gives the service (autodb.env may hold the store URL).
-    check_env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/autodb RUST_LOG=warn)
-    if [ -r "$ETC/autodb.env" ]; then
-        while IFS= read -r line || [ -n "$line" ]; do
-            case $line in ''|'#'*|';'*) continue ;; esac
-            key=${line%%=*}
-            val=${line#*=}
-            case $val in \"*\"|\'*\') val=${val:1:${#val}-2} ;; esac
-            check_env+=("$key=$val")
-        done < "$ETC/autodb.env"
-    fi
+    service_env "$ETC"
     # Not echoed through run: autodb.env values are secrets.
     echo "+ runuser -u autodb -- env -i (service environment) $STAGED check-config --config $CONF"
     if [ "$DRY_RUN" = 0 ] &&
-        ! (umask 0077 && cd /var/lib/autodb && runuser -u autodb -- env -i "${check_env[@]}" \
+        ! (umask 0077 && cd /var/lib/autodb && runuser -u autodb -- env -i "${SERVICE_ENV[@]}" \
             "$STAGED" check-config --config "$CONF"); then
-        rm -f "$STAGED"
-        die "autodb check-config rejected $CONF: binary, UI, unit and nginx site are unchanged; fix it and run again"
+        die "autodb check-config rejected $CONF: the current release, unit and nginx site are unchanged; fix it and run again"
     fi
 else
     echo "    (prefix: check-config skipped, it would read the live paths)"
 fi
-run mv -f "$STAGED" "$BIN"
-
-# --- UI: built next to the live copy, then swapped in.
-note "web UI"
-run rm -rf "$WWW.new" "$WWW.old"
-run install -d -m 0755 "$(dirname "$WWW")"
-run cp -R "$RELEASE/www" "$WWW.new"
-run chmod -R u=rwX,go=rX "$WWW.new"
-if [ -e "$WWW" ]; then run mv "$WWW" "$WWW.old"; fi
-run mv "$WWW.new" "$WWW"
-run rm -rf "$WWW.old"
+switch_link "releases/$V" "$CURRENT"
+point_links
 
 note "documentation"
 run install -D -m 0644 "$SRC/docs/autodb.example.toml" "$DOC/autodb.example.toml"
@@ -268,29 +250,23 @@ run systemctl enable --quiet autodb.service nginx.service
 run systemctl restart autodb.service
 run systemctl reload-or-restart nginx.service
 
+HEALTH_URL=${AUTODB_DEPLOY_HEALTH_URL:-https://localhost/api/health}
 if [ "$DRY_RUN" = 1 ]; then
-    echo "+ poll https://localhost/api/health for up to ${HEALTH_TIMEOUT}s"
+    echo "+ poll $HEALTH_URL for up to ${HEALTH_TIMEOUT}s until it reports release $V"
     exit 0
 fi
-note "waiting up to ${HEALTH_TIMEOUT}s for https://localhost/api/health"
-deadline=$((SECONDS + HEALTH_TIMEOUT))
-while :; do
-    # -k: the certificate may be self-signed or name another host.
-    if body=$(curl -fsSk --max-time 5 https://localhost/api/health 2>/dev/null) &&
-        [[ $body == *'"status"'*'"ok"'* ]]; then
-        note "AutoDB is up: $body"
-        exit 0
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-        echo >&2
-        echo "install.sh: AutoDB DID NOT COME UP within ${HEALTH_TIMEOUT}s" >&2
-        echo "---- systemctl status autodb" >&2
-        systemctl status autodb.service --no-pager >&2 || true
-        echo "---- journalctl -u autodb -n 50" >&2
-        journalctl -u autodb.service -n 50 --no-pager >&2 || true
-        echo "---- last answer: curl -k https://localhost/api/health" >&2
-        curl -sSk --max-time 5 -i https://localhost/api/health >&2 || true
-        exit 1
-    fi
-    sleep 1
-done
+note "waiting up to ${HEALTH_TIMEOUT}s for $HEALTH_URL"
+# Verified against /etc/autodb/tls/fullchain.pem (the self-signed one names localhost); with a
+# real certificate set AUTODB_DEPLOY_RESOLVE / AUTODB_DEPLOY_HEALTH_URL (lib.sh, DEPLOY.md).
+health_curl_args "$PREFIX"
+if wait_health "$HEALTH_URL" "$V" "$HEALTH_TIMEOUT"; then
+    note "AutoDB is up: $HEALTH_LAST"
+    exit 0
+fi
+echo >&2
+echo "install.sh: AutoDB DID NOT COME UP within ${HEALTH_TIMEOUT}s (last answer: $HEALTH_LAST)" >&2
+echo "---- systemctl status autodb" >&2
+systemctl status autodb.service --no-pager >&2 || true
+echo "---- journalctl -u autodb -n 50" >&2
+journalctl -u autodb.service -n 50 --no-pager >&2 || true
+exit 1

@@ -136,7 +136,8 @@ hook() { # NAME COMMAND
     echo "+ $1: $2"
     [ "$DRY_RUN" = 0 ] || return 0
     [ -n "$2" ] || { echo "    (no $1 hook set)"; return 1; }
-    bash -c "$2"
+    # Without the lock's descriptor: the service it starts must not hold the deploy lock.
+    bash -c "$2" 9>&-
 }
 
 SWITCHED=0
@@ -189,22 +190,25 @@ fi
 
 # --- 2. Back up the store with the binary that runs on it now: the store is in its schema,
 # the backup is what that binary restores on a rollback, and a broken new binary cannot block
-# (or corrupt) the safety copy. Only on a first deploy is the new binary all there is.
-note "backing up the store"
-backup_bin=${OLD_BIN:-$NEW_BIN}
-if [ "$LIVE" = 1 ]; then
-    run runuser -u autodb -- install -d -m 0700 "$BACKUP_DIR"
+# (or corrupt) the safety copy. On a first deploy nothing has run on a store yet.
+if [ -z "$OLD_BIN" ]; then
+    note "first deploy: no installed binary, so no store to back up"
 else
-    run install -d -m 0700 "$BACKUP_DIR"
+    note "backing up the store"
+    if [ "$LIVE" = 1 ]; then
+        run runuser -u autodb -- install -d -m 0700 "$BACKUP_DIR"
+    else
+        run install -d -m 0700 "$BACKUP_DIR"
+    fi
+    path=$BACKUP_DIR/autodb-before-$V-$(date -u +%Y%m%dT%H%M%SZ).db
+    rc=0
+    cli "$OLD_BIN" backup "$path" || rc=$?
+    case $rc in
+        0) BACKUP=$path ;;
+        3) warn "PostgreSQL store: no automatic backup (take a pg_dump; a rollback cannot restore one)" ;;
+        *) die "the store backup failed (exit $rc): nothing was changed, $V is unpacked in $RELEASES" 1 ;;
+    esac
 fi
-path=$BACKUP_DIR/autodb-before-$V-$(date -u +%Y%m%dT%H%M%SZ).db
-rc=0
-cli "$backup_bin" backup "$path" || rc=$?
-case $rc in
-    0) BACKUP=$path ;;
-    3) warn "PostgreSQL store: no automatic backup (take a pg_dump; a rollback cannot restore one)" ;;
-    *) die "the store backup failed (exit $rc): nothing was changed, $V is unpacked in $RELEASES" 1 ;;
-esac
 
 # --- 3. Migrate with the new binary (the old one keeps serving meanwhile).
 note "migrating the store"
@@ -230,15 +234,19 @@ else
 fi
 if [ -n "$PREV" ]; then switch_link "releases/$PREV" "$OPT/previous"; fi
 
-# --- 6. Prune: keep the KEEP most recently installed, never current or previous.
-note "keeping the last $KEEP releases"
-n=0
+# --- 6. Prune: KEEP releases in all, always counting the current and the previous one, then
+# the most recently installed; the same number of pre-deploy backups.
+note "keeping $KEEP releases (current $V${PREV:+, previous $PREV}) and $KEEP backups"
+room=$((KEEP - 1))
+[ -z "$PREV" ] || room=$((room - 1))
 while IFS= read -r dir; do
     name=$(basename "$dir")
-    n=$((n + 1))
-    if [ "$n" -gt "$KEEP" ] && [ "$name" != "$V" ] && [ "$name" != "$PREV" ]; then
-        run rm -rf "$RELEASES/$name"
-    fi
+    case $name in "$V" | "$PREV") continue ;; esac
+    if [ "$room" -gt 0 ]; then room=$((room - 1)); else run rm -rf "$RELEASES/$name"; fi
 done < <(find "$RELEASES" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' 2>/dev/null |
     sort -rn | cut -d' ' -f2-)
+while IFS= read -r old; do
+    run rm -f "$old" "$old.meta.json"
+done < <(find "$BACKUP_DIR" -maxdepth 1 -name 'autodb-before-*.db' -printf '%T@ %p\n' 2>/dev/null |
+    sort -rn | cut -d' ' -f2- | tail -n +$((KEEP + 1)))
 note "deployed $V${PREV:+ (previous: $PREV)}${BACKUP:+; store backup: $BACKUP}"

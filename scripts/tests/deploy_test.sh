@@ -65,6 +65,8 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    # The service the deploy hooks started (not a child of this shell).
+    if [ -s "$TMP/deploy/serve.pid" ]; then kill "$(cat "$TMP/deploy/serve.pid")" 2>/dev/null; fi
     if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -467,6 +469,222 @@ if [ "$NGINX_UP" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
+# Releases made by scripts/release.sh, deployed with scripts/deploy/deploy.sh on a prefix, the
+# service run by hooks (a pid file instead of systemd) behind the nginx above: A, then B
+# (data kept), C whose serve fails (rolled back to B), D that migrates then fails (rolled back,
+# store restored), E with --keep 2.
+echo "# scripts/deploy/deploy.sh: deploy, roll back and restore behind nginx"
+D=$TMP/deploy
+DROOT=$D/root
+DSTORE=$D/state/autodb.db
+DPID=$D/serve.pid
+mkdir -p "$DROOT" "$D/state" "$D/rel" "$D/ui"
+if [ -f frontend/dist/index.html ]; then
+    DUI=$ROOT/frontend/dist
+else
+    echo '<!doctype html><title>deploy test UI</title>' >"$D/ui/index.html"
+    DUI=$D/ui
+fi
+DENV=(AUTODB__SERVER__BIND="127.0.0.1:$BACKEND_PORT" AUTODB__SERVER__TRUST_PROXY=true
+    AUTODB__DATABASE__URL="sqlite://$DSTORE" AUTODB__SECURITY__SECRET_KEY_FILE="$D/state/secret.key"
+    RUST_LOG=warn)
+# stop: ends the pid file's process and waits (30 s at most) until it is gone.
+{
+    echo '#!/usr/bin/env bash'
+    printf 'pidf=%q\n' "$DPID"
+    cat <<'EOF'
+[ -s "$pidf" ] || exit 0
+pid=$(cat "$pidf")
+kill "$pid" 2>/dev/null
+for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+if kill -0 "$pid" 2>/dev/null; then echo "stop: $pid still running" >&2; exit 1; fi
+rm -f "$pidf"
+EOF
+} >"$D/stop.sh"
+# restart: stop, then current/bin/autodb serve in the background, its pid in the pid file.
+{
+    echo '#!/usr/bin/env bash'
+    printf '%q || exit 1\ncd %q || exit 1\n' "$D/stop.sh" "$D/state"
+    printf 'env'
+    printf ' %q' "${DENV[@]}" "$DROOT/opt/autodb/current/bin/autodb" serve --config "$TMP/autodb.toml"
+    printf ' >>%q 2>&1 </dev/null &\n' "$D/serve.log"
+    printf 'echo $! >%q\n' "$DPID"
+} >"$D/restart.sh"
+chmod 0755 "$D/stop.sh" "$D/restart.sh"
+stop_deployed() { [ ! -s "$DPID" ] || "$D/stop.sh"; }
+# deploy_to_prefix LOG ARGS...: deploy.sh on the prefix; DEPLOY_RC its exit, DEPLOY_S its time.
+deploy_to_prefix() {
+    local log=$1 t0=$SECONDS
+    shift
+    env "${DENV[@]}" AUTODB_DEPLOY_RESTART="$D/restart.sh" AUTODB_DEPLOY_STOP="$D/stop.sh" \
+        AUTODB_DEPLOY_HEALTH_URL="$HTTPS/api/health" AUTODB_DEPLOY_RESOLVE="$HOST:$HTTPS_PORT:127.0.0.1" \
+        AUTODB_DEPLOY_CACERT="$TMP/tls/fullchain.pem" AUTODB_DEPLOY_BACKUP_DIR="$D/backups" \
+        "$ROOT/scripts/deploy/deploy.sh" --prefix "$DROOT" --config "$TMP/autodb.toml" "$@" >"$log" 2>&1
+    DEPLOY_RC=$?
+    DEPLOY_S=$((SECONDS - t0))
+}
+make_rel() { # BIN VERSION [release.sh args]
+    "$ROOT/scripts/release.sh" --bin "$1" --ui "$DUI" --version "$2" --out "$D/rel" "${@:3}" \
+        >"$D/release-$2.log" 2>&1 || { echo "release.sh $2 failed:"; cat "$D/release-$2.log"; return 1; }
+}
+# Release C: migrates like the real binary, but its serve exits at once.
+cat >"$D/serve-fails" <<EOF
+#!/bin/sh
+for a in "\$@"; do [ "\$a" != serve ] || { echo "release C: serve gives up" >&2; exit 1; }; done
+exec $(printf %q "$AUTODB_BIN") "\$@"
+EOF
+# Release D: its migrate also records a migration no other release knows (as a newer schema
+# would), then its serve fails: B cannot read the store until the backup is restored.
+cat >"$D/migrates-then-fails" <<EOF
+#!/bin/sh
+for a in "\$@"; do
+    case \$a in
+        serve) echo "release D: serve gives up" >&2; exit 1 ;;
+        migrate) $(printf %q "$AUTODB_BIN") "\$@" || exit 1
+            exec python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO __diesel_schema_migrations (version) VALUES (?)", ("99991231000001",)); c.commit()' $(printf %q "$DSTORE") ;;
+    esac
+done
+exec $(printf %q "$AUTODB_BIN") "\$@"
+EOF
+chmod 0755 "$D/serve-fails" "$D/migrates-then-fails"
+
+release_layout() {
+    local r=$D/rel/autodb-A f
+    for f in bin/autodb bin/VERSION VERSION www/index.html systemd/autodb.service systemd/autodb.sysusers.conf \
+        nginx/autodb.conf nginx/autodb-locations.conf nginx/autodb-headers.conf docs/autodb.example.toml \
+        docs/DEPLOY.md scripts/deploy/deploy.sh scripts/deploy/install.sh scripts/deploy/lib.sh SHA256SUMS; do
+        [ -f "$r/$f" ] || { echo "$f missing"; return 1; }
+    done
+    { [ "$(cat "$r/VERSION")" = A ] && [ "$(cat "$r/bin/VERSION")" = A ]; } || { echo "VERSION is not A"; return 1; }
+    cmp "$r/bin/autodb" "$AUTODB_BIN" || return 1
+    (cd "$r" && sha256sum --quiet -c SHA256SUMS)
+}
+health_release() { # VERSION: what /api/health through nginx reports now
+    get "$HTTPS/api/health"
+    expect "release $1 healthy" test "$CODE" = 200 -a "$(json_field release)" = "$1" -a "$(json_field status)" = ok
+}
+DPW="deploy-data-$$-pw"
+DJOB="" DTARGET="" DTOKEN=""
+api_login() {
+    get "$HTTPS/api/auth/login" -H 'Content-Type: application/json' \
+        --data "{\"username\":\"keeper\",\"password\":\"$DPW\"}"
+    DTOKEN=$(json_field token)
+    expect "a login as keeper" test "$CODE" = 200 -a -n "$DTOKEN"
+}
+make_data() { # a user (CLI), a target and a job (API, through nginx)
+    printf '%s' "$DPW" | env "${DENV[@]}" "$DROOT/usr/bin/autodb" user create keeper --role admin \
+        --password-stdin --config "$TMP/autodb.toml" || return 1
+    api_login || return 1
+    get "$HTTPS/api/targets" -H "Authorization: Bearer $DTOKEN" -H 'Content-Type: application/json' \
+        --data '{"name":"kept-target","engine":"postgres","host":"127.0.0.1","port":9,"database":"x","username":"u","password":"p"}'
+    DTARGET=$(json_field id)
+    expect "201 for the target" test "$CODE" = 201 -a -n "$DTARGET" || return 1
+    get "$HTTPS/api/jobs" -H "Authorization: Bearer $DTOKEN" -H 'Content-Type: application/json' \
+        --data "{\"name\":\"kept-job-$$\",\"scripts\":[{\"sql\":\"SELECT 1\",\"target_ids\":[$DTARGET]}]}"
+    DJOB=$(json_field id)
+    expect "201 for the job" test "$CODE" = 201 -a -n "$DJOB"
+}
+data_intact() { # the user logs in, the job and the target are there
+    api_login || return 1
+    get "$HTTPS/api/jobs/$DJOB" -H "Authorization: Bearer $DTOKEN"
+    expect "job $DJOB kept" test "$CODE" = 200 -a "$(json_field name)" = "kept-job-$$" || return 1
+    get "$HTTPS/api/targets/$DTARGET" -H "Authorization: Bearer $DTOKEN"
+    expect "target $DTARGET kept" test "$CODE" = 200 -a "$(json_field name)" = kept-target
+}
+deployed() { # LOG VERSION: exit 0, current -> VERSION, the links resolve into it, health says so
+    [ "$DEPLOY_RC" = 0 ] || { echo "deploy.sh exited $DEPLOY_RC:"; tail -n 15 "$1"; return 1; }
+    [ "$(readlink "$DROOT/opt/autodb/current")" = "releases/$2" ] || { echo "current -> $(readlink "$DROOT/opt/autodb/current")"; return 1; }
+    [ "$(readlink -f "$DROOT/usr/bin/autodb")" = "$DROOT/opt/autodb/releases/$2/bin/autodb" ] || { echo "/usr/bin/autodb -> $(readlink -f "$DROOT/usr/bin/autodb")"; return 1; }
+    [ "$(readlink -f "$DROOT/usr/share/autodb/www")" = "$DROOT/opt/autodb/releases/$2/www" ] || { echo "www -> $(readlink -f "$DROOT/usr/share/autodb/www")"; return 1; }
+    health_release "$2"
+}
+rolled_back() { # LOG REASON: exit 1 naming the reason, back on B within the timeout
+    [ "$DEPLOY_RC" = 1 ] || { echo "deploy.sh exited $DEPLOY_RC, want 1:"; tail -n 15 "$1"; return 1; }
+    tail -n 1 "$1" | grep -q "failed (.*$2.*); rolled back, B is live" || { echo "last line does not name '$2':"; tail -n 5 "$1"; return 1; }
+    [ "$(readlink "$DROOT/opt/autodb/current")" = releases/B ] || { echo "current -> $(readlink "$DROOT/opt/autodb/current")"; return 1; }
+    [ "$DEPLOY_S" -le 20 ] || { echo "took ${DEPLOY_S}s (health timeout 5 s, twice, plus margin: 20 s)"; return 1; }
+    health_release B
+}
+tree_state() { find "$DROOT" "$D/backups" -printf '%p %y %l %s %T@\n' 2>/dev/null | sort; }
+
+if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
+    for v in A B; do make_rel "$AUTODB_BIN" "$v" --tar || fail "release.sh makes release $v" "$(cat "$D/release-$v.log")"; done
+    { make_rel "$D/serve-fails" C && make_rel "$D/migrates-then-fails" D && make_rel "$AUTODB_BIN" E; } ||
+        fail "release.sh makes releases C, D and E"
+    check "release.sh: bin/autodb, VERSION beside it, UI, unit, site, scripts, checksums that verify" release_layout
+    check "release.sh --tar packs the release as autodb-B.tar.gz" \
+        sh -c "tar -tzf '$D/rel/autodb-B.tar.gz' | grep -qx 'autodb-B/bin/VERSION'"
+
+    deploy_to_prefix "$D/deploy-A.log" --health-timeout 30 "$D/rel/autodb-A"
+    check "the first deploy (A) goes live: current -> A, /usr/bin/autodb and www into it, health says A" \
+        deployed "$D/deploy-A.log" A
+    # Not through check (a subshell): the ids it sets are used below.
+    if make_data >"$D/make-data.log" 2>&1; then
+        pass "data is created through nginx on A: a user, a target, a job"
+    else
+        fail "data is created through nginx on A: a user, a target, a job" "$(cat "$D/make-data.log")"
+    fi
+
+    before=$(tree_state)
+    deploy_to_prefix "$D/deploy-dry.log" --dry-run "$D/rel/autodb-B.tar.gz"
+    dry_plan() {
+        local step
+        [ "$DEPLOY_RC" = 0 ] || { tail -n 15 "$D/deploy-dry.log"; return 1; }
+        [ "$(tree_state)" = "$before" ] || { echo "the prefix changed:"; diff <(echo "$before") <(tree_state); return 1; }
+        for step in "releases/A/bin/autodb --config $TMP/autodb.toml backup" "releases/B/bin/autodb --config $TMP/autodb.toml migrate" \
+            "+ mv -T $DROOT/opt/autodb/.current.new $DROOT/opt/autodb/current" "+ restart: $D/restart.sh" "+ poll $HTTPS/api/health"; do
+            grep -qF -- "$step" "$D/deploy-dry.log" || { echo "plan lacks '$step':"; cat "$D/deploy-dry.log"; return 1; }
+        done
+        health_release A
+    }
+    check "deploy.sh --dry-run prints the plan (backup with A, migrate with B, switch, restart, poll) and changes nothing" dry_plan
+
+    deploy_to_prefix "$D/deploy-B.log" --health-timeout 30 "$D/rel/autodb-B.tar.gz"
+    check "deploying B from its .tar.gz: B is live through nginx" deployed "$D/deploy-B.log" B
+    check "after B, the data made on A is intact" data_intact
+    backup_made() {
+        local b
+        b=$(ls "$D"/backups/autodb-before-B-*.db 2>&1) || { echo "$b"; return 1; }
+        [ -f "$b.meta.json" ] || { echo "no $b.meta.json"; return 1; }
+        python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"; assert c.execute("SELECT count(*) FROM jobs WHERE name = ?", (sys.argv[2],)).fetchone()[0] == 1' "$b" "kept-job-$$"
+    }
+    check "the store was backed up (by A) before B migrated it: intact, holding the job" backup_made
+
+    deploy_to_prefix "$D/deploy-C.log" --health-timeout 5 "$D/rel/autodb-C"
+    check "C, whose serve fails, is rolled back: exit 1 naming the health check, B live again within the timeout" \
+        rolled_back "$D/deploy-C.log" "C did not report healthy"
+    check "after C's rollback, the data is intact" data_intact
+
+    deploy_to_prefix "$D/deploy-D.log" --health-timeout 5 "$D/rel/autodb-D"
+    check "D, which migrates then fails, is rolled back: exit 1, B live again" \
+        rolled_back "$D/deploy-D.log" "D did not report healthy"
+    restored() {
+        grep -q "B cannot read the store D migrated: restoring" "$D/deploy-D.log" || { echo "no restore in the log:"; tail -n 20 "$D/deploy-D.log"; return 1; }
+        env "${DENV[@]}" "$DROOT/usr/bin/autodb" schema-status --config "$TMP/autodb.toml"
+    }
+    check "D's unknown migration made B's schema-status exit 4, so the backup was restored; B reads its store" restored
+    check "after D's rollback, the data is intact" data_intact
+
+    mkdir -p "$D/rel/B-again"
+    cp -R "$D/rel/autodb-B/." "$D/rel/B-again/"
+    echo '<!doctype html><title>not B</title>' >"$D/rel/B-again/www/index.html"
+    deploy_to_prefix "$D/deploy-B-again.log" "$D/rel/B-again"
+    check "a different build reusing version B is refused (exit 2), B stays live" \
+        sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'differs' '$D/deploy-B-again.log' && [ \"\$(readlink '$DROOT/opt/autodb/current')\" = releases/B ] || { tail -n 5 '$D/deploy-B-again.log'; exit 1; }"
+
+    deploy_to_prefix "$D/deploy-E.log" --keep 2 --health-timeout 30 "$D/rel/autodb-E"
+    check "deploying E with --keep 2 goes live" deployed "$D/deploy-E.log" E
+    check "--keep 2 keeps E (current) and B (previous), pruning A, C and D" \
+        sh -c "[ \"\$(ls '$DROOT/opt/autodb/releases' | tr '\n' ' ')\" = 'B E ' ] && [ \"\$(readlink '$DROOT/opt/autodb/previous')\" = releases/B ] || { ls -la '$DROOT/opt/autodb' '$DROOT/opt/autodb/releases'; exit 1; }"
+    check "after E, the data is intact" data_intact
+    check "--keep 2 also keeps only the 2 newest pre-deploy backups (before D and E)" \
+        sh -c "[ \"\$(cd '$D/backups' && ls | sed 's/-2[0-9T]*Z//' | tr '\n' ' ')\" = 'autodb-before-D.db autodb-before-D.db.meta.json autodb-before-E.db autodb-before-E.db.meta.json ' ] || ls -la '$D/backups'"
+    stop_deployed
+else
+    echo "(deploy.sh checks not run: nginx or the binary is missing)"
+fi
+
+# ---------------------------------------------------------------------------------------
 echo "# systemd unit"
 UNIT_COPY=$TMP/unit/autodb.service
 mkdir -p "$TMP/unit"
@@ -500,10 +718,12 @@ check "the sysusers.d file creates the autodb user with its home in /var/lib/aut
 # ---------------------------------------------------------------------------------------
 echo "# scripts/deploy/install.sh"
 INSTALL=$ROOT/scripts/deploy/install.sh
-make_release() { # DIR VERSION
-    mkdir -p "$1/www/assets"
-    printf '#!/bin/sh\necho "autodb %s"\n' "$2" >"$1/autodb"
-    chmod 0755 "$1/autodb"
+make_release() { # DIR VERSION: the layout scripts/release.sh makes, with a stand-in binary
+    mkdir -p "$1/www/assets" "$1/bin"
+    printf '#!/bin/sh\necho "autodb %s"\n' "$2" >"$1/bin/autodb"
+    chmod 0755 "$1/bin/autodb"
+    echo "$2" >"$1/VERSION"
+    cp "$1/VERSION" "$1/bin/VERSION"
     echo "<!doctype html><title>release $2</title>" >"$1/www/index.html"
     echo "console.log('$2')" >"$1/www/assets/app-$2.js"
 }
@@ -515,12 +735,22 @@ mkdir -p "$FAKE_ROOT"
 INSTALL1_RC=$?
 check "install.sh --prefix succeeds on an empty root" \
     sh -c "[ $INSTALL1_RC = 0 ] || { tail -n 20 '$TMP/install1.log'; exit 1; }"
-same_file() { # INSTALLED SOURCE MODE
+same_file() { # INSTALLED SOURCE MODE (through symlinks)
     [ -f "$FAKE_ROOT$1" ] || { echo "$1 missing"; return 1; }
     cmp "$FAKE_ROOT$1" "$2" || return 1
-    [ "$(stat -c %a "$FAKE_ROOT$1")" = "$3" ] || { echo "$1 mode $(stat -c %a "$FAKE_ROOT$1"), want $3"; return 1; }
+    [ "$(stat -L -c %a "$FAKE_ROOT$1")" = "$3" ] || { echo "$1 mode $(stat -L -c %a "$FAKE_ROOT$1"), want $3"; return 1; }
 }
-check "installs the binary as /usr/bin/autodb (0755)" same_file /usr/bin/autodb "$TMP/rel1/autodb" 755
+links_into_current() { # VERSION
+    local c=$FAKE_ROOT/opt/autodb/current
+    [ "$(readlink "$c")" = "releases/$1" ] || { echo "current -> $(readlink "$c"), want releases/$1"; return 1; }
+    [ "$(readlink "$FAKE_ROOT/usr/bin/autodb")" = ../../opt/autodb/current/bin/autodb ] ||
+        { echo "/usr/bin/autodb -> $(readlink "$FAKE_ROOT/usr/bin/autodb")"; return 1; }
+    [ "$(readlink "$FAKE_ROOT/usr/share/autodb/www")" = ../../../opt/autodb/current/www ] ||
+        { echo "/usr/share/autodb/www -> $(readlink "$FAKE_ROOT/usr/share/autodb/www")"; return 1; }
+}
+check "places the release in /opt/autodb/releases/v1, current -> it, /usr/bin/autodb and the web root into current" \
+    links_into_current v1
+check "installs the binary as /usr/bin/autodb (0755)" same_file /usr/bin/autodb "$TMP/rel1/bin/autodb" 755
 check "installs the UI in /usr/share/autodb/www" same_file /usr/share/autodb/www/index.html "$TMP/rel1/www/index.html" 644
 check "installs UI assets" same_file /usr/share/autodb/www/assets/app-v1.js "$TMP/rel1/www/assets/app-v1.js" 644
 production_config() {
@@ -563,8 +793,9 @@ self_signed() {
 }
 check "makes a self-signed certificate (key 0600) with a loud note when there is none" self_signed
 no_staging_left() {
-    ! ls -d "$FAKE_ROOT/usr/bin/.autodb.new" "$FAKE_ROOT/usr/share/autodb/www.new" \
-        "$FAKE_ROOT/usr/share/autodb/www.old" 2>/dev/null
+    local left
+    left=$(find "$FAKE_ROOT/usr" "$FAKE_ROOT/opt" -name '.*' 2>&1)
+    [ -z "$left" ] || { echo "left behind: $left"; return 1; }
 }
 check "leaves no staging files behind" no_staging_left
 
@@ -577,7 +808,9 @@ check "a second install (upgrade) succeeds" sh -c "[ $INSTALL2_RC = 0 ] || { tai
 check "the upgrade keeps the edited configuration" same_file /etc/autodb/autodb.toml "$TMP/edited.toml" 640
 check "the upgrade keeps the existing certificate" \
     test "$(openssl x509 -in "$FAKE_ROOT/etc/autodb/tls/fullchain.pem" -noout -fingerprint -sha256 2>&1)" = "$CERT_BEFORE"
-check "the upgrade replaces the binary" same_file /usr/bin/autodb "$TMP/rel2/autodb" 755
+check "the upgrade replaces the binary" same_file /usr/bin/autodb "$TMP/rel2/bin/autodb" 755
+check "the upgrade switches current to v2 and keeps v1 beside it" \
+    sh -c "[ \"\$(readlink '$FAKE_ROOT/opt/autodb/current')\" = releases/v2 ] && [ -x '$FAKE_ROOT/opt/autodb/releases/v1/bin/autodb' ]"
 check "the upgrade replaces the UI, dropping the old release's files" \
     sh -c "cmp '$FAKE_ROOT/usr/share/autodb/www/index.html' '$TMP/rel2/www/index.html' && [ ! -e '$FAKE_ROOT/usr/share/autodb/www/assets/app-v1.js' ]"
 check "the upgrade leaves no staging files behind" no_staging_left
@@ -586,7 +819,7 @@ mkdir -p "$TMP/dry"
 "$INSTALL" --dry-run --prefix "$TMP/dry" "$TMP/rel1" >"$TMP/dry.log" 2>&1
 DRY_RC=$?
 check "--dry-run prints the actions and changes nothing" \
-    sh -c "[ $DRY_RC = 0 ] && grep -q '^+ install .*/usr/bin/.autodb.new' '$TMP/dry.log' && [ -z \"\$(ls -A '$TMP/dry')\" ] || { cat '$TMP/dry.log' | tail -n 20; ls -R '$TMP/dry'; exit 1; }"
+    sh -c "[ $DRY_RC = 0 ] && grep -q '^+ cp -R .* .*/opt/autodb/releases/.v1.new' '$TMP/dry.log' && [ -z \"\$(ls -A '$TMP/dry')\" ] || { cat '$TMP/dry.log' | tail -n 20; ls -R '$TMP/dry'; exit 1; }"
 # Without --prefix: the live plan (user, check-config, nginx -t, systemctl, health poll) is
 # printed, and nothing on this machine changes. Only tried once --dry-run proved harmless.
 live_dry_run() {
@@ -605,7 +838,7 @@ if [ "$DRY_RC" = 0 ] && [ -z "$(ls -A "$TMP/dry")" ]; then
     check "a live --dry-run plans check-config, nginx -t, restarts and the health poll, changing nothing" live_dry_run
 fi
 mkdir -p "$TMP/rel-broken" "$TMP/root-broken"
-cp "$TMP/rel1/autodb" "$TMP/rel-broken/"
+cp -R "$TMP/rel1/bin" "$TMP/rel1/VERSION" "$TMP/rel-broken/"
 check "install.sh refuses a release without a built UI and changes nothing" \
     sh -c "! '$INSTALL' --prefix '$TMP/root-broken' '$TMP/rel-broken' >/dev/null 2>&1 && [ -z \"\$(ls -A '$TMP/root-broken')\" ]"
 

@@ -105,8 +105,6 @@ fi
 if [ "$LIVE" = 1 ]; then
     [ "$DRY_RUN" = 1 ] || [ "$(id -u)" = 0 ] || die "run as root (or use --prefix / --dry-run)" 2
     command -v curl >/dev/null || die "curl not found" 2
-    out=$("$SRC/bin/autodb" --version 2>&1) ||
-        die "$SRC/bin/autodb does not run on this host (apt-get install -y libpq5?): $out" 2
 fi
 note "release $V (current: ${PREV:-none})"
 [ "$DRY_RUN" = 0 ] || note "dry run: nothing below is executed"
@@ -182,6 +180,12 @@ fail() {
 # --- 1. Place the release (staged copy, renamed into releases/).
 note "installing $RELEASES/$V"
 place_release "$SRC" "$V"
+
+# Nothing from the release runs as root: the binary is tried as the service user.
+if [ "$LIVE" = 1 ] && [ "$DRY_RUN" = 0 ]; then
+    out=$(runuser -u autodb -- "$NEW_BIN" --version 2>&1) ||
+        die "$NEW_BIN does not run on this host (apt-get install -y libpq5?): $out" 2
+fi
 
 if [ "$V" = "$PREV" ]; then
     note "$V is already the current release: nothing to do"

@@ -278,6 +278,67 @@ if [ "$NGINX_UP" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
+# The TLS side, as a scanner sees it: sslscan's XML report on the running site. Only TLS 1.2
+# and 1.3; every accepted suite forward-secret AEAD (no NULL, anonymous, EXPORT, RC4, DES/3DES,
+# CBC or SHA-1 MAC suites, nothing sslscan rates below "strong"/"acceptable"); no compression,
+# no Heartbleed, no insecure renegotiation; HSTS on the answer.
+need sslscan sslscan
+tls_scan() {
+    sslscan --no-colour --sni-name="$HOST" --xml="$TMP/sslscan.xml" "127.0.0.1:$HTTPS_PORT" >"$TMP/sslscan.txt" 2>&1 ||
+        { tail -n 20 "$TMP/sslscan.txt"; return 1; }
+    python3 - "$TMP/sslscan.xml" <<'EOF'
+import re, sys
+import xml.etree.ElementTree as ET
+test = ET.parse(sys.argv[1]).getroot().find("ssltest")
+if test is None:
+    sys.exit("sslscan wrote no <ssltest> (did it reach the server?)")
+problems, seen = [], []
+for p in test.iter("protocol"):
+    name = f'{p.get("type").upper()}v{p.get("version")}'
+    if p.get("enabled") == "1":
+        seen.append(name)
+        if name not in ("TLSv1.2", "TLSv1.3"):
+            problems.append(f"{name} is enabled")
+if "TLSv1.3" not in seen:
+    problems.append("TLSv1.3 is not enabled")
+ciphers = [c for c in test.iter("cipher") if c.get("status") in ("accepted", "preferred")]
+if not ciphers:
+    problems.append("no accepted cipher suites in the report")
+weak = re.compile(r"NULL|anon|ADH|AECDH|EXP|RC4|DES|MD5|CBC|PSK|SRP|CAMELLIA|ARIA|SEED|IDEA|-SHA$|^AES|^DHE|^RSA")
+for c in ciphers:
+    name, strength = c.get("cipher"), c.get("strength")
+    if strength not in ("strong", "acceptable"):
+        problems.append(f"{c.get('sslversion')} {name}: rated {strength}")
+    elif c.get("sslversion") == "TLSv1.2" and weak.search(name):
+        problems.append(f"TLSv1.2 {name}: not an ECDHE AEAD suite")
+comp = test.find("compression")
+if comp is not None and comp.get("supported") == "1":
+    problems.append("TLS compression (CRIME)")
+for h in test.iter("heartbleed"):
+    if h.get("vulnerable") == "1":
+        problems.append(f"Heartbleed on {h.get('sslversion')}")
+reneg = test.find("renegotiation")
+if reneg is not None and reneg.get("supported") == "1" and reneg.get("secure") != "1":
+    problems.append("insecure renegotiation")
+print("protocols:", " ".join(seen), "| suites:", " ".join(sorted({c.get("cipher") for c in ciphers})))
+if problems:
+    print("\n".join(problems))
+    sys.exit(1)
+EOF
+}
+hsts_on_head() {
+    local h
+    h=$(curl -k -sS -I --max-time 10 --resolve "$HOST:$HTTPS_PORT:127.0.0.1" "$HTTPS/") || return 1
+    grep -iE '^strict-transport-security: max-age=[0-9]{8,}' <<<"$h" || { echo "$h"; return 1; }
+}
+if [ "$NGINX_UP" = 1 ]; then
+    echo "# TLS, scanned by sslscan"
+    check "sslscan: TLS 1.2/1.3 only, ECDHE AEAD suites only, no compression, Heartbleed or insecure renegotiation" tls_scan
+    echo "      $(tls_scan 2>&1 | head -n 1)"
+    check "HSTS (at least a year) on a HEAD of the site" hsts_on_head
+fi
+
+# ---------------------------------------------------------------------------------------
 echo "# nginx in front of the real autodb binary ($AUTODB_BIN)"
 printf '# deploy_test: settings come from AUTODB__* variables\n' >"$TMP/autodb.toml"
 BACKEND_ENV=(
@@ -608,7 +669,8 @@ rolled_back() { # LOG REASON: exit 1 naming the reason, back on B within the tim
 tree_state() { find "$DROOT" "$D/backups" -printf '%p %y %l %s %T@\n' 2>/dev/null | sort; }
 
 if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
-    for v in A B; do make_rel "$AUTODB_BIN" "$v" --tar || fail "release.sh makes release $v" "$(cat "$D/release-$v.log")"; done
+    make_rel "$AUTODB_BIN" A || fail "release.sh makes release A" "$(cat "$D/release-A.log")"
+    make_rel "$AUTODB_BIN" B --tar || fail "release.sh makes release B" "$(cat "$D/release-B.log")"
     { make_rel "$D/serve-fails" C && make_rel "$D/migrates-then-fails" D && make_rel "$AUTODB_BIN" E; } ||
         fail "release.sh makes releases C, D and E"
     check "release.sh: bin/autodb, VERSION beside it, UI, unit, site, scripts, checksums that verify" release_layout

@@ -177,6 +177,17 @@ fail() {
     die "deploy of $V failed ($reason); rolled back, $PREV is live" 1
 }
 
+# The unit and the nginx site are install.sh's: say so when this release brings other ones.
+for pair in "systemd/autodb.service:$PREFIX/usr/lib/systemd/system/autodb.service" \
+    "nginx/autodb.conf:$PREFIX/etc/nginx/sites-available/autodb.conf" \
+    "nginx/autodb-locations.conf:$PREFIX/etc/nginx/snippets/autodb-locations.conf" \
+    "nginx/autodb-headers.conf:$PREFIX/etc/nginx/snippets/autodb-headers.conf"; do
+    new=$SRC/${pair%%:*} installed=${pair#*:}
+    if [ -f "$new" ] && [ -f "$installed" ] && ! cmp -s "$new" "$installed"; then
+        warn "$V brings a different ${pair%%:*} than $installed: run its scripts/deploy/install.sh to install it"
+    fi
+done
+
 # --- 1. Place the release (staged copy, renamed into releases/).
 note "installing $RELEASES/$V"
 place_release "$SRC" "$V"
@@ -200,9 +211,10 @@ if [ -z "$OLD_BIN" ]; then
 else
     note "backing up the store"
     if [ "$LIVE" = 1 ]; then
-        run runuser -u autodb -- install -d -m 0700 "$BACKUP_DIR"
+        run runuser -u autodb -- install -d -m 0700 "$BACKUP_DIR" ||
+            die "autodb cannot create $BACKUP_DIR (AUTODB_DEPLOY_BACKUP_DIR): nothing was changed" 2
     else
-        run install -d -m 0700 "$BACKUP_DIR"
+        run install -d -m 0700 "$BACKUP_DIR" || die "cannot create $BACKUP_DIR: nothing was changed" 2
     fi
     path=$BACKUP_DIR/autodb-before-$V-$(date -u +%Y%m%dT%H%M%SZ).db
     rc=0

@@ -669,6 +669,7 @@ rolled_back() { # LOG REASON: exit 1 naming the reason, back on B within the tim
 tree_state() { find "$DROOT" "$D/backups" -printf '%p %y %l %s %T@\n' 2>/dev/null | sort; }
 
 if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
+    DEPLOY_T0=$SECONDS
     make_rel "$AUTODB_BIN" A || fail "release.sh makes release A" "$(cat "$D/release-A.log")"
     make_rel "$AUTODB_BIN" B --tar || fail "release.sh makes release B" "$(cat "$D/release-B.log")"
     { make_rel "$D/serve-fails" C && make_rel "$D/migrates-then-fails" D && make_rel "$AUTODB_BIN" E; } ||
@@ -734,6 +735,14 @@ if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
     check "a different build reusing version B is refused (exit 2), B stays live" \
         sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'differs' '$D/deploy-B-again.log' && [ \"\$(readlink '$DROOT/opt/autodb/current')\" = releases/B ] || { tail -n 5 '$D/deploy-B-again.log'; exit 1; }"
 
+    mkdir -p "$D/rel/not-a-release/bin"
+    cp "$AUTODB_BIN" "$D/rel/not-a-release/bin/autodb"
+    before=$(tree_state)
+    deploy_to_prefix "$D/deploy-bad.log" "$D/rel/not-a-release"
+    check "deploy.sh refuses a folder without VERSION or UI (exit 2, naming what is missing), changing nothing" \
+        sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'www/index.html missing' '$D/deploy-bad.log' && [ \"\$1\" = \"\$2\" ] || { cat '$D/deploy-bad.log'; exit 1; }" \
+        _ "$before" "$(tree_state)"
+
     deploy_to_prefix "$D/deploy-E.log" --keep 2 --health-timeout 30 "$D/rel/autodb-E"
     check "deploying E with --keep 2 goes live" deployed "$D/deploy-E.log" E
     check "--keep 2 keeps E (current) and B (previous), pruning A, C and D" \
@@ -742,6 +751,7 @@ if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
     check "--keep 2 also keeps only the 2 newest pre-deploy backups (before D and E)" \
         sh -c "[ \"\$(cd '$D/backups' && ls | sed 's/-2[0-9T]*Z//' | tr '\n' ' ')\" = 'autodb-before-D.db autodb-before-D.db.meta.json autodb-before-E.db autodb-before-E.db.meta.json ' ] || ls -la '$D/backups'"
     stop_deployed
+    echo "      (the deploy.sh section took $((SECONDS - DEPLOY_T0)) s)"
 else
     echo "(deploy.sh checks not run: nginx or the binary is missing)"
 fi
@@ -899,6 +909,21 @@ live_dry_run() {
 if [ "$DRY_RC" = 0 ] && [ -z "$(ls -A "$TMP/dry")" ]; then
     check "a live --dry-run plans check-config, nginx -t, restarts and the health poll, changing nothing" live_dry_run
 fi
+# An install from before /opt/autodb/releases: a plain /usr/bin/autodb and a www/ folder.
+OLD_ROOT=$TMP/root-old
+mkdir -p "$OLD_ROOT/usr/bin" "$OLD_ROOT/usr/share/autodb/www"
+cp "$TMP/rel1/bin/autodb" "$OLD_ROOT/usr/bin/autodb"
+echo old >"$OLD_ROOT/usr/share/autodb/www/index.html"
+converted() {
+    "$INSTALL" --prefix "$OLD_ROOT" "$TMP/rel2" >"$TMP/install-old.log" 2>&1 || { tail -n 20 "$TMP/install-old.log"; return 1; }
+    if [ "$(readlink -f "$OLD_ROOT/usr/bin/autodb")" != "$OLD_ROOT/opt/autodb/releases/v2/bin/autodb" ] ||
+        [ "$(readlink -f "$OLD_ROOT/usr/share/autodb/www")" != "$OLD_ROOT/opt/autodb/releases/v2/www" ] ||
+        [ -n "$(find "$OLD_ROOT/usr" -name '.*')" ]; then
+        ls -laR "$OLD_ROOT/usr"
+        return 1
+    fi
+}
+check "install.sh converts an install from before releases (plain binary, www/ folder) into links" converted
 mkdir -p "$TMP/rel-broken" "$TMP/root-broken"
 cp -R "$TMP/rel1/bin" "$TMP/rel1/VERSION" "$TMP/rel-broken/"
 check "install.sh refuses a release without a built UI and changes nothing" \

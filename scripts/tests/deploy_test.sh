@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Deployment tests: the production nginx site (nginx/*.conf) running in front of the real
-# autodb binary, the systemd unit, and scripts/deploy/install.sh. Installs what it needs,
+# autodb binary, its TLS side scanned by sslscan, releases from scripts/release.sh deployed,
+# rolled back and restored by scripts/deploy/deploy.sh behind that nginx, the systemd unit,
+# and scripts/deploy/install.sh. Installs what it needs,
 # starts everything on loopback in a temp folder, cleans up, and ends with the line
 # `deploy: N passed, N failed` (exit 1 on any failure).
 #

@@ -120,8 +120,9 @@ fi
 cli() {
     local bin=$1 conf=()
     shift
-    [ ! -e "$CONFIG" ] || conf=(--config "$CONFIG")
-    echo "+ $bin ${conf[*]} $*"
+    # As the unit runs serve; on a prefix only when the file is there.
+    if [ "$LIVE" = 1 ] || [ -e "$CONFIG" ]; then conf=(--config "$CONFIG"); fi
+    echo "+ $bin ${conf[*]} $*$([ "$LIVE" = 0 ] || echo " (as autodb, service environment)")"
     [ "$DRY_RUN" = 0 ] || return 0
     if [ "$LIVE" = 1 ]; then
         service_env "$ETC"
@@ -265,4 +266,5 @@ while IFS= read -r old; do
     run rm -f "$old" "$old.meta.json"
 done < <(find "$BACKUP_DIR" -maxdepth 1 -name 'autodb-before-*.db' -printf '%T@ %p\n' 2>/dev/null |
     sort -rn | cut -d' ' -f2- | tail -n +$((KEEP + 1)))
+[ "$DRY_RUN" = 0 ] || { note "dry run done: nothing was changed"; exit 0; }
 note "deployed $V${PREV:+ (previous: $PREV)}${BACKUP:+; store backup: $BACKUP}"

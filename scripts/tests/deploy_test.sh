@@ -739,6 +739,24 @@ if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
     check "a different build reusing version B is refused (exit 2), B stays live" \
         sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'differs' '$D/deploy-B-again.log' && [ \"\$(readlink '$DROOT/opt/autodb/current')\" = releases/B ] || { tail -n 5 '$D/deploy-B-again.log'; exit 1; }"
 
+    # Without --prefix: the server's plan (runuser, systemctl, the health URL through nginx),
+    # and nothing on this machine changes.
+    live_deploy_dry_run() {
+        local before after out step
+        before=$(ls -ld /opt/autodb /opt/autodb/current /usr/bin/autodb /usr/share/autodb/www /var/lib/autodb 2>&1)
+        out=$(env -u AUTODB_DEPLOY_RESTART "$ROOT/scripts/deploy/deploy.sh" --dry-run "$D/rel/autodb-B" 2>&1) ||
+            { echo "$out" | tail -n 20; return 1; }
+        after=$(ls -ld /opt/autodb /opt/autodb/current /usr/bin/autodb /usr/share/autodb/www /var/lib/autodb 2>&1)
+        [ "$before" = "$after" ] || { echo "the system changed:"; diff <(echo "$before") <(echo "$after"); return 1; }
+        for step in "+ cp -R $D/rel/autodb-B /opt/autodb/releases/.B.new" "+ mv -T /opt/autodb/.current.new /opt/autodb/current" \
+            "/opt/autodb/releases/B/bin/autodb --config /etc/autodb/autodb.toml migrate" \
+            "+ restart: systemctl restart autodb.service" "+ poll https://localhost/api/health"; do
+            [[ $out == *"$step"* ]] || { echo "plan lacks '$step':"; echo "$out" | tail -n 30; return 1; }
+        done
+    }
+    check "a live deploy.sh --dry-run plans the release, migrate, switch, systemctl restart and the health poll, changing nothing" \
+        live_deploy_dry_run
+
     mkdir -p "$D/rel/not-a-release/bin"
     cp "$AUTODB_BIN" "$D/rel/not-a-release/bin/autodb"
     before=$(tree_state)

@@ -48,6 +48,12 @@ check_release() {
     { [ -f "$1/bin/autodb" ] && [ -x "$1/bin/autodb" ]; } || die "$1/bin/autodb: no executable binary" 2
     [ -f "$1/www/index.html" ] || die "$1/www/index.html missing: not a built UI" 2
     v=$(release_version "$1") || die "$v" 2
+    # release.sh lists every file's SHA-256: a damaged copy stops here.
+    if [ -f "$1/SHA256SUMS" ]; then
+        local bad
+        bad=$(cd "$1" && sha256sum --quiet -c SHA256SUMS 2>&1) ||
+            die "$1 does not match its SHA256SUMS (damaged or edited): $(head -n 3 <<<"$bad" | tr '\n' ' ')" 2
+    fi
     # /api/health reads VERSION beside the resolved executable (backend/src/release.rs).
     [ "$(tr -d '[:space:]' <"$1/bin/VERSION" 2>/dev/null)" = "$v" ] ||
         die "$1/bin/VERSION missing or not '$v': /api/health would not report the release" 2

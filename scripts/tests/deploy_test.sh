@@ -732,12 +732,17 @@ if [ "$NGINX_UP" = 1 ] && [ -x "$AUTODB_BIN" ]; then
     check "D's unknown migration made B's schema-status exit 4, so the backup was restored; B reads its store" restored
     check "after D's rollback, the data is intact" data_intact
 
-    mkdir -p "$D/rel/B-again"
-    cp -R "$D/rel/autodb-B/." "$D/rel/B-again/"
-    echo '<!doctype html><title>not B</title>' >"$D/rel/B-again/www/index.html"
-    deploy_to_prefix "$D/deploy-B-again.log" "$D/rel/B-again"
-    check "a different build reusing version B is refused (exit 2), B stays live" \
-        sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'differs' '$D/deploy-B-again.log' && [ \"\$(readlink '$DROOT/opt/autodb/current')\" = releases/B ] || { tail -n 5 '$D/deploy-B-again.log'; exit 1; }"
+    # Edited copies of the small release C (C is placed, not current: B stays live).
+    mkdir -p "$D/rel/C-again"
+    cp -R "$D/rel/autodb-C/." "$D/rel/C-again/"
+    echo '<!doctype html><title>not C</title>' >"$D/rel/C-again/www/index.html"
+    deploy_to_prefix "$D/deploy-C-edited.log" "$D/rel/C-again"
+    check "a release whose files do not match its SHA256SUMS is refused (exit 2)" \
+        sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'www/index.html: FAILED' '$D/deploy-C-edited.log' || { tail -n 5 '$D/deploy-C-edited.log'; exit 1; }"
+    (cd "$D/rel/C-again" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum >"$D/sums" && mv "$D/sums" SHA256SUMS)
+    deploy_to_prefix "$D/deploy-C-again.log" "$D/rel/C-again"
+    check "a different build reusing an installed version (C) is refused (exit 2), B stays live" \
+        sh -c "[ $DEPLOY_RC = 2 ] && grep -q 'differs' '$D/deploy-C-again.log' && [ \"\$(readlink '$DROOT/opt/autodb/current')\" = releases/B ] || { tail -n 5 '$D/deploy-C-again.log'; exit 1; }"
 
     # Without --prefix: the server's plan (runuser, systemctl, the health URL through nginx),
     # and nothing on this machine changes.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: lint gates, the Rust tests against both metadata stores
 # (SQLite and PostgreSQL) with real PostgreSQL/MariaDB/SQLite targets, the frontend's checks,
-# the browser journey in Chromium, and the nginx/systemd deployment tests.
+# the API document against the API (schemathesis), the browser journey in Chromium, and the
+# nginx/systemd deployment tests.
 # Installs what it needs; every step runs even after a failure, and the summary says which failed.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +18,7 @@ step() {
 
 set -e
 ensure_toolchains
-ensure_apt postgresql-client mariadb-client sqlite3 chromium nginx curl openssl shellcheck systemd
+ensure_apt postgresql-client mariadb-client sqlite3 chromium nginx curl openssl shellcheck systemd python3-venv
 ensure_databases
 set +e
 
@@ -30,6 +31,8 @@ step "rust tests (SQLite store)" cargo test --locked --workspace
 step "rust API tests (PostgreSQL store)" env AUTODB_TEST_STORE=postgres cargo test --locked --test api
 
 bin="$AUTODB_ROOT/target/debug/autodb"
+step "API document vs the API (schemathesis, every check)" \
+  env AUTODB_BIN="$bin" bash scripts/tests/schemathesis_test.sh
 openapi_current() {
   "$bin" openapi > target/openapi.json &&
     node frontend/scripts/gen-api.mjs target/openapi.json target/schema.d.ts >/dev/null &&

@@ -163,7 +163,7 @@ impl Application {
         }
         let workers = ctx.settings.server.workers;
         let openapi_json = web::Bytes::from(
-            crate::api::openapi()
+            crate::api::openapi::document(&ctx.settings)
                 .to_json()
                 .unwrap_or_else(|_| "{}".into()),
         );

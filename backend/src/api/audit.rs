@@ -25,7 +25,11 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// RFC 3339; exclusive.
     pub until: Option<DateTime<Utc>>,
+    /// From 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
+    /// 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 

@@ -96,8 +96,13 @@ pub async fn list_tokens(ctx: web::Data<Ctx>, auth: Auth) -> ApiResult<web::Json
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiToken {
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 100
+    )]
     pub name: String,
     /// Days until it stops working; absent means it never expires.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 

@@ -33,6 +33,9 @@ pub enum ApiError {
     },
     #[error("no route for this method and path")]
     NoRoute,
+    /// The path is a route's, the method is none of its: `allow` lists those it answers.
+    #[error("this path answers only {allow}")]
+    MethodNotAllowed { allow: String },
     /// A cookie-authenticated change that did not come from AutoDB's own pages.
     #[error("this change must come from AutoDB's own pages (same Origin), or use an Authorization: Bearer token")]
     CrossOrigin,
@@ -49,7 +52,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Domain(e) => match e {
-                Error::Validation { .. } => "invalid_input",
+                Error::Validation { .. } | Error::Unprocessable { .. } => "invalid_input",
                 Error::PasswordRequired { .. } => "password_required",
                 Error::Unauthenticated => "unauthenticated",
                 Error::InvalidCredentials => "invalid_credentials",
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::BadInput { .. } => "invalid_input",
             ApiError::NoRoute => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::CrossOrigin => "cross_origin",
         }
     }
@@ -79,6 +83,7 @@ impl ResponseError for ApiError {
                 Error::Validation { .. } | Error::PasswordRequired { .. } => {
                     StatusCode::BAD_REQUEST
                 }
+                Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                 Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::Forbidden(_) | Error::QueryAccountUnsafe(_) => StatusCode::FORBIDDEN,
@@ -92,6 +97,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MalformedJson(_) | ApiError::BadInput { .. } => StatusCode::BAD_REQUEST,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::CrossOrigin => StatusCode::FORBIDDEN,
         }
     }
@@ -100,7 +106,9 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let (message, field) = match self {
             ApiError::Domain(
-                Error::Validation { field, message } | Error::PasswordRequired { field, message },
+                Error::Validation { field, message }
+                | Error::Unprocessable { field, message }
+                | Error::PasswordRequired { field, message },
             ) => (message.clone(), Some(field.clone())),
             ApiError::Domain(Error::Internal(cause)) => {
                 let id = uuid::Uuid::new_v4();
@@ -120,6 +128,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(status);
         if let ApiError::Domain(Error::TooManyAttempts { retry_after_s }) = self {
             resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
+        }
+        if let ApiError::MethodNotAllowed { allow } = self {
+            resp.insert_header((header::ALLOW, allow.as_str()));
         }
         resp.json(ErrorBody {
             error: self.code(),

@@ -90,15 +90,54 @@ fn mime_json() -> actix_web::mime::Name<'static> {
 }
 
 /// Parses with the path of the failing value kept, so the answer can name the field.
+/// JSON has one kind of number: `60.0` is the integer 60 (as JSON Schema reads it), so a body
+/// refused for a whole float where an integer belongs is read once more with its whole floats
+/// made integers.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::MalformedJson(inner.to_string());
+    let e = match serde_path_to_error::deserialize(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return Err(ApiError::MalformedJson(inner.to_string()));
+    }
+    if inner.to_string().contains("invalid type: floating point") {
+        if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) {
+            if whole_numbers(&mut value) {
+                if let Ok(v) = serde_path_to_error::deserialize(value) {
+                    return Ok(v);
+                }
+            }
         }
-        named_error(e.path().to_string(), strip_position(&inner.to_string()))
-    })
+    }
+    Err(named_error(
+        e.path().to_string(),
+        strip_position(&inner.to_string()),
+    ))
+}
+
+/// Makes integers of the whole floats in `v` that a double holds exactly (below 2^53); says
+/// whether there were any.
+fn whole_numbers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                *v = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, x| whole_numbers(x) | any),
+        Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, x| whole_numbers(x) | any),
+        _ => false,
+    }
 }
 
 /// The query string, parsed like [`Body`]: an unknown or malformed parameter is named.

@@ -101,8 +101,7 @@ pub async fn request(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct GrantQuery {
-    /// `pending` `active` `restoring` `ended` `failed` `restore_failed` `conflict`
-    pub status: Option<String>,
+    pub status: Option<grants::Status>,
     pub target: Option<i64>,
     /// User name of the requester (admins).
     pub user: Option<String>,
@@ -118,7 +117,7 @@ pub async fn list(
 ) -> ApiResult<web::Json<Vec<Grant>>> {
     let q = q.0;
     let filter = GrantFilter {
-        status: q.status,
+        status: q.status.map(|s| s.as_str().to_string()),
         target_id: q.target,
         user: q.user,
         owner_id: None,

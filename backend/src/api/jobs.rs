@@ -42,7 +42,11 @@ pub struct JobQuery {
     pub since: Option<DateTime<Utc>>,
     /// Submitted before (RFC 3339).
     pub until: Option<DateTime<Utc>>,
+    /// From 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
+    /// 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
@@ -84,11 +88,14 @@ pub async fn get(ctx: web::Data<Ctx>, auth: Auth, id: web::Path<i64>) -> ApiResu
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     /// Only the runs of this script (its index, from 0).
+    #[param(minimum = 0)]
     pub script: Option<i32>,
     pub status: Option<Status>,
     /// From 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// 100 unless given; at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub per_page: Option<i64>,
 }
 

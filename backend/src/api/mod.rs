@@ -8,6 +8,7 @@ pub mod extract;
 pub mod grants;
 pub mod health;
 pub mod jobs;
+pub mod openapi;
 pub mod permissions;
 pub mod queries;
 pub mod schedules;
@@ -17,10 +18,7 @@ pub mod targets;
 pub mod users;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, SecurityRequirement};
 use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::AppExt;
 
 use error::ApiError;
 
@@ -106,32 +104,7 @@ async fn no_route(_req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NoRoute)
 }
 
-/// The OpenAPI 3 document of every route, as served at `/api/openapi.json`.
-pub fn openapi() -> OpenApi {
-    let (_, mut doc) = actix_web::App::new()
-        .into_utoipa_app()
-        .service(scope())
-        .split_for_parts();
-    doc.info.title = "AutoDB".into();
-    doc.info.version = env!("CARGO_PKG_VERSION").into();
-    doc.info.contact = None;
-    doc.info.license = Some(utoipa::openapi::License::new("Apache-2.0"));
-    doc.info.description = Some(
-        "Self-hosted platform for database operations teams: targets, jobs, queries, grants."
-            .into(),
-    );
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    components.add_security_scheme(
-        "session_cookie",
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(extract::SESSION_COOKIE))),
-    );
-    doc.security = Some(vec![
-        SecurityRequirement::new("bearer", Vec::<String>::new()),
-        SecurityRequirement::new("session_cookie", Vec::<String>::new()),
-    ]);
-    doc
+/// The OpenAPI 3 document of every route, for the default settings.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::document(&crate::config::Settings::default())
 }

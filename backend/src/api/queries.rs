@@ -45,7 +45,11 @@ pub struct QueryListParams {
     pub since: Option<DateTime<Utc>>,
     /// Submitted before (RFC 3339).
     pub until: Option<DateTime<Utc>>,
+    /// From 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
+    /// 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
@@ -83,6 +87,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct GetParams {
     /// Wait up to this many milliseconds (at most 10000) for the query to end before answering.
+    #[param(maximum = 10000)]
     pub wait_ms: Option<u64>,
 }
 
@@ -148,8 +153,10 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// 0-based statement index (default: the last statement).
+    #[param(minimum = 0)]
     pub statement: Option<i32>,
     /// Write NULL as this marker (default: an empty unquoted field; an empty string is `""`).
+    #[param(pattern = r#"^[^,"\r\n]{0,20}$"#)]
     pub null: Option<String>,
     /// `1`: every value untouched. Default (`0`): text cells starting with `=`, `+`, `-`, `@`,
     /// a tab or a carriage return (and such column names) get a leading `'` and are quoted, so

@@ -95,6 +95,7 @@ pub async fn run_now(
 #[serde(deny_unknown_fields)]
 pub struct FireQuery {
     /// 100 unless given; at most 500.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

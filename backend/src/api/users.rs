@@ -12,8 +12,9 @@ use crate::services::{Ctx, Role};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(pattern = r"^[A-Za-z0-9._@-]{1,64}$")]
     pub username: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 1024)]
     pub password: SecretString,
     pub role: Role,
 }
@@ -24,7 +25,7 @@ pub struct UserUpdate {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     /// A new password; ends the user's sessions.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 10, max_length = 1024)]
     pub password: Option<SecretString>,
 }
 

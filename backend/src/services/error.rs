@@ -6,9 +6,15 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input; `field` names it (dotted path for nested fields).
+    /// Bad input; `field` names it (dotted path for nested fields). The API document
+    /// describes the rule (a length, a range, a pattern), so a client can check it first.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// Input the API document allows but the content refuses: SQL that does not parse or is
+    /// not a query, a cron expression out of range, an id of nothing, a value over a record's
+    /// limit, a field another field makes required. `field` names it.
+    #[error("{field}: {message}")]
+    Unprocessable { field: String, message: String },
     /// A change would send a stored password somewhere new; `field` names the change.
     #[error("{field}: {message}")]
     PasswordRequired { field: String, message: String },
@@ -40,6 +46,13 @@ pub enum Error {
 impl Error {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
             field: field.into(),
             message: message.into(),
         }

@@ -232,7 +232,7 @@ pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
             format!("must be between 1 and {MAX_PER_PAGE}"),
         ));
     }
-    Ok((page - 1) * per_page)
+    Ok((page - 1).saturating_mul(per_page))
 }
 
 /// A JSON column read back. A value that does not parse is a corrupt row, answered as the

@@ -50,15 +50,36 @@ pub struct Target {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A target tag in the API document: 1 to 40 characters of a-z, 0-9, '-', '_' or '.'
+/// (targets keep tags as plain strings; [`validate`] holds them to this).
+pub struct TagName;
+
+impl utoipa::PartialSchema for TagName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[a-z0-9._-]{1,40}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagName {}
+
 /// Body of `POST /api/targets` and `PUT /api/targets/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
+    #[schema(
+        pattern = r"^[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$",
+        max_length = 100
+    )]
     pub name: String,
     pub engine: Engine,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub host: String,
     #[serde(default)]
+    #[schema(maximum = 65535)]
     pub port: u16,
     /// Database name; the service name for Oracle; the file path for SQLite.
     #[serde(default)]
@@ -72,6 +93,10 @@ pub struct TargetInput {
     /// A least-privilege account for read-only queries (e.g. granted SELECT only). Absent, null
     /// or "" means queries use the main account.
     #[serde(default)]
+    #[schema(
+        pattern = r"^([^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?$",
+        max_length = 255
+    )]
     pub query_username: Option<String>,
     /// Its password. On update, absent or null keeps the stored one; "" removes it.
     #[serde(default)]
@@ -82,6 +107,7 @@ pub struct TargetInput {
     #[serde(default)]
     pub trusted_for_queries: Option<bool>,
     #[serde(default)]
+    #[schema(max_items = 50, value_type = Vec<TagName>)]
     pub tags: Vec<String>,
     #[serde(default)]
     #[schema(value_type = HashMap<String, Value>)]
@@ -148,16 +174,22 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
             "must be 1 to 100 characters without leading or trailing spaces",
         ));
     }
+    if input.host.chars().count() > 255 {
+        return Err(Error::validation("host", "must be at most 255 characters"));
+    }
     let networked = input.engine != Engine::Sqlite;
     if networked {
-        if input.host.trim().is_empty() || input.host.len() > 255 {
-            return Err(Error::validation("host", "is required for this engine"));
+        if input.host.trim().is_empty() {
+            return Err(Error::unprocessable("host", "is required for this engine"));
         }
         if input.port == 0 {
-            return Err(Error::validation("port", "must be between 1 and 65535"));
+            return Err(Error::unprocessable("port", "must be between 1 and 65535"));
         }
         if input.username.trim().is_empty() {
-            return Err(Error::validation("username", "is required for this engine"));
+            return Err(Error::unprocessable(
+                "username",
+                "is required for this engine",
+            ));
         }
     }
     if matches!(input.engine, Engine::Sqlite | Engine::Oracle) && input.database.trim().is_empty() {
@@ -166,15 +198,21 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
         } else {
             "the file path"
         };
-        return Err(Error::validation("database", format!("must give {what}")));
+        return Err(Error::unprocessable(
+            "database",
+            format!("must give {what}"),
+        ));
     }
     if let Some(q) = &input.query_username {
-        if q.len() > 255 || q.trim() != q {
+        if q.chars().count() > 255 || q.trim() != q {
             return Err(Error::validation(
                 "query_username",
                 "must be at most 255 characters without leading or trailing spaces",
             ));
         }
+    }
+    if input.tags.len() > 50 {
+        return Err(Error::validation("tags", "at most 50 tags"));
     }
     let mut tags: Vec<String> = Vec::with_capacity(input.tags.len());
     for (i, tag) in input.tags.iter().enumerate() {
@@ -192,9 +230,6 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
             tags.push(tag.clone());
         }
     }
-    if tags.len() > 50 {
-        return Err(Error::validation("tags", "at most 50 tags"));
-    }
     Ok(tags)
 }
 
@@ -205,10 +240,10 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
         let real = ctx
             .confinement
             .sqlite_file(&input.database)
-            .map_err(|why| Error::validation("database", why))?;
+            .map_err(|why| Error::unprocessable("database", why))?;
         input.database = real
             .to_str()
-            .ok_or_else(|| Error::validation("database", "must be a UTF-8 path"))?
+            .ok_or_else(|| Error::unprocessable("database", "must be a UTF-8 path"))?
             .to_string();
         return Ok(());
     }
@@ -219,7 +254,7 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
     );
     let database = input.database.clone();
     if on_thread(ctx, move || c.is_store(&host, port, &database)).await? {
-        return Err(Error::validation(
+        return Err(Error::unprocessable(
             "database",
             "is AutoDB's own metadata store: no target may be it",
         ));
@@ -591,7 +626,7 @@ async fn on_thread<T: Send + 'static>(
 /// under `prefix` (e.g. `scripts[0].`).
 pub fn selector(ids: &[i64], tags: &[String], prefix: &str) -> Result<TargetSelector> {
     TargetSelector::new(ids, tags)
-        .map_err(|e| Error::validation(format!("{prefix}{}", e.field), e.message))
+        .map_err(|e| Error::unprocessable(format!("{prefix}{}", e.field), e.message))
 }
 
 /// Every target with its tags, for [`select`].
@@ -620,7 +655,7 @@ pub fn select<'a>(
                 .iter()
                 .find(|id| !chosen.iter().any(|(t, _)| t.id == **id))
             {
-                return Err(Error::validation(
+                return Err(Error::unprocessable(
                     field,
                     format!("no target with id {missing}"),
                 ));
@@ -628,7 +663,7 @@ pub fn select<'a>(
         }
         TargetSelector::Tags(tags) => {
             if chosen.is_empty() {
-                return Err(Error::validation(
+                return Err(Error::unprocessable(
                     field,
                     format!("no target carries all of {tags:?}"),
                 ));

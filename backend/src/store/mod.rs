@@ -119,9 +119,11 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
             // WAL lets readers run beside the one writer; busy_timeout makes writers queue
-            // instead of failing with SQLITE_BUSY.
+            // instead of failing with SQLITE_BUSY. It comes first: switching to WAL takes a
+            // lock, and a pool filling its idle connections while migrations run would
+            // otherwise fail at once with "database is locked".
             c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(r2d2::Error::QueryError)?;

@@ -503,10 +503,11 @@ async fn a_second_swap_is_refused_naming_the_holder_and_bounds_and_roles_are_enf
         "forbidden",
     )
     .await;
-    // Duration bounds.
+    // Duration bounds: over the policy's maximum is the policy's refusal (422); below
+    // grants.min_duration_s breaks the API document (400).
     let e = expect_error(
         app.post_json("/api/grants", Some(&op), body(601)).await,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
     )
     .await;
@@ -548,7 +549,7 @@ async fn a_second_swap_is_refused_naming_the_holder_and_bounds_and_roles_are_enf
             json!({"duration_s": 200}),
         )
         .await,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
     )
     .await;

@@ -265,6 +265,12 @@ pub async fn stream_body(app: &TestApp, token: &str, path: &str, secs: u64) -> S
     .unwrap_or_else(|_| panic!("the stream at {path} did not end within {secs} s"))
 }
 
+/// A body that breaks the API document (a bound, pattern, type or unknown field it states).
+pub const BREAKS_DOC: reqwest::StatusCode = reqwest::StatusCode::BAD_REQUEST;
+/// A body the document allows whose content the service refuses (an id of nothing, SQL that is
+/// not a query, a cron field out of range).
+pub const REFUSED: reqwest::StatusCode = reqwest::StatusCode::UNPROCESSABLE_ENTITY;
+
 pub async fn expect_error(r: Response, status: StatusCode, code: &str) -> Value {
     let got = r.status();
     let body: Value = r.json().await.expect("error body is JSON");

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     expect_error, pg_admin, spawn_app, spawn_app_with, spawn_second, store_backend, stream_body,
-    StoreFile, TestApp,
+    StoreFile, TestApp, BREAKS_DOC, REFUSED,
 };
 
 /// A fresh PostgreSQL database for one test, dropped when the guard goes.
@@ -674,35 +674,41 @@ async fn job_input_is_checked_and_viewers_cannot_submit() {
     )
     .await;
     let cases = [
-        (json!({"name": "x", "scripts": []}), "scripts"),
+        (json!({"name": "x", "scripts": []}), "scripts", BREAKS_DOC),
         (
             json!({"name": "x", "scripts": [{"sql": "SELECT 1", "target_ids": [target], "target_tags": ["demo"]}]}),
             "scripts[0].target_ids",
+            REFUSED,
         ),
         (
             json!({"name": "x", "scripts": [{"sql": "SELECT 1", "target_ids": [987654]}]}),
             "scripts[0].target_ids",
+            REFUSED,
         ),
         (
             json!({"name": "x", "scripts": [{"sql": "SELECT 1", "target_tags": ["nope"]}]}),
             "scripts[0].target_tags",
+            REFUSED,
         ),
         (
             json!({"name": "x", "scripts": [{"sql": "-- only a comment", "target_tags": ["demo"]}]}),
             "scripts[0].sql",
+            REFUSED,
         ),
         (
             json!({"name": "x", "on_error": "panic", "scripts": [{"sql": "SELECT 1", "target_ids": [target]}]}),
             "on_error",
+            BREAKS_DOC,
         ),
         (
             json!({"name": "", "scripts": [{"sql": "SELECT 1", "target_ids": [target]}]}),
             "name",
+            BREAKS_DOC,
         ),
     ];
-    for (body, field) in cases {
+    for (body, field, status) in cases {
         let r = app.post_json("/api/jobs", Some(&t), body.clone()).await;
-        let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+        let err = expect_error(r, status, "invalid_input").await;
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let page: Value = app

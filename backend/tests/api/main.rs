@@ -1,6 +1,7 @@
 //! HTTP-level tests: the real application on port 0, a fresh metadata store per test
 //! (SQLite by default; PostgreSQL when AUTODB_TEST_STORE=postgres), real target databases.
 
+mod api_document;
 mod audit;
 mod auth;
 mod auth_attacks;

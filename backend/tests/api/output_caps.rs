@@ -134,7 +134,7 @@ async fn a_query_of_5000_statements_is_refused_on_sql() {
             json!({"sql": "SELECT 1;".repeat(5000), "target_ids": [target]}),
         )
         .await;
-    let body = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let body = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     assert_eq!(body["field"], "sql", "{body}");
     assert!(
         body["message"].to_string().contains("query.max_statements"),

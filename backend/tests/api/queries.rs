@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     expect_error, pg_admin, spawn_app, spawn_app_with, store_backend, stream_body, TestApp,
+    BREAKS_DOC, REFUSED,
 };
 use crate::jobs::{create_target, pg_target, PgDb};
 
@@ -207,43 +208,55 @@ async fn viewers_get_403_and_bad_input_is_a_400_naming_the_field() {
         (
             json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 10001}),
             "row_limit",
+            BREAKS_DOC,
         ),
         (
             json!({"sql": "SELECT 1", "target_ids": [target], "row_limit": 0}),
             "row_limit",
+            BREAKS_DOC,
         ),
         (
             json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": 301}),
             "timeout_s",
+            BREAKS_DOC,
         ),
         (
             json!({"sql": "SELECT 1", "target_ids": [target], "timeout_s": -1}),
             "timeout_s",
+            BREAKS_DOC,
         ),
-        (json!({"sql": "", "target_ids": [target]}), "sql"),
-        (json!({"sql": "SELECT 1"}), "target_ids"),
+        (
+            json!({"sql": "", "target_ids": [target]}),
+            "sql",
+            BREAKS_DOC,
+        ),
+        (json!({"sql": "SELECT 1"}), "target_ids", REFUSED),
         (
             json!({"sql": "SELECT 1", "target_ids": [987654]}),
             "target_ids",
+            REFUSED,
         ),
         (
             json!({"sql": "SELECT 1", "target_tags": ["nope"]}),
             "target_tags",
+            REFUSED,
         ),
         (
             json!({"sql": "SELECT 1", "target_ids": [target], "limit": 3}),
             "limit",
+            BREAKS_DOC,
         ),
         (
             json!({"sql": "DELETE FROM t", "target_ids": [target]}),
             "sql",
+            REFUSED,
         ),
     ];
-    for (body, field) in cases {
+    for (body, field, status) in cases {
         let r = app
             .post_json("/api/queries", Some(&dev), body.clone())
             .await;
-        let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+        let err = expect_error(r, status, "invalid_input").await;
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let r = app.get("/api/queries/1?wait_ms=60000", Some(&dev)).await;
@@ -265,7 +278,7 @@ async fn a_statement_that_is_not_a_query_is_named_and_the_attempt_is_audited() {
             json!({"sql": "SELECT 1;\nDELETE FROM t;", "target_ids": [target]}),
         )
         .await;
-    let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let err = expect_error(r, REFUSED, "invalid_input").await;
     assert_eq!(err["field"], "sql");
     let msg = err["message"].as_str().expect("message");
     assert!(

@@ -32,7 +32,7 @@ async fn attempt(app: &TestApp, token: &str, target: i64, sql: &str) -> Stopped 
         .await;
     let status = r.status();
     let body: Value = r.json().await.expect("json");
-    if status == StatusCode::BAD_REQUEST {
+    if status == StatusCode::UNPROCESSABLE_ENTITY {
         assert_eq!(body["field"], "sql", "{sql}: {body}");
         return Stopped::Parser(body["message"].as_str().unwrap_or("").to_string());
     }

@@ -125,7 +125,7 @@ async fn stopped(app: &TestApp, token: &str, body: Value) -> Result<String, Stri
         .await;
     let status = r.status();
     let answer: Value = r.json().await.expect("json");
-    if status == StatusCode::BAD_REQUEST {
+    if status == StatusCode::UNPROCESSABLE_ENTITY {
         assert_eq!(answer["field"], "sql", "{body}: {answer}");
         return Ok(format!("refused: {}", answer["message"]));
     }

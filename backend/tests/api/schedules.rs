@@ -508,7 +508,7 @@ async fn a_demoted_owners_schedule_records_refused_and_starts_no_job() {
 }
 
 #[actix_web::test]
-async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201() {
+async fn bad_cron_zone_or_missing_job_answer_422_naming_the_field_and_run_now_answers_201() {
     let (app, _clock) = clocked(&store_backend(), 300, "2031-01-06T10:00:30Z").await;
     let t = app.admin_token().await;
     let target = lite_target(&app, &t).await;
@@ -516,7 +516,7 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
     let r = app
         .post_json("/api/schedules", Some(&t), body("0 25 * * *", "UTC"))
         .await;
-    let e = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     assert_eq!(e["field"], "cron");
     assert!(
         e["message"].as_str().is_some_and(|m| m.contains("hour")),
@@ -526,14 +526,14 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
         .post_json("/api/schedules", Some(&t), body("* * *", "UTC"))
         .await;
     assert_eq!(
-        expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await["field"],
+        expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await["field"],
         "cron"
     );
     let r = app
         .post_json("/api/schedules", Some(&t), body("@daily", "Mars/Olympus"))
         .await;
     assert_eq!(
-        expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await["field"],
+        expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await["field"],
         "timezone"
     );
     let r = app
@@ -558,7 +558,7 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
         )
         .await;
     assert_eq!(
-        expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await["field"],
+        expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await["field"],
         "cron"
     );
     // A viewer may read and preview but not create.
@@ -627,7 +627,7 @@ async fn bad_cron_and_zone_answer_400_naming_the_field_and_run_now_answers_201()
         )
         .await;
     assert_eq!(
-        expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await["field"],
+        expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await["field"],
         "job"
     );
     let r = app.delete(&format!("/api/schedules/{id}"), Some(&t)).await;

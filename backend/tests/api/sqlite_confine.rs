@@ -210,7 +210,7 @@ async fn sqlite_target_files_outside_the_allowed_folders_are_refused_on_create_a
     .await;
     for (i, (path, why)) in forbidden_paths(&app).into_iter().enumerate() {
         let got = create_status(&app, &t, &format!("bad{i}"), &path).await;
-        assert_eq!(got["status"], 400, "{why}: {}: {got}", path.display());
+        assert_eq!(got["status"], 422, "{why}: {}: {got}", path.display());
         assert_eq!(got["body"]["field"], "database", "{why}: {got}");
         assert_eq!(got["body"]["error"], "invalid_input", "{why}: {got}");
         let r = app
@@ -220,7 +220,7 @@ async fn sqlite_target_files_outside_the_allowed_folders_are_refused_on_create_a
                 json!({"name": "good", "engine": "sqlite", "database": path}),
             )
             .await;
-        let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+        let err = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
         assert_eq!(err["field"], "database", "{why}: {err}");
     }
     let list: Value = app
@@ -251,7 +251,7 @@ async fn without_sqlite_dirs_sqlite_targets_are_refused_naming_the_key() {
     .await;
     let t = app.admin_token().await;
     let got = create_status(&app, &t, "lite", &app.sqlite_path("x.db")).await;
-    assert_eq!(got["status"], 400, "{got}");
+    assert_eq!(got["status"], 422, "{got}");
     assert_eq!(got["body"]["field"], "database");
     let message = got["body"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("targets.sqlite_dirs"), "{got}");
@@ -305,7 +305,7 @@ async fn a_sqlite_target_file_swapped_for_a_symlink_to_the_store_is_refused_when
             json!({"name": "swap", "engine": "sqlite", "database": dir.join("autodb.db")}),
         )
         .await;
-    expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     // The stored target still names its own file, which the check let through.
     let job = submit(
         &app,

@@ -98,10 +98,10 @@ async fn disabling_a_user_or_changing_their_password_ends_their_sessions() {
         StatusCode::UNAUTHORIZED
     );
     let op = app.login("op", "op-password-2").await;
-    // An operator may submit jobs (this one names no real target: 400, not 403)...
+    // An operator may submit jobs (this one names no real target: 422, not 403)...
     let job = json!({"name": "j", "scripts": [{"sql": "SELECT 1", "target_ids": [999999]}]});
     let r = app.post_json("/api/jobs", Some(&op), job.clone()).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // ...and a role change applies to the very next request of an open session.
     let r = app
         .put_json(

@@ -43,10 +43,10 @@ pub async fn create_api_token(
     name: String,
     expires_in_days: Option<u32>,
 ) -> Result<(ApiToken, SecretString)> {
-    let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(Error::validation("name", "must be 1 to 100 characters"));
     }
+    let name = name.trim().to_string();
     if expires_in_days.is_some_and(|d| d == 0 || d > MAX_TOKEN_DAYS) {
         return Err(Error::validation(
             "expires_in_days",

@@ -48,7 +48,7 @@ fn personal_login() -> String {
 /// Records the intent, changes the account, and answers with the password (once).
 pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Created> {
     let reason = input.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 1000 {
+    if reason.is_empty() || input.reason.chars().count() > 1000 {
         return Err(Error::validation("reason", "must be 1 to 1000 characters"));
     }
     let (policy, engine, spec) =
@@ -56,7 +56,7 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
             .await
             .map_err(|e| match e {
                 Error::NotFound("grant policy") => {
-                    Error::validation("policy_id", "no such grant policy")
+                    Error::unprocessable("policy_id", "no such grant policy")
                 }
                 other => other,
             })?;
@@ -67,13 +67,17 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
     }
     let min = i64::try_from(ctx.settings.grants.min_duration_s).unwrap_or(i64::MAX);
     if input.duration_s < min || input.duration_s > policy.max_duration_s {
-        return Err(Error::validation(
-            "duration_s",
-            format!(
-                "must be between {min} (grants.min_duration_s) and {} (the policy's maximum)",
-                policy.max_duration_s
-            ),
-        ));
+        let message = format!(
+            "must be between {min} (grants.min_duration_s) and {} (the policy's maximum)",
+            policy.max_duration_s
+        );
+        // Below the configured minimum breaks the API document; over the policy's maximum is
+        // the policy's refusal.
+        return Err(if input.duration_s < min {
+            Error::validation("duration_s", message)
+        } else {
+            Error::unprocessable("duration_s", message)
+        });
     }
     let mode = if policy.mode == "personal" {
         Mode::Personal
@@ -310,7 +314,7 @@ pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Re
     let until = g.expires_at + Span::seconds(input.duration_s);
     let total = (until - g.created_at).num_seconds();
     if total > policy.max_duration_s {
-        return Err(Error::validation(
+        return Err(Error::unprocessable(
             "duration_s",
             format!(
                 "the grant would last {total} s; the policy allows {} s from its start",

@@ -80,15 +80,26 @@ pub struct Policy {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 200
+    )]
     pub name: String,
     pub target_id: i64,
     /// PostgreSQL role; MySQL/MariaDB `user` or `user@host` (host `%` when not given).
+    #[schema(
+        pattern = r"^(?=[\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])[^\\\u0000\n\r]*$",
+        max_length = 128
+    )]
     pub account: String,
     /// `personal` when absent.
     #[serde(default)]
     pub mode: Mode,
+    /// Seconds, from `grants.min_duration_s` to 2592000 (30 days).
+    #[schema(maximum = 2592000)]
     pub max_duration_s: i64,
     /// The AutoDB roles that may ask (admins always may).
+    #[schema(min_items = 1)]
     pub roles: Vec<crate::services::Role>,
     /// End the sessions opened with the temporary access when it is taken back.
     #[serde(default = "yes")]
@@ -105,6 +116,10 @@ fn yes() -> bool {
 pub struct GrantInput {
     pub policy_id: i64,
     pub duration_s: i64,
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 1000
+    )]
     pub reason: String,
 }
 
@@ -113,6 +128,7 @@ pub struct GrantInput {
 #[serde(deny_unknown_fields)]
 pub struct ExtendInput {
     /// Seconds added to the current expiry; the whole grant stays within the policy's maximum.
+    #[schema(minimum = 1)]
     pub duration_s: i64,
 }
 

@@ -37,11 +37,11 @@ fn to_policy(r: &PolicyRow) -> Policy {
 /// Checks the input and the target it names (it must exist and be PostgreSQL or MySQL/MariaDB).
 async fn fields(ctx: &Ctx, input: &PolicyInput) -> Result<PolicyFields> {
     let name = input.name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || input.name.chars().count() > 200 {
         return Err(Error::validation("name", "must be 1 to 200 characters"));
     }
     let account = input.account.trim();
-    if account.is_empty() || account.len() > 128 {
+    if account.is_empty() || input.account.chars().count() > 128 {
         return Err(Error::validation("account", "must be 1 to 128 characters"));
     }
     if account.contains(['\\', '\0', '\n', '\r']) {
@@ -65,11 +65,11 @@ async fn fields(ctx: &Ctx, input: &PolicyInput) -> Result<PolicyFields> {
         .store
         .run(move |c| targets::row(c, target_id))
         .await?
-        .ok_or_else(|| Error::validation("target_id", "no such target"))?;
+        .ok_or_else(|| Error::unprocessable("target_id", "no such target"))?;
     match row.engine.parse::<Engine>() {
         Ok(Engine::Postgres | Engine::Mysql) => {}
         _ => {
-            return Err(Error::validation(
+            return Err(Error::unprocessable(
                 "target_id",
                 format!(
                     "grants work on PostgreSQL and MySQL/MariaDB targets; this one is {}",

@@ -25,6 +25,7 @@ pub use crate::domain::OnError;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptInput {
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub sql: String,
     /// Run on these targets...
     #[serde(default)]
@@ -37,7 +38,12 @@ pub struct ScriptInput {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobInput {
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 200
+    )]
     pub name: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub scripts: Vec<ScriptInput>,
     #[serde(default)]
     pub on_error: OnError,
@@ -395,7 +401,7 @@ fn resolve(
                 .statements
                 .is_empty()
             {
-                return Err(Error::validation(
+                return Err(Error::unprocessable(
                     field("sql"),
                     format!("has no statement to run on {engine} targets"),
                 ));
@@ -428,7 +434,7 @@ pub async fn submit_linked(
 ) -> Result<Job> {
     actor.require_to(Action::RunJobs)?;
     let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || input.name.chars().count() > 200 {
         return Err(Error::validation("name", "must be 1 to 200 characters"));
     }
     if input.scripts.is_empty() || input.scripts.len() > MAX_SCRIPTS {
@@ -518,7 +524,7 @@ pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> R
             format!("must be between 1 and {MAX_RUNS_PER_PAGE}"),
         ));
     }
-    Ok((page - 1) * per_page)
+    Ok((page - 1).saturating_mul(per_page))
 }
 
 /// A page of a job's runs, ordered by script index, target name and attempt.

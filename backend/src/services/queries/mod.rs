@@ -38,6 +38,10 @@ pub const MAX_SQL_CHARS: usize = 100_000;
 pub struct QueryInput {
     /// One or more queries (`SELECT`, `WITH … SELECT`, `EXPLAIN`, `SHOW`, …), split as the
     /// engine's client would. Anything that is not a query is refused (400 on `sql`).
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 100000
+    )]
     pub sql: String,
     /// Run on these targets...
     #[serde(default)]
@@ -47,9 +51,11 @@ pub struct QueryInput {
     pub target_tags: Vec<String>,
     /// Rows kept per target and statement (default `query.default_row_limit`, at most
     /// `query.max_row_limit`).
+    #[schema(minimum = 1)]
     pub row_limit: Option<u32>,
     /// Seconds each statement may run before the database cancels it (default
     /// `query.default_timeout_s`, at most `query.max_timeout_s`).
+    #[schema(minimum = 1)]
     pub timeout_s: Option<u32>,
 }
 
@@ -229,7 +235,7 @@ fn resolve(
             .statements
             .len();
         if count > max_statements as usize {
-            return Err(Error::validation(
+            return Err(Error::unprocessable(
                 "sql",
                 format!(
                     "holds {count} statements (as {engine} reads it); a query may hold at most \
@@ -319,7 +325,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
                     success: false,
                 };
                 audit::record(c, Some(&a), None, None, event)?;
-                return Ok(Err(Error::validation("sql", why)));
+                return Ok(Err(Error::unprocessable("sql", why)));
             }
             let new = rows::NewQuery {
                 sql: input.sql.clone(),

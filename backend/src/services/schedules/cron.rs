@@ -43,10 +43,10 @@ fn parser() -> CronParser {
 }
 
 impl CronExpr {
-    /// Parses `text`; a bad expression is a 400 on `cron` naming the field at fault.
+    /// Parses `text`; a bad expression is a 422 on `cron` naming the field at fault.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
-        let bad = |m: String| Error::validation("cron", m);
+        let bad = |m: String| Error::unprocessable("cron", m);
         if text.starts_with('@') {
             if !NICKNAMES.iter().any(|n| n.eq_ignore_ascii_case(text)) {
                 return Err(bad(format!(
@@ -99,10 +99,10 @@ impl CronExpr {
     }
 }
 
-/// An IANA zone name (`Europe/Berlin`); unknown → 400 on `timezone`.
+/// An IANA zone name (`Europe/Berlin`); unknown → 422 on `timezone`.
 pub fn parse_zone(name: &str) -> Result<Tz> {
     Tz::from_str(name.trim()).map_err(|_| {
-        Error::validation(
+        Error::unprocessable(
             "timezone",
             format!("`{name}` is not an IANA time zone name (e.g. Europe/Berlin, UTC)"),
         )
@@ -402,7 +402,7 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
             assert!(CronExpr::parse(ok).is_ok(), "{ok}");
         }
         let err = |s: &str| match CronExpr::parse(s) {
-            Err(Error::Validation { field, message }) => {
+            Err(Error::Unprocessable { field, message }) => {
                 assert_eq!(field, "cron");
                 message
             }
@@ -417,7 +417,7 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
         assert!(err("0 0 30 2 *").contains("never"));
         assert!(matches!(
             parse_zone("Mars/Olympus"),
-            Err(Error::Validation { field, .. }) if field == "timezone"
+            Err(Error::Unprocessable { field, .. }) if field == "timezone"
         ));
         let h = fires("@hourly", "UTC", "2026-01-01T00:30:00Z", 2);
         assert_eq!(

@@ -168,7 +168,9 @@ pub(crate) fn enqueue(
 fn refusal(e: &Error) -> Option<String> {
     match e {
         Error::Forbidden(m) => Some(m.to_string()),
-        Error::Validation { field, message } => Some(format!("{field}: {message}")),
+        Error::Validation { field, message } | Error::Unprocessable { field, message } => {
+            Some(format!("{field}: {message}"))
+        }
         Error::NotFound(what) => Some(format!("{what} not found")),
         _ => None,
     }

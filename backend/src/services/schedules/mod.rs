@@ -106,6 +106,10 @@ fn parse<T: serde::de::DeserializeOwned>(stored: &str, fallback: T) -> T {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
+    #[schema(
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        max_length = 200
+    )]
     pub name: String,
     /// Five fields (minute hour day-of-month month day-of-week) or `@hourly` `@daily`
     /// `@weekly` `@monthly` `@yearly`.
@@ -178,6 +182,7 @@ pub struct PreviewInput {
     pub timezone: Option<String>,
     /// 1 to 100; 5 when left out.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub count: Option<usize>,
     /// After this time (RFC 3339); now when left out.
     #[serde(default)]
@@ -282,7 +287,7 @@ fn check(
     kept: Option<(String, String)>,
 ) -> Result<Checked> {
     let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || input.name.chars().count() > 200 {
         return Err(Error::validation("name", "must be 1 to 200 characters"));
     }
     let cron = CronExpr::parse(&input.cron)?;
@@ -296,7 +301,7 @@ fn check(
             )
         }
         (None, Some(kept)) => kept,
-        (None, None) => return Err(Error::validation("job", "is required")),
+        (None, None) => return Err(Error::unprocessable("job", "is required")),
     };
     let next = if input.enabled {
         cron::next_fires(&cron, zone, now, 1)

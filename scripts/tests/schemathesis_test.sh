@@ -26,6 +26,7 @@ fi
 
 TMP=$(mktemp -d /tmp/autodb-schemathesis.XXXXXX)
 SERVER_PID=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   local status=$?
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -76,16 +77,17 @@ echo "schemathesis $("$VENV/bin/st" --version | awk '{print $NF}') against $BASE
 # Logging in and out would trip the login brake or end the token's session: they are covered by
 # the API tests. Revoking tokens (the only operation on /api/auth/tokens/{id}) runs last, alone,
 # so it cannot revoke the run's token mid-run.
+# It runs in the temp folder, where it leaves its cache (.schemathesis/).
 # shellcheck disable=SC2086 # ST_ARGS is a list of words
 run_st() {
-  "$VENV/bin/st" --config-file "$ROOT/scripts/tests/schemathesis.toml" run "$BASE/api/openapi.json" \
+  (cd "$TMP" && "$VENV/bin/st" --config-file "$ROOT/scripts/tests/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks all \
     -H "Authorization: Bearer $TOKEN" \
     --exclude-path /api/auth/login --exclude-path /api/auth/logout \
     --max-examples "${ST_MAX_EXAMPLES:-12}" --seed "${ST_SEED:-1}" \
     --workers 2 --request-timeout 30 --no-color \
     --report junit --report-dir "$TMP/report" \
-    "$@" ${ST_ARGS:-}
+    "$@" ${ST_ARGS:-})
 }
 status=0
 run_st --exclude-path '/api/auth/tokens/{id}' || status=1

@@ -368,7 +368,7 @@ mod tests {
             text.contains("autodb_work_items{kind=\"job_run\",status=\"waiting\"} 4\n"),
             "{text}"
         );
-        assert!(text.contains("# TYPE autodb_http_requests_total counter\n"));
+        assert!(text.contains("# TYPE autodb_grant_restore_failures_total counter\n"));
         s.job_runs = vec![("success".into(), 3)];
         let text = render(&s);
         assert!(

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod jobs;
 mod jobs_fleet;
+mod metrics;
 mod output_caps;
 mod permissions;
 mod queries;

@@ -212,6 +212,13 @@ impl Engine {
         &self.pool
     }
 
+    /// The kinds of work it runs.
+    pub fn kind_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.kinds.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The engine's store (its own pool), for `/metrics`.
     pub fn store(&self) -> &Store {
         &self.store

@@ -35,10 +35,16 @@ async fn metrics_need_an_admin_and_an_admin_api_token_scrapes_them() {
         .to_string();
     let r = app.get("/metrics", Some(&token)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let ct = r.headers()["content-type"].to_str().expect("ascii").to_string();
+    let ct = r.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
     let text = r.text().await.expect("text");
-    assert!(text.contains("# TYPE autodb_http_requests_total counter"), "{text}");
+    assert!(
+        text.contains("# TYPE autodb_http_requests_total counter"),
+        "{text}"
+    );
     // The refusals above were counted under the route pattern, by status.
     let refused = sample(
         &text,
@@ -85,12 +91,18 @@ async fn after_a_job_ran_metrics_show_its_runs_its_duration_and_its_routes_by_pa
     assert_eq!(sample(&text, "autodb_jobs{status=\"success\"}"), Some(1.0));
     // The run's item left the queue; the queue of every kind is shown all the same.
     assert_eq!(
-        sample(&text, "autodb_work_items{kind=\"job_run\",status=\"waiting\"}"),
+        sample(
+            &text,
+            "autodb_work_items{kind=\"job_run\",status=\"waiting\"}"
+        ),
         Some(0.0),
         "{text}"
     );
     // Recorded by the process (shared by every app of this test binary): at least ours.
-    let runs = sample(&text, "autodb_work_duration_seconds_count{kind=\"job_run\"}");
+    let runs = sample(
+        &text,
+        "autodb_work_duration_seconds_count{kind=\"job_run\"}",
+    );
     assert!(runs.is_some_and(|n| n >= 1.0), "{text}");
     let reads = sample(
         &text,
@@ -107,11 +119,19 @@ async fn after_a_job_ran_metrics_show_its_runs_its_duration_and_its_routes_by_pa
 #[actix_web::test]
 async fn a_request_id_is_echoed_when_plain_and_replaced_when_not() {
     let app = spawn_app().await;
-    let get = |id: &'static str| app.client.get(app.url("/api/health")).header("X-Request-Id", id).send();
+    let get = |id: &'static str| {
+        app.client
+            .get(app.url("/api/health"))
+            .header("X-Request-Id", id)
+            .send()
+    };
     let r = get("abc").await.expect("send");
     assert_eq!(r.headers()["x-request-id"], "abc");
     let r = get("no spaces; please").await.expect("send");
-    let made = r.headers()["x-request-id"].to_str().expect("ascii").to_string();
+    let made = r.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert_eq!(made.len(), 32, "{made}");
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()), "{made}");
     let r = app.get("/api/health", None).await;

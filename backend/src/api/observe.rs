@@ -44,7 +44,7 @@ pub async fn observe<B: MessageBody>(
         .unwrap_or_else(logging::new_request_id)
         .into();
     let started = Instant::now();
-    let method = method_label(req.method());
+    let method = req.method().clone();
     let path = req.path().to_string();
     let peer = req.peer_addr().map(|a| a.ip().to_canonical().to_string());
     let answered = logging::in_request(id.clone(), next.call(req)).await;
@@ -62,7 +62,7 @@ pub async fn observe<B: MessageBody>(
     } else {
         route
     };
-    crate::metrics::http_request(method, &route, status.as_u16(), took);
+    crate::metrics::http_request(method_label(&method), &route, status.as_u16(), took);
     let size = match &answered {
         Ok(res) => match res.response().body().size() {
             actix_web::body::BodySize::Sized(n) => n.to_string(),
@@ -73,8 +73,9 @@ pub async fn observe<B: MessageBody>(
     logging::with_request_id(Some(id.clone()), || {
         log::info!(
             target: "autodb::access",
-            "{} \"{method} {path}\" {} {size} {:.3}ms",
+            "{} \"{} {path}\" {} {size} {:.3}ms",
             peer.as_deref().unwrap_or("-"),
+            method.as_str(),
             status.as_u16(),
             took.as_secs_f64() * 1000.0
         );

@@ -24,6 +24,11 @@ async fn metrics_need_an_admin_and_an_admin_api_token_scrapes_them() {
     let r = app.get("/metrics", Some(&operator)).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
+    // A client cannot grow the label set: odd methods and unknown paths share one label each.
+    let odd = reqwest::Method::from_bytes(b"FROBNICATE").expect("method");
+    app.request(odd, "/api/jobs", None, None).await;
+    app.get("/no/such/path-4711", None).await;
+
     let admin = app.admin_token().await;
     let r = app
         .post_json("/api/auth/tokens", Some(&admin), json!({"name": "scraper"}))
@@ -51,6 +56,18 @@ async fn metrics_need_an_admin_and_an_admin_api_token_scrapes_them() {
         "autodb_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"403\"}",
     );
     assert!(refused.is_some_and(|n| n >= 2.0), "{text}");
+    assert!(
+        text.contains("method=\"other\",route=\"/api/jobs\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"unmatched\",status=\"404\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("FROBNICATE") && !text.contains("4711"),
+        "{text}"
+    );
     assert_eq!(
         sample(&text, "autodb_store_pool_max_connections{pool=\"engine\"}"),
         Some(4.0),

@@ -385,8 +385,11 @@ impl Store {
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
         let started = Instant::now();
-        let mut conn = self.connection()?;
-        let out = f(&mut conn);
+        let out = self
+            .connection()
+            .map_err(E::from)
+            .and_then(|mut c| f(&mut c));
+        // A pool that timed out counts too: that wait is what a 503 cost.
         crate::metrics::store_call(self.pool_name, "read", started.elapsed());
         out
     }
@@ -420,16 +423,17 @@ impl Store {
             return Err(StoreError::NestedWrite.into());
         };
         let started = Instant::now();
-        let mut conn = self.connection()?;
-        let _writer = self
-            .write_gate
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-        let begin = match &*conn {
-            DbConn::Postgresql(_) => "BEGIN",
-            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-        };
-        let out = in_transaction(&mut conn, begin, |c| f(&mut WriteTx { conn: c }));
+        let out = self.connection().map_err(E::from).and_then(|mut conn| {
+            let _writer = self
+                .write_gate
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+            let begin = match &*conn {
+                DbConn::Postgresql(_) => "BEGIN",
+                DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            };
+            in_transaction(&mut conn, begin, |c| f(&mut WriteTx { conn: c }))
+        });
         crate::metrics::store_call(self.pool_name, "write", started.elapsed());
         out
     }

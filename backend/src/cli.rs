@@ -148,6 +148,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(());
     }
     let settings = Settings::load(cli.config.as_deref()).map_err(StartError::from)?;
+    crate::logging::set_format(settings.log.format);
     match cli.command {
         Command::Serve { no_migrate } => {
             let bind = settings.server.bind.clone();

@@ -20,6 +20,15 @@ pub struct Settings {
     pub targets: TargetSettings,
     pub grants: GrantSettings,
     pub schedules: ScheduleSettings,
+    pub log: LogSettings,
+}
+
+/// How log lines are written (`RUST_LOG` still chooses which are).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` (default) or `json`, one object a line.
+    pub format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -778,6 +787,24 @@ mod tests {
             let err = Settings::load_from(None, env(&[(key, value)])).expect_err("must fail");
             assert!(err.to_string().contains(named), "{err}");
         }
+    }
+
+    #[test]
+    fn log_format_is_text_by_default_json_when_asked_and_anything_else_names_the_key() {
+        use crate::logging::LogFormat;
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.log.format, LogFormat::Text);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("autodb.toml");
+        std::fs::write(&path, "[log]\nformat = \"json\"\n").expect("write");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("file");
+        assert_eq!(s.log.format, LogFormat::Json);
+        let s = Settings::load_from(None, env(&[("AUTODB__LOG__FORMAT", "json")])).expect("env");
+        assert_eq!(s.log.format, LogFormat::Json);
+        let err = Settings::load_from(None, env(&[("AUTODB__LOG__FORMAT", "xml")]))
+            .expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("format") && msg.contains("xml"), "{msg}");
     }
 
     #[test]

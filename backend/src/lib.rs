@@ -10,6 +10,8 @@ pub mod config;
 pub mod connectors;
 pub mod crypto;
 pub mod domain;
+pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod release;
 pub mod services;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Compress, DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use utoipa_actix_web::AppExt;
 
@@ -177,13 +177,12 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                // The request line only: no query strings or bodies reach the log.
-                .wrap(
-                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                );
+                // Request id, metrics and the access line (the path only: no query strings or
+                // bodies reach the log).
+                .wrap(from_fn(crate::api::observe::observe));
             let doc = openapi_json.clone();
             let app = app
+                .route("/metrics", web::get().to(crate::api::metrics::scrape))
                 .route(
                     "/api/openapi.json",
                     web::get().to(move || {

@@ -1053,3 +1053,75 @@ fn serve_tells_systemd_ready_once_it_answers_and_pings_the_watchdog_from_the_eng
     }
     server.stop();
 }
+
+#[test]
+fn with_log_format_json_every_line_is_an_object_and_a_requests_lines_carry_its_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(dir.path(), &[("AUTODB__LOG__FORMAT", "json")]);
+    let http = reqwest::blocking::Client::new();
+    let r = http
+        .get(server.url("/api/health"))
+        .header("X-Request-Id", "abc")
+        .send()
+        .expect("health");
+    assert_eq!(r.headers()["x-request-id"], "abc");
+    // A refused login: its access line carries its own id.
+    let r = http
+        .post(server.url("/api/auth/login"))
+        .header("X-Request-Id", "login-1")
+        .json(&json!({"username": "nobody", "password": "not-the-password"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 401);
+    let log = server.stop();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for l in &lines {
+        for key in ["ts", "level", "target", "msg"] {
+            assert!(l[key].is_string(), "{key} missing: {l}");
+        }
+    }
+    let of = |id: &str| -> Vec<&Value> { lines.iter().filter(|l| l["request_id"] == id).collect() };
+    let health = of("abc");
+    assert_eq!(health.len(), 1, "{log}");
+    assert_eq!(health[0]["target"], "autodb::access");
+    assert!(
+        health[0]["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"GET /api/health\" 200")),
+        "{log}"
+    );
+    assert!(
+        of("login-1")
+            .iter()
+            .any(|l| l["msg"].as_str().is_some_and(|m| m.contains("401"))),
+        "{log}"
+    );
+    assert!(
+        !log.contains("not-the-password"),
+        "a password reached the log"
+    );
+    // Lines logged outside any request have no id.
+    assert!(lines.iter().any(|l| l.get("request_id").is_none()));
+}
+
+#[test]
+fn text_log_lines_have_no_colour_and_carry_the_request_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/health"))
+        .header("X-Request-Id", "plain-7")
+        .send()
+        .expect("health");
+    assert_eq!(r.headers()["x-request-id"], "plain-7");
+    let log = server.stop();
+    assert!(!log.contains('\u{1b}'), "an ANSI escape in the log: {log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("autodb::access] [plain-7]") && l.contains("/api/health")),
+        "{log}"
+    );
+}

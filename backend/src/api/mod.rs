@@ -8,6 +8,8 @@ pub mod extract;
 pub mod grants;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod permissions;
 pub mod queries;

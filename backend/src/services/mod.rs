@@ -9,6 +9,7 @@ pub mod error;
 pub mod grants;
 pub mod jobs;
 pub mod live;
+pub mod metrics;
 pub mod queries;
 pub mod schedules;
 pub mod targets;
@@ -166,6 +167,8 @@ pub enum Action {
     ManageGrants,
     /// Change, delete and run anyone's schedule.
     ManageAnySchedule,
+    /// Scrape `/metrics` (not an `/api` route: checked by its handler).
+    ReadMetrics,
 }
 
 impl Action {
@@ -180,7 +183,7 @@ impl Action {
             | Action::ManageUsers
             | Action::ReadAudit
             | Action::ManageGrants => Role::Admin,
-            Action::ManageAnySchedule => Role::Admin,
+            Action::ManageAnySchedule | Action::ReadMetrics => Role::Admin,
         }
     }
 
@@ -197,6 +200,7 @@ impl Action {
             Action::ReadAudit => "reading the audit log",
             Action::ManageGrants => "managing grants",
             Action::ManageAnySchedule => "changing other users' schedules",
+            Action::ReadMetrics => "reading metrics",
         }
     }
 }
@@ -276,6 +280,7 @@ mod tests {
             (Action::ReadAudit, Role::Admin),
             (Action::ManageGrants, Role::Admin),
             (Action::ManageAnySchedule, Role::Admin),
+            (Action::ReadMetrics, Role::Admin),
         ];
         for (action, lowest) in cases {
             for role in Role::ALL {

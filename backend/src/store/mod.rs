@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod queries;
 pub mod schedules;
 pub mod schema;
+pub mod stats;
 pub mod targets;
 pub mod tokens;
 pub mod users;
@@ -18,7 +19,7 @@ use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -141,6 +142,8 @@ pub struct Store {
     /// busy handler, which sleeps in growing steps (up to 100 ms) and made write latency spiky
     /// under a fleet of runs. None for PostgreSQL.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// `api` or `engine` (the work engine's own pool): the `pool` label of the store metrics.
+    pool_name: &'static str,
 }
 
 thread_local! {
@@ -271,6 +274,7 @@ impl Store {
             url: url.clone(),
             connect_timeout_s,
             write_gate,
+            pool_name: "api",
         })
     }
 
@@ -312,6 +316,7 @@ impl Store {
             url: self.url.clone(),
             connect_timeout_s: self.connect_timeout_s,
             write_gate: self.write_gate.clone(),
+            pool_name: "engine",
         })
     }
 
@@ -368,9 +373,12 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.run_blocking(f))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        let request = crate::logging::request_id();
+        tokio::task::spawn_blocking(move || {
+            crate::logging::with_request_id(request, || store.run_blocking(f))
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
     }
 
     /// The same, for code that is already on a blocking thread (CLI, engine threads).
@@ -378,8 +386,14 @@ impl Store {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.connection()?;
-        f(&mut conn)
+        let started = Instant::now();
+        let out = self
+            .connection()
+            .map_err(E::from)
+            .and_then(|mut c| f(&mut c));
+        // A pool that timed out counts too: that wait is what a 503 cost.
+        crate::metrics::store_call(self.pool_name, "read", started.elapsed());
+        out
     }
 
     /// Runs `f` in a write transaction on a blocking thread; commits if it returns `Ok`.
@@ -390,9 +404,12 @@ impl Store {
         F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        let request = crate::logging::request_id();
+        tokio::task::spawn_blocking(move || {
+            crate::logging::with_request_id(request, || store.write_blocking(f))
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
     }
 
     /// A write transaction that serializes with other writers from its first statement: SQLite
@@ -407,16 +424,30 @@ impl Store {
         let Some(_flag) = WriteFlag::set() else {
             return Err(StoreError::NestedWrite.into());
         };
-        let mut conn = self.connection()?;
-        let _writer = self
-            .write_gate
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-        let begin = match &*conn {
-            DbConn::Postgresql(_) => "BEGIN",
-            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-        };
-        in_transaction(&mut conn, begin, |c| f(&mut WriteTx { conn: c }))
+        let started = Instant::now();
+        let out = self.connection().map_err(E::from).and_then(|mut conn| {
+            let _writer = self
+                .write_gate
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+            let begin = match &*conn {
+                DbConn::Postgresql(_) => "BEGIN",
+                DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            };
+            in_transaction(&mut conn, begin, |c| f(&mut WriteTx { conn: c }))
+        });
+        crate::metrics::store_call(self.pool_name, "write", started.elapsed());
+        out
+    }
+
+    /// The pool's open and idle connections, for `/metrics`.
+    pub fn pool_state(&self) -> crate::metrics::PoolState {
+        let s = self.pool.state();
+        crate::metrics::PoolState {
+            connections: s.connections,
+            idle: s.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {

@@ -212,6 +212,18 @@ impl Engine {
         &self.pool
     }
 
+    /// The kinds of work it runs.
+    pub fn kind_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.kinds.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The engine's store (its own pool), for `/metrics`.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Something became ready (a submit, a retry): look for work now.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -364,7 +376,9 @@ impl Engine {
         };
         let me = self.clone();
         let spawned = self.pool.spawn(kind.lane(), item.target_id, move || {
+            let started = Instant::now();
             let end = kind.execute(&ctl.item, &ctl);
+            crate::metrics::work_executed(kind.name(), started.elapsed());
             me.ended(ctl.item.clone(), end);
         });
         if let Err(e) = spawned {
@@ -575,6 +589,7 @@ fn record_alone(engine: &Engine, ended: &Ended) -> Result<bool, StoreError> {
 fn settle(engine: &Engine, ended: &[Ended], fenced: &[bool]) {
     for (e, on_time) in ended.iter().zip(fenced) {
         if !on_time {
+            crate::metrics::work_late_end(&e.item.kind);
             log::warn!(
                 "work item {} ({}) ended after its lease was lost; recorded as a late end",
                 e.item.id,

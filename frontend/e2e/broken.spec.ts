@@ -57,6 +57,8 @@ test.describe('at 1440 × 900', () => {
   test('after submitting a long job form the job page opens at its top, and a cancelled run is not a full bar', async ({
     page,
   }) => {
+    // Six scripts typed into the form, on a machine that may be busy.
+    test.setTimeout(180_000)
     await signIn(page)
     await pgTarget(page)
 
@@ -194,9 +196,12 @@ test.describe('at 390 × 844', () => {
     await signIn(page)
     await page.goto('/jobs')
     await expect(page.getByTestId('jobs-table')).toBeVisible()
-    // No sidebar rail beside the page: the page starts at the window's left edge.
-    const header = await page.locator('h1').first().boundingBox()
-    expect(header!.x).toBeLessThan(40)
+    await expect(page.getByTestId('jobs-table')).not.toHaveClass(/n-data-table--loading/)
+    // No sidebar rail beside the page: the page starts at the window's left edge, and shows.
+    const title = page.locator('h1').first()
+    expect((await title.boundingBox())!.x).toBeLessThan(40)
+    await expectInViewport(page, title)
+    await expectInViewport(page, page.getByTestId('job-new'))
     await expect(page.getByTestId('main-menu')).toBeHidden()
     await shoot(page, '5-narrow-jobs')
 
@@ -216,6 +221,7 @@ test.describe('at 390 × 844', () => {
       await signIn(page)
       await page.goto('/jobs')
       await expect(page.locator('h1').first()).toHaveText(/[\u4e00-\u9fff]/)
+      await expect(page.getByTestId('jobs-table')).not.toHaveClass(/n-data-table--loading/)
       await shoot(page, '5-narrow-jobs-zh-CN')
       await page.getByTestId('menu-button').click()
       await expect(page.getByTestId('main-menu')).toBeVisible()

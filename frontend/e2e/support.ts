@@ -58,8 +58,17 @@ export async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: screenshotPath(name), fullPage: true })
 }
 
-/** Whether the element lies wholly inside the window (not scrolled away, not cut). */
+/**
+ * Whether the element lies wholly inside the window (not scrolled away, not cut)
+ * and is what the user sees at its centre (not clipped by a collapsed panel, not covered).
+ */
 export async function expectInViewport(page: Page, locator: Locator): Promise<void> {
+  const seen = await locator.evaluate((el) => {
+    const r = el.getBoundingClientRect()
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)
+    return hit !== null && (el === hit || el.contains(hit))
+  })
+  expect(seen, 'the element is what shows at its centre').toBe(true)
   const box = await locator.boundingBox()
   const size = page.viewportSize()
   expect(box, 'the element is rendered').not.toBeNull()

@@ -157,6 +157,21 @@ describe('the open job', () => {
     expect(store.current?.status).toBe('running')
   })
 
+  it('leaves a missing job to the page (its empty state): no toast, other errors still toasted', async () => {
+    const onError = vi.fn()
+    configureHttp({ onError })
+    mockApi({
+      'GET /api/jobs/999': apiError(404, 'not_found', 'job not found'),
+      'GET /api/jobs/998': apiError(503, 'store_unavailable', 'down'),
+    })
+    const store = useJobsStore()
+
+    await expect(store.open(999)).rejects.toMatchObject({ status: 404 })
+    expect(onError).not.toHaveBeenCalled()
+    await expect(store.open(998)).rejects.toMatchObject({ status: 503 })
+    expect(onError).toHaveBeenCalledOnce()
+  })
+
   it('opens no stream for a job that has already ended', async () => {
     mockApi({ 'GET /api/jobs/7': json(200, job({ status: 'success', finished_at: ENDED })) })
     const store = useJobsStore()

@@ -23,7 +23,7 @@ AUTODB_BIN=$(realpath "$AUTODB_BIN")
 
 # Chromium, and a CJK font for the zh-CN screenshots (else Chinese renders as boxes):
 # installed as the other scripts install packages (scripts/lib.sh), only when root.
-# shellcheck source=../../scripts/lib.sh
+# shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$FRONTEND_DIR/../scripts/lib.sh"
 if [[ "$(id -u)" -eq 0 ]]; then
   [[ -n "${AUTODB_E2E_CHROMIUM:-}" ]] || ensure_apt chromium

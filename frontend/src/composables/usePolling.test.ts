@@ -25,7 +25,7 @@ afterEach(() => {
 
 describe('usePolling', () => {
   it('asks after the first delay, then backs off while nothing changes, up to the most', async () => {
-    const tick = vi.fn(async () => false)
+    const tick = vi.fn(() => Promise.resolve(false))
     const { stop } = poll(tick)
     await vi.advanceTimersByTimeAsync(999)
     expect(tick).toHaveBeenCalledTimes(0)
@@ -44,7 +44,7 @@ describe('usePolling', () => {
 
   it('starts over at the first delay once an answer changed something', async () => {
     const answers = [false, false, true, false]
-    const tick = vi.fn(async () => answers.shift() ?? false)
+    const tick = vi.fn(() => Promise.resolve(answers.shift() ?? false))
     const { stop } = poll(tick)
     await vi.advanceTimersByTimeAsync(1000 + 2000 + 4000)
     expect(tick).toHaveBeenCalledTimes(3)
@@ -54,9 +54,7 @@ describe('usePolling', () => {
   })
 
   it('backs off on a failed request and goes on asking', async () => {
-    const tick = vi.fn(async () => {
-      throw new Error('network')
-    })
+    const tick = vi.fn(() => Promise.reject(new Error('network')))
     const { stop } = poll(tick)
     await vi.advanceTimersByTimeAsync(1000 + 2000)
     expect(tick).toHaveBeenCalledTimes(2)
@@ -64,7 +62,7 @@ describe('usePolling', () => {
   })
 
   it('asks nothing while the tab is hidden, and asks at once when it is shown again', async () => {
-    const tick = vi.fn(async () => false)
+    const tick = vi.fn(() => Promise.resolve(false))
     const { stop } = poll(tick)
     setHidden(true)
     await vi.advanceTimersByTimeAsync(60_000)
@@ -79,7 +77,7 @@ describe('usePolling', () => {
   })
 
   it('asks only while `when` holds, and never after its scope ended', async () => {
-    const tick = vi.fn(async () => false)
+    const tick = vi.fn(() => Promise.resolve(false))
     const { when, stop } = poll(tick, ref(false))
     await vi.advanceTimersByTimeAsync(10_000)
     expect(tick).toHaveBeenCalledTimes(0)

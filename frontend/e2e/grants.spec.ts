@@ -4,7 +4,7 @@
 // and the account's own password works again. Skipped when no MariaDB answers.
 import { execFileSync } from 'node:child_process'
 import { expect, test, type Page } from '@playwright/test'
-import { openMenu, password, sameOrigin, stamp, username } from './support'
+import { openMenu, password, sameOrigin, screenshotPath, stamp, username } from './support'
 
 const account = `e2e_spt_${stamp}`
 const original = `Orig-${stamp}-pw9`
@@ -37,7 +37,7 @@ function mariadbReachable(): boolean {
 async function shoot(page: Page, name: string): Promise<void> {
   for (const width of [1440, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 })
-    await page.screenshot({ path: test.info().outputPath(`${name}-${width}.png`), fullPage: true })
+    await page.screenshot({ path: screenshotPath(`grants-${name}-${width}`), fullPage: true })
   }
   await page.setViewportSize({ width: 1440, height: 900 })
 }

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
+import { openMenu, password, sameOrigin, screenshotPath, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-jobs-sqlite-${stamp}`
 const table = `e2e_t_${stamp}`
@@ -225,6 +225,6 @@ test('a job on 300 targets shows its runs by status and scrolls to its last run'
     }).toPass({ timeout: 30_000 })
     await expect(last.getByTestId('run-status')).toHaveAttribute('data-status', /success|error/)
     expect(await table.locator('tbody tr').count()).toBeLessThan(60)
-    await table.screenshot({ path: test.info().outputPath('fleet-run-table.png') })
+    await table.screenshot({ path: screenshotPath('jobs-fleet-run-table') })
   })
 })

@@ -7,6 +7,7 @@
 #   AUTODB_E2E_PASSWORD   admin password (default: random)
 #   AUTODB_E2E_TIMEOUT    seconds to wait for /api/health (default 60)
 #   AUTODB_E2E_SKIP_BUILD 1 to reuse dist/ instead of rebuilding it
+#   AUTODB_E2E_SCREENSHOTS folder of the journeys' screenshots (default ../target/e2e-screenshots)
 # Extra arguments go to `playwright test` (e.g. --reporter=line, -g "token").
 set -euo pipefail
 
@@ -20,10 +21,24 @@ if [[ ! -x "$AUTODB_BIN" ]]; then
 fi
 AUTODB_BIN=$(realpath "$AUTODB_BIN")
 
+# Chromium, and a CJK font for the zh-CN screenshots (else Chinese renders as boxes):
+# installed as the other scripts install packages (scripts/lib.sh), only when root.
+# shellcheck source=SCRIPTDIR/../../scripts/lib.sh
+source "$FRONTEND_DIR/../scripts/lib.sh"
+if [[ "$(id -u)" -eq 0 ]]; then
+  [[ -n "${AUTODB_E2E_CHROMIUM:-}" ]] || ensure_apt chromium
+  ensure_apt fonts-wqy-zenhei
+elif ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then
+  echo "run-e2e: fonts-wqy-zenhei is missing: zh-CN screenshots will show boxes (run as root to install it)" >&2
+fi
 if [[ ! -x /usr/bin/chromium && -z "${AUTODB_E2E_CHROMIUM:-}" ]]; then
   echo "run-e2e: /usr/bin/chromium is missing (apt-get install -y chromium)" >&2
   exit 2
 fi
+
+# The journeys' screenshots, kept as CI artifacts (e2e/support.ts screenshotPath).
+export AUTODB_E2E_SCREENSHOTS=${AUTODB_E2E_SCREENSHOTS:-$(realpath -m "$FRONTEND_DIR/../target/e2e-screenshots")}
+mkdir -p "$AUTODB_E2E_SCREENSHOTS"
 
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 # The server serves dist/: build it so the journey never runs a stale UI

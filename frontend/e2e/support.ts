@@ -1,6 +1,7 @@
 // What the journeys share: the server's credentials and SQLite file from
 // e2e/run-e2e.sh, a per-run stamp, and the main menu.
-import type { Page } from '@playwright/test'
+import { join } from 'node:path'
+import { expect, test, type Locator, type Page } from '@playwright/test'
 
 function requiredEnv(name: string): string {
   const value = process.env[name]
@@ -23,4 +24,57 @@ export const stamp = Date.now().toString(36)
 
 export async function openMenu(page: Page, label: string): Promise<void> {
   await page.getByTestId('main-menu').getByRole('link', { name: label, exact: true }).click()
+}
+
+export async function signIn(page: Page): Promise<void> {
+  await page.goto('/login')
+  await page.locator('input[name="username"]').fill(username)
+  await page.locator('input[name="password"]').fill(password)
+  await page.getByTestId('login-submit').click()
+  await expect(page.getByTestId('current-user')).toHaveText(username)
+}
+
+/** Adds a target through the API (the page's session cookie); returns its id. */
+export async function addTarget(page: Page, data: Record<string, unknown>): Promise<number> {
+  const res = await page.request.post('/api/targets', {
+    headers: sameOrigin,
+    data: { host: '', port: 0, username: '', tags: [], options: {}, ...data },
+  })
+  expect(res.status(), await res.text()).toBe(201)
+  return ((await res.json()) as { id: number }).id
+}
+
+/**
+ * Where the journeys' screenshots go: target/e2e-screenshots/ of the repository
+ * (kept as CI artifacts; e2e/run-e2e.sh sets the folder), else the test's output folder.
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.AUTODB_E2E_SCREENSHOTS
+  return dir ? join(dir, `${name}.png`) : test.info().outputPath(`${name}.png`)
+}
+
+/** A screenshot of the whole page, at the window size it has now. */
+export async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: screenshotPath(name), fullPage: true })
+}
+
+/**
+ * Whether the element lies wholly inside the window (not scrolled away, not cut)
+ * and is what the user sees at its centre (not clipped by a collapsed panel, not covered).
+ */
+export async function expectInViewport(page: Page, locator: Locator): Promise<void> {
+  const seen = await locator.evaluate((el) => {
+    const r = el.getBoundingClientRect()
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)
+    return hit !== null && (el === hit || el.contains(hit))
+  })
+  expect(seen, 'the element is what shows at its centre').toBe(true)
+  const box = await locator.boundingBox()
+  const size = page.viewportSize()
+  expect(box, 'the element is rendered').not.toBeNull()
+  expect(size).not.toBeNull()
+  expect(box!.y, 'top edge in the window').toBeGreaterThanOrEqual(0)
+  expect(box!.x, 'left edge in the window').toBeGreaterThanOrEqual(0)
+  expect(box!.y + box!.height, 'bottom edge in the window').toBeLessThanOrEqual(size!.height)
+  expect(box!.x + box!.width, 'right edge in the window').toBeLessThanOrEqual(size!.width)
 }

@@ -268,7 +268,7 @@ describe('a live resource', () => {
     const failing = live.load(2)
     pending[1]!.refuse(new ApiError(500, 'internal', 'boom'))
     await expect(failing).rejects.toMatchObject({ status: 500 })
-    expect(pending[1]!.init.silent).toBe(false)
+    expect(pending[1]!.init.silent).toEqual([404])
     expect(live.live.value).toBe('off')
 
     const running = live.load(3)

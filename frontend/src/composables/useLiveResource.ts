@@ -8,7 +8,7 @@
 // when the effect scope it was created in ends (a component, a store).
 import { getCurrentScope, onScopeDispose, ref, shallowRef, type Ref } from 'vue'
 import { openEventStream, type RawHandlers } from '@/api/eventStream'
-import { isApiError } from '@/api/http'
+import { isApiError, type RequestOptions } from '@/api/http'
 import type { Status } from '@/api/types'
 
 /** How the resource is kept current. */
@@ -27,8 +27,11 @@ export interface StreamEnd {
 
 export interface FetchInit {
   signal: AbortSignal
-  /** Polls are quiet: a passing outage would otherwise toast every two seconds. */
-  silent: boolean
+  /**
+   * Polls are quiet: a passing outage would otherwise toast every two seconds. A
+   * load is quiet only on 404: the page shows its own empty state for that.
+   */
+  silent: NonNullable<RequestOptions['silent']>
   /** Ask the server to answer as soon as the resource has ended, or after this long. */
   waitMs?: number
 }
@@ -56,6 +59,9 @@ export interface LiveResourceOptions<T, Events> {
 export const DEFAULT_POLL_INTERVAL_MS = 2000
 export const DEFAULT_RETRY_STREAM_MS = 5000
 export const DEFAULT_MAX_RETRY_STREAM_MS = 60_000
+
+/** A load leaves "not found" to its page, which says so in place. */
+const NOT_FOUND: readonly number[] = [404]
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError'
@@ -230,7 +236,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
   }
 
   /**
-   * Asks for resource `id` (errors reach the caller, toasted) and follows it if it
+   * Asks for resource `id` (errors reach the caller, toasted but a 404) and follows it if it
    * has not ended. Resolves with it, or null when something else was opened meanwhile.
    */
   async function load(id: number): Promise<T | null> {
@@ -241,7 +247,7 @@ export function useLiveResource<T, Events>(opts: LiveResourceOptions<T, Events>)
     inFlight = abort
     let value: T
     try {
-      value = await opts.fetch(id, { signal: abort.signal, silent: false })
+      value = await opts.fetch(id, { signal: abort.signal, silent: NOT_FOUND })
     } catch (err) {
       if (s !== session) return null
       throw err

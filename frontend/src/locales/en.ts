@@ -29,6 +29,7 @@ export default {
     total: '{n} in total',
   },
   nav: {
+    menu: 'Menu',
     schedules: 'Schedules',
     targets: 'Targets',
     jobs: 'Jobs',

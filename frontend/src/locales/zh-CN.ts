@@ -30,6 +30,7 @@ const zhCN: MessageSchema = {
     total: '共 {n} 条',
   },
   nav: {
+    menu: '菜单',
     schedules: '定时任务',
     targets: '目标库',
     jobs: '作业',

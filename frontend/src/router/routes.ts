@@ -73,7 +73,7 @@ export const routes: RouteRecordRaw[] = [
         meta: { titleKey: 'route.jobDetail', menuParent: RouteName.Jobs },
       },
       {
-        // `?id=` shows that query's results; the console's form stays as the user left it.
+        // `?id=` shows that query's results under its SQL and targets (see the queries store).
         path: 'queries',
         name: RouteName.Queries,
         component: () => import('@/views/QueryConsoleView.vue'),

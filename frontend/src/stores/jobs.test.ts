@@ -55,6 +55,53 @@ describe('jobs list', () => {
   })
 })
 
+describe('jobs list refresh', () => {
+  it('asks again for the shown page with its filters as loaded, quietly, and says whether it changed', async () => {
+    const onError = vi.fn()
+    configureHttp({ onError })
+    const running = jobSummary({ id: 9, status: 'running', finished_at: null })
+    const done = jobSummary({ id: 9, status: 'success', finished_at: ENDED })
+    const api = mockApi({
+      'GET /api/jobs': [
+        json(200, { items: [running], total: 1, page: 2, per_page: 20 }),
+        json(200, { items: [running], total: 1, page: 2, per_page: 20 }),
+        json(200, { items: [done], total: 1, page: 2, per_page: 20 }),
+        apiError(503, 'store_unavailable', 'down'),
+      ],
+    })
+    const store = useJobsStore()
+    store.filters.status = 'running'
+    await store.load(2)
+    // Edited but not searched yet: a refresh keeps to what the page shows.
+    store.filters.status = 'error'
+
+    expect(await store.refresh()).toBe(false)
+    expect(store.loading).toBe(false)
+    expect(await store.refresh()).toBe(true)
+    expect(store.items[0]!.status).toBe('success')
+    for (const call of api.calls) {
+      expect(call.query.get('status')).toBe('running')
+      expect(call.query.get('page')).toBe('2')
+    }
+    await expect(store.refresh()).rejects.toThrow('down')
+    expect(onError).not.toHaveBeenCalled()
+    expect(store.items[0]!.status).toBe('success')
+  })
+
+  it('does nothing before the first load, and yields to a load under way', async () => {
+    const reply = deferred<Response>()
+    const api = mockApi({ 'GET /api/jobs': () => reply.promise })
+    const store = useJobsStore()
+    expect(await store.refresh()).toBe(false)
+    expect(api.calls).toHaveLength(0)
+    const loading = store.load()
+    expect(await store.refresh()).toBe(false)
+    reply.resolve(json(200, { items: [], total: 0, page: 1, per_page: 20 }))
+    await loading
+    expect(api.calls).toHaveLength(1)
+  })
+})
+
 describe('the open job', () => {
   it('follows a running job through its event stream and closes it at the end', async () => {
     mockApi({ 'GET /api/jobs/7': json(200, job({ status: 'running' })) })
@@ -108,6 +155,21 @@ describe('the open job', () => {
     expect(api.callsTo('GET', '/api/jobs/7')).toHaveLength(0)
     expect(streams.map((s) => s.url)).toEqual(['/api/jobs/7/events'])
     expect(store.current?.status).toBe('running')
+  })
+
+  it('leaves a missing job to the page (its empty state): no toast, other errors still toasted', async () => {
+    const onError = vi.fn()
+    configureHttp({ onError })
+    mockApi({
+      'GET /api/jobs/999': apiError(404, 'not_found', 'job not found'),
+      'GET /api/jobs/998': apiError(503, 'store_unavailable', 'down'),
+    })
+    const store = useJobsStore()
+
+    await expect(store.open(999)).rejects.toMatchObject({ status: 404 })
+    expect(onError).not.toHaveBeenCalled()
+    await expect(store.open(998)).rejects.toMatchObject({ status: 503 })
+    expect(onError).toHaveBeenCalledOnce()
   })
 
   it('opens no stream for a job that has already ended', async () => {

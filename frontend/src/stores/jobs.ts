@@ -22,10 +22,10 @@ export const toQuery: (filters: JobFilters, page: number, perPage: number) => Jo
 export const useJobsStore = defineStore('jobs', () => {
   const list = usePagedList(
     emptySubmittedFilters,
-    (f, page, perPage) => jobsApi.list(toQuery(f, page, perPage)),
+    (f, page, perPage, opts) => jobsApi.list(toQuery(f, page, perPage), opts),
     DEFAULT_PER_PAGE,
   )
-  const { filters, items, total, page, perPage, loading, load, resetFilters } = list
+  const { filters, items, total, page, perPage, loading, load, refresh, resetFilters } = list
 
   /** The job on the detail page, kept current while it runs. */
   const follower = useLiveResource<Job, JobStreamEvents>({
@@ -114,6 +114,7 @@ export const useJobsStore = defineStore('jobs', () => {
     replaced,
     onRunEvent,
     load,
+    refresh,
     resetFilters,
     submit,
     open,

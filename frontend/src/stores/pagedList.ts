@@ -1,6 +1,7 @@
 // One page of a list and the filters that produced it: the state and loading
 // that the audit, jobs and queries stores share.
-import { ref, type Ref } from 'vue'
+import { ref, toRaw, type Ref } from 'vue'
+import type { RequestOptions } from '@/api/http'
 import type { JobQuery } from '@/api/jobs'
 import type { QueryListQuery } from '@/api/queries'
 import type { JobStatus } from '@/api/types'
@@ -42,13 +43,13 @@ export function toSubmittedQuery(filters: SubmittedFilters, page: number, perPag
 }
 
 /**
- * The filters, the page shown and `load`, for use inside a setup store. Answers
- * can arrive out of order when filters change quickly; only the latest request
- * may write the page.
+ * The filters, the page shown, `load` and `refresh`, for use inside a setup store.
+ * Answers can arrive out of order when filters change quickly; only the latest
+ * request may write the page.
  */
 export function usePagedList<F, T>(
   emptyFilters: () => F,
-  fetchPage: (filters: F, page: number, perPage: number) => Promise<Page<T>>,
+  fetchPage: (filters: F, page: number, perPage: number, opts?: RequestOptions) => Promise<Page<T>>,
   defaultPerPage: number,
 ) {
   const filters = ref(emptyFilters()) as Ref<F>
@@ -58,20 +59,43 @@ export function usePagedList<F, T>(
   const perPage = ref(defaultPerPage)
   const loading = ref(false)
   let latest = 0
+  /** What the shown page was asked with: a refresh asks the same, not the filters being edited. */
+  let shown: { filters: F; page: number; perPage: number } | null = null
+
+  function keep(res: Page<T>): void {
+    items.value = res.items
+    total.value = res.total
+    page.value = res.page
+    perPage.value = res.per_page
+  }
 
   async function load(nextPage = page.value, nextPerPage = perPage.value): Promise<void> {
     const ticket = ++latest
+    const asked = structuredClone(toRaw(filters.value))
     loading.value = true
     try {
-      const res = await fetchPage(filters.value, nextPage, nextPerPage)
+      const res = await fetchPage(asked, nextPage, nextPerPage)
       if (ticket !== latest) return
-      items.value = res.items
-      total.value = res.total
-      page.value = res.page
-      perPage.value = res.per_page
+      keep(res)
+      shown = { filters: asked, page: res.page, perPage: res.per_page }
     } finally {
       if (ticket === latest) loading.value = false
     }
+  }
+
+  /**
+   * The shown page asked for again, quietly (no loading state, no toast: a poll).
+   * Resolves true when its items changed; false when they did not, or when a
+   * load is under way or overtook it.
+   */
+  async function refresh(): Promise<boolean> {
+    if (loading.value || shown === null) return false
+    const ticket = ++latest
+    const res = await fetchPage(shown.filters, shown.page, shown.perPage, { silent: true })
+    if (ticket !== latest) return false
+    const changed = JSON.stringify(res.items) !== JSON.stringify(items.value) || res.total !== total.value
+    keep(res)
+    return changed
   }
 
   function resetFilters(): void {
@@ -85,7 +109,9 @@ export function usePagedList<F, T>(
     total.value = 0
     page.value = 1
     perPage.value = defaultPerPage
+    shown = null
+    latest++
   }
 
-  return { filters, items, total, page, perPage, loading, load, resetFilters, resetList }
+  return { filters, items, total, page, perPage, loading, load, refresh, resetFilters, resetList }
 }

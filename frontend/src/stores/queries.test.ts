@@ -252,6 +252,29 @@ describe('opening a query', () => {
     expect(streams).toHaveLength(0)
   })
 
+  it("puts the opened query's SQL and targets in the form, so the results sit under what produced them", async () => {
+    const stored = query({ sql: 'SELECT 42', targets: { target_ids: [3, 5], target_tags: [] }, row_limit: 10, status: 'success', finished_at: ENDED })
+    mockApi({ 'GET /api/queries/42': json(200, stored) })
+    const store = useQueriesStore()
+    store.draft.sql = 'SELECT something else'
+
+    await store.open(42)
+
+    expect(store.draft).toEqual({ sql: 'SELECT 42', mode: 'targets', targetIds: [3, 5], tags: [], rowLimit: 10, timeoutS: 30 })
+  })
+
+  it('keeps the form as the user left it when the console shows the same query again', async () => {
+    mockApi({ 'POST /api/queries': json(201, { id: 42 }), 'GET /api/queries/42': json(200, query({ status: 'success', finished_at: ENDED })) })
+    const store = useQueriesStore()
+    await store.run({ sql: 'SELECT 1', target_ids: [1] })
+    await settle()
+    store.draft.sql = 'SELECT 2 -- being written'
+
+    await store.open(42)
+
+    expect(store.draft.sql).toBe('SELECT 2 -- being written')
+  })
+
   it('does not interrupt the wait for a query it has just run', async () => {
     const answer = deferred<Response>()
     const api = mockApi({ 'POST /api/queries': json(201, { id: 42 }), 'GET /api/queries/42': () => answer.promise })

@@ -69,7 +69,11 @@ export const useQueriesStore = defineStore('queries', () => {
     return id
   }
 
-  /** Shows query `id` (from the history or the address), following it while it runs. */
+  /**
+   * Shows query `id` (from the history or the address), following it while it
+   * runs, with its SQL and targets in the form: results never sit under another
+   * text. The query already shown keeps the form as the user left it.
+   */
   async function open(id: number): Promise<void> {
     if (activeId.value === id) {
       // Already shown: only resume following it (the console was left and opened again).
@@ -80,7 +84,8 @@ export const useQueriesStore = defineStore('queries', () => {
     }
     follower.clear()
     activeId.value = id
-    await follower.load(id)
+    const query = await follower.load(id)
+    if (query !== null) draft.value = draftFromQuery(query)
   }
 
   /** Leaving the console: stop following, but keep the query to show on return. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Role } from '@/api/types'
+import type { Role, Run } from '@/api/types'
 import { job, run, script, user } from '@/test/fixtures'
 import {
   applyJobEvent,
@@ -11,6 +11,7 @@ import {
   countRuns,
   elapsedMs,
   progressPercent,
+  runProgress,
   splitRuns,
 } from './jobs'
 
@@ -160,6 +161,19 @@ describe('run display helpers', () => {
     expect(progressPercent({ statements_done: 0, statements_total: null })).toBeNull()
     expect(progressPercent({ statements_done: 1, statements_total: 3 })).toBe(33)
     expect(progressPercent({ statements_done: 0, statements_total: 0 })).toBe(100)
+  })
+
+  it('draws a cancelled run in the cancelled colour and a running one of unknown length as indeterminate', () => {
+    const of = (status: Run['status'], done: number, total: number | null) =>
+      runProgress({ status, statements_done: done, statements_total: total })
+    expect(of('cancelled', 1, 1)).toEqual({ percent: 100, tone: 'warning', indeterminate: false, label: '1/1' })
+    expect(of('cancelled', 0, null)).toEqual({ percent: 0, tone: 'warning', indeterminate: false, label: '—' })
+    expect(of('running', 0, null)).toEqual({ percent: null, tone: 'info', indeterminate: true, label: '—' })
+    expect(of('running', 2, null)).toMatchObject({ indeterminate: true, label: '2/—' })
+    expect(of('running', 1, 3)).toEqual({ percent: 33, tone: 'info', indeterminate: false, label: '1/3' })
+    expect(of('waiting', 0, null)).toEqual({ percent: 0, tone: 'default', indeterminate: false, label: '—' })
+    expect(of('success', 3, 3)).toMatchObject({ percent: 100, tone: 'success', label: '3/3' })
+    expect(of('error', 1, 3)).toMatchObject({ percent: 33, tone: 'error', label: '1/3' })
   })
 
   it('measures a run to its end, or to now while it runs', () => {

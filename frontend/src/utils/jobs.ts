@@ -122,6 +122,34 @@ export function progressPercent(run: Pick<Run, 'statements_done' | 'statements_t
   return Math.min(100, Math.round((run.statements_done / total) * 100))
 }
 
+/** How a run's statement progress is drawn: a bar in its status's colour and a count. */
+export interface RunProgress {
+  /** Null while the number of statements is unknown. */
+  percent: number | null
+  tone: 'default' | 'info' | 'success' | 'error' | 'warning'
+  /** Running, but how many statements there are is not known yet: a moving bar, no share. */
+  indeterminate: boolean
+  label: string
+}
+
+/** The colours of JobStatusTag: a cancelled run is never drawn as a success. */
+const PROGRESS_TONES: Record<JobStatus, RunProgress['tone']> = {
+  waiting: 'default',
+  running: 'info',
+  success: 'success',
+  error: 'error',
+  cancelled: 'warning',
+}
+
+export function runProgress(run: Pick<Run, 'status' | 'statements_done' | 'statements_total'>): RunProgress {
+  const pct = progressPercent(run)
+  const known = run.statements_total !== null && run.statements_total !== undefined
+  const tone = isJobStatus(run.status) ? PROGRESS_TONES[run.status] : 'default'
+  const indeterminate = !known && run.status === 'running'
+  const label = known ? `${run.statements_done}/${run.statements_total}` : run.statements_done > 0 ? `${run.statements_done}/—` : '—'
+  return { percent: indeterminate ? null : (pct ?? 0), tone, indeterminate, label }
+}
+
 /** Time between two server timestamps; up to `now` while unfinished; null before the start. */
 export function elapsedMs(
   startedAt: string | null | undefined,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: lint gates, the Rust tests against both metadata stores
 # (SQLite and PostgreSQL) with real PostgreSQL/MariaDB/SQLite targets, the frontend's checks,
-# the API document against the API (schemathesis), the browser journey in Chromium, and the
-# nginx/systemd deployment tests.
+# the API document against the API (schemathesis), the browser journey in Chromium, the
+# nginx/systemd deployment tests (deploy and roll back, TLS scan) and the metrics scrape (promtool).
 # Installs what it needs; every step runs even after a failure, and the summary says which failed.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +47,7 @@ if step "frontend npm ci" frontend_deps; then
   step "browser journey (Chromium)" env AUTODB_BIN="$bin" bash frontend/e2e/run-e2e.sh
 fi
 step "deployment (nginx, systemd, install)" env AUTODB_BIN="$bin" bash scripts/tests/deploy_test.sh
+step "metrics (promtool check metrics on a real scrape)" env AUTODB_BIN="$bin" bash scripts/tests/metrics_test.sh
 
 echo
 for s in "${passed[@]}"; do echo "  ok    $s"; done

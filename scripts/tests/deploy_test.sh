@@ -423,6 +423,17 @@ print(" ".join(sorted({str(e["client_addr"]) for e in page.get("items", []) if e
         fail "X-Forwarded-For reaches the backend, and a forged one does not" "expected 127.0.0.2 in client_addr, got: $out"
     fi
 }
+request_id() {
+    get "$HTTPS/api/health" -H 'X-Request-Id: forged-by-client'
+    # nginx sets its own $request_id (32 hex digits); the backend answers with it.
+    expect "nginx's request id echoed by the backend" \
+        grep -qiE '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$TMP/headers"
+}
+metrics_through_nginx() {
+    get "$HTTPS/metrics"
+    expect "the backend's 401 for a scrape without a token" test "$CODE" = 401 \
+        -a "$(json_field error)" = unauthenticated
+}
 backend_down() {
     get "$HTTPS/api/health"
     expect "nginx's JSON 503 service_unavailable" test "$CODE" = 503 \
@@ -435,6 +446,8 @@ if [ "$BACKEND_UP" = 1 ]; then
     check "security headers on API answers" sec_headers /api/health
     check "a 17 MB body is refused by nginx with 413" too_large
     check "a 3 MB script-sized body reaches the backend" script_sized_body
+    check "every request reaching the backend carries nginx's X-Request-Id" request_id
+    check "/metrics is proxied and needs a token" metrics_through_nginx
     client_address
     kill "$BACKEND_PID"
     wait "$BACKEND_PID" 2>/dev/null

@@ -334,7 +334,7 @@ async fn no_target_may_be_the_postgresql_metadata_store() {
                        "port": 5432, "database": store_db, "username": "postgres"}),
             )
             .await;
-        let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+        let err = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
         assert_eq!(err["field"], "database", "{host}: {err}");
     }
     let id = create_target(
@@ -352,7 +352,7 @@ async fn no_target_may_be_the_postgresql_metadata_store() {
                    "port": 5432, "database": store_db, "username": "postgres"}),
         )
         .await;
-    let err = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let err = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     assert_eq!(err["field"], "database", "{err}");
     let got: Value = app
         .get(&format!("/api/targets/{id}"), Some(&t))

@@ -30,8 +30,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
-/// A JSON body that may be left out: no body at all (whatever the Content-Type) is `None`;
-/// a body is read as [`Body`] reads it (JSON only, named errors).
+/// A JSON body that may be left out: no body at all (whatever the Content-Type) or `null` is
+/// `None`; a body is read as [`Body`] reads it (JSON only, named errors).
 pub struct OptionalBody<T>(pub Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
@@ -49,7 +49,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            parse_json(&body).map(|v| OptionalBody(Some(v)))
+            // `null` is no body too, as the document's `null | T` says.
+            parse_json::<Option<T>>(&body).map(OptionalBody)
         })
     }
 }

@@ -154,7 +154,7 @@ async fn a_retry_with_no_body_at_all_still_runs_the_whole_script() {
 }
 
 #[actix_web::test]
-async fn an_unknown_from_is_refused_naming_the_field() {
+async fn an_unknown_from_is_refused_naming_the_field_and_null_is_no_body() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
     let db = MariaDb::new("retry_bad");

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp, h, nextTick, ref } from 'vue'
 import { configureHttp } from '@/api/http'
 import type { Engine, Job, RetryFrom } from '@/api/types'
-import { i18n } from '@/locales'
+import { i18n, setLocale } from '@/locales'
 import { useJobsStore } from '@/stores/jobs'
 import { job, run, script } from '@/test/fixtures'
 import { json, mockApi } from '@/test/mockApi'
@@ -53,7 +53,7 @@ function retryButton(): HTMLButtonElement {
 beforeEach(() => {
   setActivePinia(createPinia())
   configureHttp({ onError: vi.fn() })
-  i18n.global.locale = 'en'
+  setLocale('en')
 })
 afterEach(() => {
   document.body.innerHTML = ''

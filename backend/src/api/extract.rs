@@ -30,6 +30,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
+/// A JSON body that may be left out: no body at all (whatever the Content-Type) or `null` is
+/// `None`; a body is read as [`Body`] reads it (JSON only, named errors).
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = ctx(req).map_or(1 << 20, |c| c.settings.server.max_body_bytes);
+        let body = read_body(req, payload, limit);
+        Box::pin(async move {
+            let (is_json, body) = body.await?;
+            if body.is_empty() {
+                return Ok(OptionalBody(None));
+            }
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            // `null` is no body too, as the document's `null | T` says.
+            parse_json::<Option<T>>(&body).map(OptionalBody)
+        })
+    }
+}
+
 /// Largest body of [`SmallBody`]: a login (a name of 64 bytes, a password of 1024 characters,
 /// even fully `\u`-escaped) fits many times over.
 pub const SMALL_BODY_BYTES: usize = 16 * 1024;
@@ -56,22 +81,44 @@ fn json_body<T: DeserializeOwned + 'static>(
     payload: &mut Payload,
     limit: usize,
 ) -> LocalBoxFuture<'static, Result<T, ApiError>> {
-    let is_json = req
-        .mime_type()
+    let is_json = is_json(req);
+    let declared = declared_length(req);
+    let body = read_body(req, payload, limit);
+    Box::pin(async move {
+        // Refused before reading: a wrong type is not worth the bytes.
+        if !is_json && declared.is_none_or(|n| n <= limit) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let (_, body) = body.await?;
+        parse_json(&body)
+    })
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type()
         .ok()
         .flatten()
-        .is_some_and(|m| m.subtype() == mime_json() || m.suffix() == Some(mime_json()));
-    let declared = req
-        .headers()
+        .is_some_and(|m| m.subtype() == mime_json() || m.suffix() == Some(mime_json()))
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+}
+
+/// The body's bytes, up to `limit`, and whether it says it is JSON.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<(bool, web::BytesMut), ApiError>> {
+    let is_json = is_json(req);
+    let declared = declared_length(req);
     let mut payload = payload.take();
     Box::pin(async move {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::PayloadTooLarge { limit });
-        }
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
         }
         let mut body = web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
@@ -81,7 +128,7 @@ fn json_body<T: DeserializeOwned + 'static>(
             }
             body.extend_from_slice(&chunk);
         }
-        parse_json(&body)
+        Ok((is_json, body))
     })
 }
 

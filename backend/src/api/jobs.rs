@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Auth, Body, LiveAuth, Query};
+use super::extract::{Auth, Body, LiveAuth, OptionalBody, Query};
 use super::sse;
 use crate::domain::Status;
-use crate::services::jobs::{self, Job, JobInput, JobPage, RunLog, RunPage};
+use crate::services::jobs::{self, Job, JobInput, JobPage, RetryInput, RunLog, RunPage};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
 use crate::store::jobs::{JobFilter, RunFilter};
@@ -145,19 +145,30 @@ pub async fn cancel(
     ))
 }
 
+/// Runs the job's failed and cancelled runs (their latest attempts) again, as a new attempt.
+/// The body is optional (none, `{}` or no `from` = `start`, the whole script). With
+/// `failed_statement` or `next_statement` each run starts at, or just after, the statement
+/// where its attempt stopped: the statements before it already committed on engines without
+/// transactional DDL. A run that was one transaction (a `transactional` job on PostgreSQL or
+/// SQLite) was rolled back entirely and starts at its first statement whatever `from` says
+/// (rather than a 422: a fleet mixing engines is retried in one request, each run correctly).
+/// Each run's start is its `first_statement`.
 #[utoipa::path(
     tag = "jobs",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Still running, or nothing to retry"))
+    request_body(content = Option<RetryInput>, description = "Optional"),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Still running, or nothing to retry"))
 )]
 #[post("/jobs/{id}/retry")]
 pub async fn retry(
     ctx: web::Data<Ctx>,
     auth: Auth,
     id: web::Path<i64>,
+    body: OptionalBody<RetryInput>,
 ) -> ApiResult<web::Json<Job>> {
+    let input = body.0.unwrap_or_default();
     Ok(web::Json(
-        jobs::retry(&ctx, &auth.0, id.into_inner()).await?,
+        jobs::retry(&ctx, &auth.0, id.into_inner(), input).await?,
     ))
 }
 

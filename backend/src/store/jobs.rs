@@ -180,6 +180,9 @@ pub struct RunRow {
     pub late_error: Option<String>,
     /// The latest attempt of its (script, target).
     pub latest: bool,
+    /// The index of the script's first statement this attempt runs: a retry may start past
+    /// what an earlier attempt already ran (or skip the statement that failed).
+    pub first_statement: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -272,7 +275,7 @@ pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
             .execute(c)?;
         let rows: Vec<_> = targets
             .iter()
-            .map(|(tid, tname)| new_run(id, idx, (*tid, tname.clone()), 1, at))
+            .map(|(tid, tname)| new_run(id, idx, (*tid, tname.clone()), 1, at, 0))
             .collect();
         insert_runs(c, &rows)?;
     }
@@ -282,8 +285,8 @@ pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
 
 /// Rows per INSERT of runs. Few statements, not one per run: a round trip per run would add up
 /// on a fleet (PostgreSQL store). Not one for all: a statement takes at most 32,766 bound
-/// parameters on SQLite and 65,535 on PostgreSQL, and a run row binds 7 (10,000 runs would bind
-/// 70,000).
+/// parameters on SQLite and 65,535 on PostgreSQL, and a run row binds 9 (10,000 runs would bind
+/// 90,000).
 const RUN_BATCH: usize = 1000;
 
 type NewRun = (
@@ -294,6 +297,8 @@ type NewRun = (
     diesel::dsl::Eq<job_runs::attempt, i32>,
     diesel::dsl::Eq<job_runs::status, &'static str>,
     diesel::dsl::Eq<job_runs::created_at, NaiveDateTime>,
+    diesel::dsl::Eq<job_runs::first_statement, i32>,
+    diesel::dsl::Eq<job_runs::statements_done, i32>,
 );
 
 fn new_run(
@@ -302,6 +307,7 @@ fn new_run(
     target: (i64, String),
     attempt: i32,
     at: NaiveDateTime,
+    first_statement: i32,
 ) -> NewRun {
     (
         job_runs::job_id.eq(job_id),
@@ -311,6 +317,10 @@ fn new_run(
         job_runs::attempt.eq(attempt),
         job_runs::status.eq(Status::Waiting.as_str()),
         job_runs::created_at.eq(at),
+        job_runs::first_statement.eq(first_statement),
+        // The statements before the first count as done: `statements_done` is the position in
+        // the script, so progress reads the same whatever attempt it is.
+        job_runs::statements_done.eq(first_statement),
     )
 }
 
@@ -536,10 +546,14 @@ fn note_started(c: &mut DbConn, started: &[RunRow], at: NaiveDateTime) -> Result
 }
 
 /// The job and the script of a first-started run become `running`. Rows already running are
-/// not written: an UPDATE would wait on a job row another transaction holds.
+/// not written: an UPDATE would wait on a job row another transaction holds. A retry keeps
+/// the first attempt's `started_at`, so a job's duration spans all its attempts.
 fn mark_started(c: &mut DbConn, job_id: i64, script_idx: i32, at: NaiveDateTime) -> Result<()> {
     let start = GroupEvent::Start;
-    let job_status: String = jobs::table.find(job_id).select(jobs::status).first(c)?;
+    let (job_status, job_started): (String, Option<NaiveDateTime>) = jobs::table
+        .find(job_id)
+        .select((jobs::status, jobs::started_at))
+        .first(c)?;
     if status::Job::sources(start).contains(&job_status.as_str()) {
         diesel::update(
             jobs::table
@@ -548,19 +562,21 @@ fn mark_started(c: &mut DbConn, job_id: i64, script_idx: i32, at: NaiveDateTime)
         )
         .set((
             jobs::status.eq(status::Job::target(start).as_str()),
-            jobs::started_at.eq(Some(at)),
+            jobs::started_at.eq(Some(job_started.unwrap_or(at))),
         ))
         .execute(c)?;
     }
     let script = job_scripts::table
         .filter(job_scripts::job_id.eq(job_id))
         .filter(job_scripts::idx.eq(script_idx));
-    let script_status: String = script.select(job_scripts::status).first(c)?;
+    let (script_status, script_started): (String, Option<NaiveDateTime>) = script
+        .select((job_scripts::status, job_scripts::started_at))
+        .first(c)?;
     if status::Script::sources(start).contains(&script_status.as_str()) {
         diesel::update(script.filter(job_scripts::status.eq_any(status::Script::sources(start))))
             .set((
                 job_scripts::status.eq(status::Script::target(start).as_str()),
-                job_scripts::started_at.eq(Some(at)),
+                job_scripts::started_at.eq(Some(script_started.unwrap_or(at))),
             ))
             .execute(c)?;
     }
@@ -920,8 +936,28 @@ pub enum Retry {
     NothingFailed,
 }
 
-/// Retry: the failed and cancelled runs (latest attempts) run again as a new attempt.
-pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
+/// A failed or cancelled run about to be retried, as its statement log tells it.
+#[derive(Debug, Clone)]
+pub struct Retried {
+    pub script_idx: i32,
+    pub target_id: i64,
+    /// Where that attempt started.
+    pub first_statement: i32,
+    /// The first statement that did not finish: after the last one logged as a success (or
+    /// `first_statement` when none was).
+    pub unfinished: i32,
+    /// The statement logged as failed or cancelled, if the run got to one (it may have failed
+    /// before any, e.g. connecting).
+    pub failed: Option<i32>,
+}
+
+/// Retry: the failed and cancelled runs (latest attempts) run again as a new attempt, each
+/// from the statement `first` says (the caller's rule; 0 is the whole script).
+pub fn retry(
+    tx: &mut WriteTx<'_>,
+    job_id: i64,
+    first: &dyn Fn(&JobRow, &Retried) -> i32,
+) -> Result<Retry> {
     {
         let c: &mut DbConn = tx;
         let job = lock_job(c, job_id)?;
@@ -934,28 +970,65 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
                 .filter(job_runs::latest.eq(true))
                 .filter(job_runs::status.eq_any(status::Job::sources(GroupEvent::Retry)))
         };
-        let again: Vec<(i32, i64, String)> = failed()
+        let again: Vec<(i64, i32, i64, String, i32)> = failed()
             .order(job_runs::id.asc())
             .select((
+                job_runs::id,
                 job_runs::script_idx,
                 job_runs::target_id,
                 job_runs::target_name,
+                job_runs::first_statement,
             ))
             .load(c)?;
-        let Some(first) = again.iter().map(|r| r.0).min() else {
+        let Some(first_script) = again.iter().map(|r| r.1).min() else {
             return Ok(Retry::NothingFailed);
         };
+        let logged = |statuses: &[&'static str]| {
+            run_statements::table
+                .filter(run_statements::run_id.eq_any(failed().select(job_runs::id)))
+                .filter(run_statements::status.eq_any(statuses.to_vec()))
+                .group_by(run_statements::run_id)
+        };
+        let succeeded: std::collections::HashMap<i64, Option<i32>> =
+            logged(&[Status::Success.as_str()])
+                .select((
+                    run_statements::run_id,
+                    diesel::dsl::max(run_statements::idx),
+                ))
+                .load::<(i64, Option<i32>)>(c)?
+                .into_iter()
+                .collect();
+        let stopped: std::collections::HashMap<i64, Option<i32>> =
+            logged(&[Status::Error.as_str(), Status::Cancelled.as_str()])
+                .select((
+                    run_statements::run_id,
+                    diesel::dsl::min(run_statements::idx),
+                ))
+                .load::<(i64, Option<i32>)>(c)?
+                .into_iter()
+                .collect();
         let attempt = job.attempt + 1;
         let at = now();
+        let n = again.len();
+        let rows: Vec<NewRun> = again
+            .into_iter()
+            .map(|(id, idx, tid, tname, from)| {
+                let done = succeeded.get(&id).copied().flatten();
+                let retried = Retried {
+                    script_idx: idx,
+                    target_id: tid,
+                    first_statement: from,
+                    unfinished: done.map_or(from, |d| (d + 1).max(from)),
+                    failed: stopped.get(&id).copied().flatten(),
+                };
+                let start = first(&job, &retried).max(0);
+                new_run(job_id, idx, (tid, tname), attempt, at, start)
+            })
+            .collect();
         // The failed attempts stop being the latest; the new ones are.
         diesel::update(failed())
             .set(job_runs::latest.eq(false))
             .execute(c)?;
-        let n = again.len();
-        let rows: Vec<NewRun> = again
-            .into_iter()
-            .map(|(idx, tid, tname)| new_run(job_id, idx, (tid, tname), attempt, at))
-            .collect();
         insert_runs(c, &rows)?;
         // Scripts with failed or cancelled runs wait again: those counts become waiting ones.
         diesel::update(
@@ -976,12 +1049,12 @@ pub fn retry(tx: &mut WriteTx<'_>, job_id: i64) -> Result<Retry> {
             .set((
                 jobs::status.eq(status::Job::target(GroupEvent::Retry).as_str()),
                 jobs::attempt.eq(attempt),
-                jobs::current_script.eq(first),
+                jobs::current_script.eq(first_script),
                 jobs::cancel_requested.eq(false),
                 jobs::finished_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?;
-        enqueue_script(c, job_id, first)?;
+        enqueue_script(c, job_id, first_script)?;
         Ok(Retry::Again { runs: n })
     }
 }
@@ -1211,7 +1284,9 @@ pub(crate) mod tests {
             .expect("exists");
         assert_eq!(ended.status, Status::Error);
         // Retry: only the failed run again, as attempt 2; the old one is no longer latest.
-        let again = store.write_blocking(|c| retry(c, job_id)).expect("retry");
+        let again = store
+            .write_blocking(|c| retry(c, job_id, &|_, _| 0))
+            .expect("retry");
         assert!(matches!(again, Retry::Again { runs: 1 }), "{again:?}");
         assert_eq!(script_counts(&store, job_id), [counts(1, 0, 1, 0, 0)]);
         assert_eq!(script_counts(&store, job_id), scanned(&store, job_id));

@@ -157,6 +157,7 @@ diesel::table! {
         late_status -> Nullable<Text>,
         late_error -> Nullable<Text>,
         latest -> Bool,
+        first_statement -> Integer,
     }
 }
 

@@ -1,7 +1,7 @@
 // Jobs: /api/jobs/*. Live progress comes from the job's event stream (jobEvents.ts).
 import { api, call, type RequestOptions } from './http'
 import type { paths } from './schema'
-import type { JobInput } from './types'
+import type { JobInput, RetryFrom } from './types'
 
 /** Query parameters of GET /api/jobs. */
 export type JobQuery = NonNullable<paths['/api/jobs']['get']['parameters']['query']>
@@ -16,8 +16,11 @@ export const jobsApi = {
   submit: (body: JobInput, opts?: RequestOptions) => call(opts, (init) => api.POST('/api/jobs', { ...init, body })),
   cancel: (id: number, opts?: RequestOptions) =>
     call(opts, (init) => api.POST('/api/jobs/{id}/cancel', { ...init, params: { path: { id } } })),
-  retry: (id: number, opts?: RequestOptions) =>
-    call(opts, (init) => api.POST('/api/jobs/{id}/retry', { ...init, params: { path: { id } } })),
+  /** `from` absent: the server's default, the whole script. */
+  retry: (id: number, from?: RetryFrom, opts?: RequestOptions) =>
+    call(opts, (init) =>
+      api.POST('/api/jobs/{id}/retry', { ...init, params: { path: { id } }, body: from ? { from } : {} }),
+    ),
   /** Runs ordered by script, target name and attempt. */
   runs: (id: number, query: RunQuery, opts?: RequestOptions) =>
     call(opts, (init) => api.GET('/api/jobs/{id}/runs', { ...init, params: { path: { id }, query } })),

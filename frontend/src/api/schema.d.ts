@@ -321,6 +321,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Runs the job's failed and cancelled runs (their latest attempts) again, as a new attempt.
+         *     The body is optional (none, `{}` or no `from` = `start`, the whole script). With
+         *     `failed_statement` or `next_statement` each run starts at, or just after, the statement
+         *     where its attempt stopped: the statements before it already committed on engines without
+         *     transactional DDL. A run that was one transaction (a `transactional` job on PostgreSQL or
+         *     SQLite) was rolled back entirely and starts at its first statement whatever `from` says
+         *     (rather than a 422: a fleet mixing engines is retried in one request, each run correctly).
+         *     Each run's start is its `first_statement`.
+         */
         post: operations["retry"];
         delete?: never;
         options?: never;
@@ -1094,6 +1104,15 @@ export interface components {
             /** @description The database's own type name (`int4`, `numeric`, `DECIMAL`, `NUMBER`, `TEXT`…). */
             type: string;
         };
+        /**
+         * @description Where each retried run starts.
+         * @enum {string}
+         */
+        RetryFrom: "failed_statement" | "next_statement" | "start";
+        /** @description `POST /api/jobs/{id}/retry`. The body is optional: none, `{}` or no `from` is `start`. */
+        RetryInput: {
+            from?: null | components["schemas"]["RetryFrom"];
+        };
         /** @description One right a grant needs, whether the target's AutoDB account holds it, and how to grant it. */
         Right: {
             /** @description Why it could not be checked. */
@@ -1118,6 +1137,15 @@ export interface components {
             error_line?: number | null;
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * Format: int32
+             * @description The index (from 0) of the first statement this attempt runs: more than 0 when a retry
+             *     started past what an earlier attempt ran (`from` of `POST /api/jobs/{id}/retry`). The
+             *     statements before it are not run and not logged; they count in `statements_done`,
+             *     which is the position in the script (statements before it and those this attempt
+             *     finished), out of `statements_total`, all of the script's statements.
+             */
+            first_statement: number;
             /** Format: int64 */
             id: number;
             /**
@@ -3158,7 +3186,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Optional */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RetryInput"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -3168,7 +3201,6 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description Invalid input; `field` names the parameter or body field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3205,6 +3237,33 @@ export interface operations {
             };
             /** @description Still running, or nothing to retry */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,6 +36,8 @@ export type ScriptInput = Schemas['ScriptInput']
 export type Run = Schemas['Run']
 export type RunLog = Schemas['RunLog']
 export type RunPage = Schemas['RunPage']
+/** Where a retried run starts: at the failed statement, after it, or at the top. */
+export type RetryFrom = Schemas['RetryFrom']
 /** Runs of a script by status, latest attempts only. */
 export type StatusCounts = Schemas['RunCounts']
 export type StatementLog = Schemas['StatementLog']

@@ -274,6 +274,16 @@ export default {
     keepRunning: 'Keep running',
     retry: 'Retry failed runs',
     retryConfirm: 'Run the failed and cancelled runs of job "{name}" again, as attempt {attempt}?',
+    retryFromLabel: 'Where each run starts again',
+    retryFrom: {
+      failed_statement: 'From the statement that failed',
+      next_statement: 'Skip the failed statement and go on with the next',
+      start: 'The whole script, from the first statement',
+    },
+    retryCommittedWarning:
+      'Some of these runs were not one transaction (MySQL/MariaDB and Oracle commit each statement, DDL included; so does any job not marked transactional): the statements before the failure have already committed, and "the whole script" runs them again.',
+    retryRolledBackNote:
+      'Runs on PostgreSQL or SQLite were one transaction and were rolled back: they start from the first statement whatever you choose.',
     retried: 'Job "{name}" queued again (attempt {attempt})',
     script: 'Script {n}',
     showSql: 'SQL',

@@ -275,6 +275,15 @@ const zhCN: MessageSchema = {
     keepRunning: '继续运行',
     retry: '重试失败的执行',
     retryConfirm: '将作业“{name}”中失败和已取消的执行作为第 {attempt} 次尝试重新执行？',
+    retryFromLabel: '每个执行从哪里重新开始',
+    retryFrom: {
+      failed_statement: '从失败的语句开始',
+      next_statement: '跳过失败的语句，从下一条继续',
+      start: '整个脚本，从第一条语句开始',
+    },
+    retryCommittedWarning:
+      '其中有的执行不是一个事务（MySQL/MariaDB 和 Oracle 每条语句都会提交，DDL 也不例外；未标记为事务的作业也是如此）：失败之前的语句已经提交，选择“整个脚本”会再次执行它们。',
+    retryRolledBackNote: 'PostgreSQL 或 SQLite 上的执行是一个事务，已全部回滚：无论如何选择，都从第一条语句开始。',
     retried: '作业“{name}”已重新排队（第 {attempt} 次尝试）',
     script: '脚本 {n}',
     showSql: 'SQL',

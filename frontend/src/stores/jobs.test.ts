@@ -288,6 +288,14 @@ describe('the open job', () => {
     expect(store.live).toBe('events')
   })
 
+  it('sends where a retry starts, and no choice as an empty body', async () => {
+    const api = mockApi({ 'POST /api/jobs/7/retry': [json(200, job({ attempt: 2 })), json(200, job({ attempt: 3 }))] })
+    const store = useJobsStore()
+    await store.retry(7, 'next_statement')
+    await store.retry(7)
+    expect(api.calls.map((c) => c.body)).toEqual([{ from: 'next_statement' }, {}])
+  })
+
   it('keeps the job as it was when a cancel is refused', async () => {
     mockApi({
       'GET /api/jobs/7': json(200, job({ status: 'success', finished_at: ENDED })),

@@ -4,7 +4,7 @@ import { defineStore } from 'pinia'
 import type { RequestOptions } from '@/api/http'
 import { jobEventsUrl, type JobStreamEvents } from '@/api/jobEvents'
 import { jobsApi, type JobQuery, type RunQuery } from '@/api/jobs'
-import type { Job, JobInput, RunEvent, RunLog, RunPage } from '@/api/types'
+import type { Job, JobInput, RetryFrom, RunEvent, RunLog, RunPage } from '@/api/types'
 import { useLiveResource } from '@/composables/useLiveResource'
 import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils/jobs'
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
@@ -82,8 +82,8 @@ export const useJobsStore = defineStore('jobs', () => {
     return adopt(await jobsApi.cancel(id))
   }
 
-  async function retry(id: number): Promise<Job> {
-    return adopt(await jobsApi.retry(id))
+  async function retry(id: number, from?: RetryFrom): Promise<Job> {
+    return adopt(await jobsApi.retry(id, from))
   }
 
   /** One page of one script's runs (the run table loads them as they come into view). */

@@ -77,6 +77,7 @@ export function run(overrides: Partial<Run> = {}): Run {
     error_code: null,
     error_line: null,
     superseded: false,
+    first_statement: 0,
     script_index: 0,
     ...overrides,
   }

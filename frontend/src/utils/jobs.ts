@@ -2,9 +2,11 @@
 // a live event changes a cached job (always into a new object), and who may
 // submit, cancel or retry.
 import type {
+  Engine,
   Job,
   JobChangeEvent,
   JobStatus,
+  RetryFrom,
   Role,
   Run,
   RunEvent,
@@ -161,4 +163,30 @@ export function elapsedMs(
   const end = finishedAt ? new Date(finishedAt).getTime() : now
   if (Number.isNaN(start) || Number.isNaN(end)) return null
   return Math.max(0, end - start)
+}
+
+/** Where a retry starts, in the order the dialog offers them; the first is the default. */
+export const RETRY_CHOICES: readonly RetryFrom[] = ['failed_statement', 'next_statement', 'start']
+
+/** The runs a retry runs again: latest attempts that failed or were cancelled. */
+export function retriedRuns(job: Job): Run[] {
+  return job.scripts.flatMap((s) => s.runs).filter((r) => !r.superseded && (r.status === 'error' || r.status === 'cancelled'))
+}
+
+/**
+ * Whether a run of this job was one transaction, rolled back when it failed: a
+ * transactional job on an engine with transactional DDL (as the server decides;
+ * those runs restart at the top whatever the choice). MySQL/MariaDB and Oracle
+ * commit each statement, DDL included.
+ */
+export function rolledBack(job: Pick<Job, 'transactional'>, engine: Engine | undefined): boolean {
+  return job.transactional && (engine === 'postgres' || engine === 'sqlite')
+}
+
+/**
+ * Whether "the whole script" would run again statements that already committed:
+ * some retried run was not rolled back (an unknown engine counts as not).
+ */
+export function retryRepeatsCommitted(job: Job, engineOf: (targetId: number) => Engine | undefined): boolean {
+  return retriedRuns(job).some((r) => !rolledBack(job, engineOf(r.target_id)))
 }

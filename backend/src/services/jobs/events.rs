@@ -218,6 +218,7 @@ mod tests {
             error_line: None,
             superseded: false,
             late_status: None,
+            first_statement: 0,
         }
     }
 

@@ -3,7 +3,10 @@
 //! (`engine.rs`) executes them; `events.rs` streams their progress.
 
 pub mod events;
+mod retry;
 pub mod runner;
+
+pub use retry::{retry, RetryFrom, RetryInput};
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -73,6 +76,12 @@ pub struct Run {
     pub error_line: Option<i32>,
     /// A later attempt of the same script and target exists.
     pub superseded: bool,
+    /// The index (from 0) of the first statement this attempt runs: more than 0 when a retry
+    /// started past what an earlier attempt ran (`from` of `POST /api/jobs/{id}/retry`). The
+    /// statements before it are not run and not logged; they count in `statements_done`,
+    /// which is the position in the script (statements before it and those this attempt
+    /// finished), out of `statements_total`, all of the script's statements.
+    pub first_statement: i32,
     /// What the run's process reported after AutoDB had already ended the run (it lost its
     /// lease and was reaped: `status` stays the reaper's `error`): `success` `error`
     /// `cancelled`, or null.
@@ -199,6 +208,7 @@ pub(crate) fn run_dto(r: &rows::RunRow) -> Run {
         error_line: r.error_line,
         superseded: !r.latest,
         late_status: r.late_status.clone(),
+        first_statement: r.first_statement,
     }
 }
 
@@ -213,6 +223,13 @@ fn summary(j: &rows::JobRow) -> JobSummary {
         started_at: utc(j.started_at),
         finished_at: utc(j.finished_at),
     }
+}
+
+/// Whether a run of this job on this engine is one transaction: everything it did is rolled
+/// back when it fails. Transactional DDL exists on PostgreSQL and SQLite; elsewhere each
+/// statement commits.
+pub(crate) fn in_one_transaction(transactional: bool, engine: Engine) -> bool {
+    transactional && matches!(engine, Engine::Postgres | Engine::Sqlite)
 }
 
 pub(crate) fn load_job(conn: &mut crate::store::DbConn, id: i64) -> Result<Job> {
@@ -576,7 +593,7 @@ pub async fn list(
 
 /// Operators and admins may steer any job; its owner only while their role still runs jobs
 /// (a developer demoted to viewer steers nothing, their own jobs included).
-async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
+pub(super) async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     let job = ctx
         .store
         .run(move |c| rows::job(c, id))
@@ -618,31 +635,6 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
     for run in running {
         ctx.jobs.cancel_local(run);
     }
-    ctx.jobs.changed(id);
-    ctx.jobs.wake();
-    get(ctx, actor, id).await
-}
-
-pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
-    require_steer(ctx, actor, id).await?;
-    let a = actor.clone();
-    ctx.store
-        .write(move |c| {
-            let n = match rows::retry(c, id)? {
-                rows::Retry::Again { runs } => runs,
-                rows::Retry::StillActive { status } => {
-                    return Err(Error::Conflict(format!("job {id} is still {status}")))
-                }
-                rows::Retry::NothingFailed => {
-                    return Err(Error::Conflict(format!(
-                        "job {id} has no failed or cancelled runs"
-                    )))
-                }
-            };
-            let event = Event::ok("retry", "job", id).with(json!({"runs": n}));
-            audit::record(c, Some(&a), None, None, event)
-        })
-        .await?;
     ctx.jobs.changed(id);
     ctx.jobs.wake();
     get(ctx, actor, id).await

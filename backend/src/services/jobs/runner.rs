@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::EngineSettings;
 use crate::connectors::{
-    self, Cell, Column, DbError, DbErrorKind, Engine, NoticeLimits, RowSink, TargetConnection,
+    self, Cell, Column, DbError, DbErrorKind, NoticeLimits, RowSink, TargetConnection,
 };
 use crate::domain::{Outcome, Status};
 use crate::services::error::{Error, Result};
@@ -239,8 +239,7 @@ impl JobRuns {
             Err(e) => return RunOutcome::from_db(&e, None),
         };
         ctl.set_canceller(Some(conn.canceller()));
-        // Transactional DDL exists on PostgreSQL and SQLite; elsewhere each statement commits.
-        let in_tx = job.transactional && matches!(spec.engine, Engine::Postgres | Engine::Sqlite);
+        let in_tx = super::in_one_transaction(job.transactional, spec.engine);
         if in_tx {
             if let Err(e) = conn.begin() {
                 return RunOutcome::from_db(&e, None);
@@ -249,7 +248,10 @@ impl JobRuns {
         let mut outcome = RunOutcome::success();
         let mut last = None;
         let mut budget = NoticeBudget::new(&self.settings);
-        for (i, stmt) in statements.iter().enumerate() {
+        // A retry may start past what an earlier attempt ran (see `rows::retry`): those are
+        // neither run nor logged, and count as done (`statements_done` is the script position).
+        let from = usize::try_from(run.first_statement).unwrap_or(0);
+        for (i, stmt) in statements.iter().enumerate().skip(from) {
             if ctl.stopped().is_some() {
                 outcome = RunOutcome::cancelled();
                 break;

@@ -65,6 +65,7 @@ export default {
   engines: {
     postgres: 'PostgreSQL',
     mysql: 'MySQL',
+    mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },

@@ -66,6 +66,7 @@ const zhCN: MessageSchema = {
   engines: {
     postgres: 'PostgreSQL',
     mysql: 'MySQL',
+    mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },

@@ -434,3 +434,47 @@ fn warnings_past_the_limits_are_counted_not_kept() {
     assert_eq!(out.notices.len(), 2, "{:?}", out.notices);
     assert_eq!(out.notices_dropped, 3);
 }
+
+#[test]
+fn a_read_only_query_reaches_the_server_exactly_as_typed() {
+    let db = TempDb::new();
+    let mut conn = db.connect();
+    let c = conn.as_mut();
+    exec(c, "CREATE TABLE t (note VARCHAR(40))");
+    exec(c, "INSERT INTO t VALUES ('a:b')");
+    c.begin_read_only().unwrap();
+    let sink = query(
+        c,
+        "SELECT ':note' AS v, CAST(note AS CHAR(20)) AS w /* ::x :y */ FROM t WHERE @a:=1",
+    );
+    assert_eq!(
+        sink.rows,
+        vec![vec![Cell::Text(":note".into()), Cell::Text("a:b".into())]]
+    );
+    // MariaDB has no `::` cast: its error quotes the text as typed, not a rewritten `:?(20)`.
+    let err = c
+        .execute("SELECT note::varchar(20) FROM t", &mut VecSink::new(1))
+        .unwrap_err();
+    assert_eq!(
+        (err.kind, err.code.as_deref()),
+        (DbErrorKind::Statement, Some("1064")),
+        "{err}"
+    );
+    assert!(
+        err.message.contains("near '::varchar(20) FROM t'"),
+        "{}",
+        err.message
+    );
+    // `?` beside `:a` is a server syntax error, not a driver complaint about mixed parameters.
+    let err = c
+        .execute("SELECT ? AS q, :a", &mut VecSink::new(1))
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("1064"), "{err}");
+    assert!(err.message.contains("near ':a'"), "{}", err.message);
+    // Several statements in one text are still refused before any runs.
+    let err = c
+        .execute("SELECT 1; SELECT ':x'", &mut VecSink::new(1))
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("1064"), "{err}");
+    c.rollback().unwrap();
+}

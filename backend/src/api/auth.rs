@@ -87,6 +87,42 @@ pub async fn me(ctx: web::Data<Ctx>, auth: Auth) -> ApiResult<web::Json<User>> {
     Ok(web::Json(users::get(&ctx, &auth.0, auth.0.user_id).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(value_type = String, format = Password, max_length = 1024)]
+    pub current_password: SecretString,
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 1024)]
+    pub new_password: SecretString,
+}
+
+/// Changes the caller's own password. Only from a login session (an API token is refused, see
+/// `auth::change_password`); the caller's other sessions end, this one stays.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every other session of this user has ended"),
+        (status = 400, body = ErrorBody, description = "`new_password` shorter than 10 or longer than 1024 characters, or `current_password` longer than 1024 (`field` names it)"),
+        (status = 403, body = ErrorBody, description = "`wrong_password`: the current password is wrong (`field` is `current_password`); `forbidden`: called with an API token"),
+        (status = 409, body = ErrorBody, description = "The password was changed by someone else meanwhile"),
+        (status = 429, body = ErrorBody, description = "Too many wrong passwords for this account (shared with login), or every password check busy; see Retry-After"),
+    )
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<PasswordChange>,
+) -> ApiResult<HttpResponse> {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.0;
+    auth::change_password(&ctx, &auth.0, current_password, new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[utoipa::path(tag = "auth", responses((status = 200, body = [ApiToken])))]
 #[get("/auth/tokens")]
 pub async fn list_tokens(ctx: web::Data<Ctx>, auth: Auth) -> ApiResult<web::Json<Vec<ApiToken>>> {

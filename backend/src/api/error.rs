@@ -56,6 +56,7 @@ impl ApiError {
                 Error::PasswordRequired { .. } => "password_required",
                 Error::Unauthenticated => "unauthenticated",
                 Error::InvalidCredentials => "invalid_credentials",
+                Error::WrongPassword => "wrong_password",
                 Error::TooManyAttempts { .. } => "too_many_attempts",
                 Error::Forbidden(_) => "forbidden",
                 Error::QueryAccountUnsafe(_) => "query_account_unsafe",
@@ -86,7 +87,9 @@ impl ResponseError for ApiError {
                 Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                 Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-                Error::Forbidden(_) | Error::QueryAccountUnsafe(_) => StatusCode::FORBIDDEN,
+                Error::Forbidden(_) | Error::QueryAccountUnsafe(_) | Error::WrongPassword => {
+                    StatusCode::FORBIDDEN
+                }
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::TargetFailed(_) => StatusCode::BAD_GATEWAY,
@@ -121,6 +124,9 @@ impl ResponseError for ApiError {
                     "the metadata store is unavailable; try again shortly".into(),
                     None,
                 )
+            }
+            ApiError::Domain(e @ Error::WrongPassword) => {
+                (e.to_string(), Some("current_password".into()))
             }
             ApiError::BadInput { field, message } => (message.clone(), field.clone()),
             other => (other.to_string(), None),

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(auth::login)
         .service(auth::logout)
         .service(auth::me)
+        .service(auth::change_password)
         .service(auth::list_tokens)
         .service(auth::create_token)
         .service(auth::revoke_token)

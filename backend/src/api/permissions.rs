@@ -63,6 +63,7 @@ pub const TABLE: &[Permission] = &[
     p("post", "/api/auth/login", Public, None),
     p("post", "/api/auth/logout", SignedIn, None),
     p("get", "/api/auth/me", SignedIn, None),
+    p("post", "/api/auth/password", SignedIn, None),
     p("get", "/api/auth/tokens", SignedIn, None),
     p("post", "/api/auth/tokens", SignedIn, None),
     p("delete", "/api/auth/tokens/{id}", SignedIn, None),

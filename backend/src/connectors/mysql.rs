@@ -103,13 +103,27 @@ impl MysqlConnection {
 
     /// Asks the server to prepare (not run) `sql`: it refuses several statements in one text.
     /// Statements the prepared protocol does not support (1295) are let through to run as text.
+    ///
+    /// The SQL-level `PREPARE` is used, not the driver's `prep`: `prep` rewrites every `:name`
+    /// outside quotes to `?` (its named parameters), so `note::varchar(20)` reached the server
+    /// as `note:?(20)` and the server's error quoted a text the user never typed. The text goes
+    /// as a hex literal, so no quoting or `NO_BACKSLASH_ESCAPES` can change it on the way.
     fn one_statement(&mut self, sql: &str) -> Result<(), DbError> {
-        match self.conn.prep(sql) {
-            Ok(stmt) => self
-                .conn
-                .close(stmt)
-                .map_err(|e| classify(&e, Phase::Statement, false)),
-            Err(mysql::Error::MySqlError(e)) if e.code == 1295 => Ok(()),
+        let set = format!(
+            "SET @autodb_check = CONVERT(X'{}' USING utf8mb4)",
+            hex::encode(sql.as_bytes())
+        );
+        self.simple(&set)?;
+        let prepared = self
+            .conn
+            .query_drop("PREPARE autodb_check FROM @autodb_check");
+        let cleared = self.simple("SET @autodb_check = NULL");
+        match prepared {
+            Ok(()) => {
+                cleared?;
+                self.simple("DEALLOCATE PREPARE autodb_check")
+            }
+            Err(mysql::Error::MySqlError(e)) if e.code == 1295 => cleared,
             Err(e) => Err(classify(&e, Phase::Statement, false)),
         }
     }

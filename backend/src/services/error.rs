@@ -23,6 +23,10 @@ pub enum Error {
     /// Deliberately does not say whether the name or the password was wrong.
     #[error("invalid user name or password")]
     InvalidCredentials,
+    /// A signed-in user's proof of their current password was wrong (403, not 401: the
+    /// session itself is valid).
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("too many failed attempts; try again in {retry_after_s} s")]
     TooManyAttempts { retry_after_s: u64 },
     #[error("{0}")]

@@ -91,6 +91,21 @@ pub fn delete_sessions_of(tx: &mut WriteTx<'_>, user_id: i64) -> Result<usize> {
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
 }
 
+/// Ends every session of `user_id` except the one whose digest is `keep_hash`.
+pub fn delete_other_sessions_of(
+    tx: &mut WriteTx<'_>,
+    user_id: i64,
+    keep_hash: &str,
+) -> Result<usize> {
+    let conn: &mut DbConn = tx;
+    Ok(diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::token_hash.ne(keep_hash)),
+    )
+    .execute(conn)?)
+}
+
 pub fn delete_expired_sessions(tx: &mut WriteTx<'_>, now: NaiveDateTime) -> Result<usize> {
     let conn: &mut DbConn = tx;
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?)

@@ -219,3 +219,160 @@ async fn a_garbage_bearer_token_is_unauthenticated_not_an_error() {
         expect_error(r, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     }
 }
+
+/// A fresh user (role developer) with `password`, and its name.
+async fn fresh_user(app: &crate::helpers::TestApp, password: &str) -> String {
+    let admin = app.admin_token().await;
+    let name = format!("pw{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let r = app
+        .post_json(
+            "/api/users",
+            Some(&admin),
+            json!({"username": name, "password": password, "role": "developer"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    name
+}
+
+async fn login_status(app: &crate::helpers::TestApp, user: &str, password: &str) -> StatusCode {
+    app.post_json(
+        "/api/auth/login",
+        None,
+        json!({"username": user, "password": password}),
+    )
+    .await
+    .status()
+}
+
+#[actix_web::test]
+async fn changing_ones_password_ends_the_other_sessions_and_keeps_this_one() {
+    let app = spawn_app().await;
+    let old = "the-old-password";
+    let new = "the-new-password";
+    let name = fresh_user(&app, old).await;
+    let this = app.login(&name, old).await;
+    let other = app.login(&name, old).await;
+    let r = app
+        .post_json(
+            "/api/auth/password",
+            Some(&this),
+            json!({"current_password": old, "new_password": new}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/auth/me", Some(&this)).await.status(),
+        StatusCode::OK
+    );
+    let r = app.get("/api/auth/me", Some(&other)).await;
+    expect_error(r, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    assert_eq!(login_status(&app, &name, new).await, StatusCode::OK);
+    assert_eq!(
+        login_status(&app, &name, old).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let entries = app.audit("action=password").await;
+    let entry = entries
+        .iter()
+        .find(|e| e["actor"] == name.as_str())
+        .expect("a password entry");
+    assert_eq!(entry["success"], true, "{entry}");
+    let text = entry.to_string();
+    assert!(!text.contains(old) && !text.contains(new), "{text}");
+}
+
+#[actix_web::test]
+async fn a_wrong_current_password_changes_nothing_and_repeated_ones_are_braked() {
+    let app = spawn_app_with(&crate::helpers::store_backend(), |s| {
+        s.security.login_max_failures = 3;
+    })
+    .await;
+    let old = "the-old-password";
+    let name = fresh_user(&app, old).await;
+    let this = app.login(&name, old).await;
+    let other = app.login(&name, old).await;
+    let attempt =
+        json!({"current_password": "not-the-password", "new_password": "the-new-password"});
+    let r = app
+        .post_json("/api/auth/password", Some(&this), attempt.clone())
+        .await;
+    let body = expect_error(r, StatusCode::FORBIDDEN, "wrong_password").await;
+    assert_eq!(body["field"], "current_password");
+    // Nothing changed: both sessions live, the old password still works, the new one does not.
+    for t in [&this, &other] {
+        assert_eq!(
+            app.get("/api/auth/me", Some(t)).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        login_status(&app, &name, "the-new-password").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let failed = app.audit("action=password").await;
+    assert!(
+        failed
+            .iter()
+            .any(|e| e["actor"] == name.as_str() && e["success"] == false),
+        "{failed:?}"
+    );
+    // The brake is login's: the wrong login above and the two wrong tries here make three.
+    let r = app
+        .post_json("/api/auth/password", Some(&this), attempt.clone())
+        .await;
+    expect_error(r, StatusCode::FORBIDDEN, "wrong_password").await;
+    let r = app
+        .post_json(
+            "/api/auth/password",
+            Some(&this),
+            json!({"current_password": old, "new_password": "the-new-password"}),
+        )
+        .await;
+    assert!(r.headers().contains_key("retry-after"));
+    expect_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    assert_eq!(
+        login_status(&app, &name, old).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[actix_web::test]
+async fn a_short_new_password_is_refused_naming_new_password() {
+    let app = spawn_app().await;
+    let old = "the-old-password";
+    let name = fresh_user(&app, old).await;
+    let this = app.login(&name, old).await;
+    let r = app
+        .post_json(
+            "/api/auth/password",
+            Some(&this),
+            json!({"current_password": old, "new_password": "short"}),
+        )
+        .await;
+    let body = expect_error(r, crate::helpers::BREAKS_DOC, "invalid_input").await;
+    assert_eq!(body["field"], "new_password", "{body}");
+    assert_eq!(login_status(&app, &name, old).await, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn an_api_token_cannot_change_the_password() {
+    let app = spawn_app().await;
+    let old = "the-old-password";
+    let name = fresh_user(&app, old).await;
+    let this = app.login(&name, old).await;
+    let r = app
+        .post_json("/api/auth/tokens", Some(&this), json!({"name": "script"}))
+        .await;
+    let created: Value = r.json().await.expect("json");
+    let api_token = created["token"].as_str().expect("token");
+    let r = app
+        .post_json(
+            "/api/auth/password",
+            Some(api_token),
+            json!({"current_password": old, "new_password": "the-new-password"}),
+        )
+        .await;
+    expect_error(r, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(login_status(&app, &name, old).await, StatusCode::OK);
+}

@@ -65,6 +65,7 @@ export default {
   engines: {
     postgres: 'PostgreSQL',
     mysql: 'MySQL',
+    mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },
@@ -407,6 +408,21 @@ export default {
     secretOnce: 'Copy the token now: it is shown only once and cannot be retrieved later.',
     noTokens: 'No API tokens',
     expired: 'Expired',
+    password: {
+      title: 'Change password',
+      hint: 'Your other sessions are signed out; this one stays. API tokens keep working.',
+      current: 'Current password',
+      next: 'New password',
+      confirm: 'Repeat the new password',
+      submit: 'Change password',
+      changed: 'Password changed. Your other sessions have been signed out.',
+      currentRequired: 'Enter your current password',
+      length: 'Must be {min} to {max} characters',
+      same: 'The new password must differ from the current one',
+      mismatch: 'The two new passwords differ',
+      wrong: 'The current password is wrong',
+      tooMany: 'Too many wrong passwords: try again in {s} s',
+    },
   },
   live: {
     ended: {

@@ -66,6 +66,7 @@ const zhCN: MessageSchema = {
   engines: {
     postgres: 'PostgreSQL',
     mysql: 'MySQL',
+    mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },
@@ -407,6 +408,21 @@ const zhCN: MessageSchema = {
     secretOnce: '请立即复制该令牌：它只显示这一次，之后无法再次查看。',
     noTokens: '没有 API 令牌',
     expired: '已过期',
+    password: {
+      title: '修改密码',
+      hint: '您的其他会话将被登出，当前会话保留。API 令牌不受影响。',
+      current: '当前密码',
+      next: '新密码',
+      confirm: '再次输入新密码',
+      submit: '修改密码',
+      changed: '密码已修改，您的其他会话已被登出。',
+      currentRequired: '请输入当前密码',
+      length: '长度须为 {min} 到 {max} 个字符',
+      same: '新密码不能与当前密码相同',
+      mismatch: '两次输入的新密码不一致',
+      wrong: '当前密码不正确',
+      tooMany: '密码错误次数过多：请 {s} 秒后再试',
+    },
   },
   live: {
     ended: {

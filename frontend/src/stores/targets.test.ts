@@ -4,7 +4,7 @@ import { configureHttp } from '@/api/http'
 import type { TargetInput } from '@/api/types'
 import { apiError, deferred, json, mockApi } from '@/test/mockApi'
 import { target } from '@/test/fixtures'
-import { TARGETS_CACHE_TTL_MS, useTargetsStore } from './targets'
+import { FLAVOURS_STORAGE_KEY, TARGETS_CACHE_TTL_MS, useTargetsStore } from './targets'
 
 const input: TargetInput = {
   name: 'billing',
@@ -153,5 +153,45 @@ describe('targets store', () => {
 
     expect(store.items).toEqual([])
     expect(store.loaded).toBe(false)
+  })
+})
+
+describe('targets store: MariaDB named as such', () => {
+  const maria = target({ id: 7, name: 'maria', engine: 'mysql', port: 3306 })
+  const ok = (server_version: string) => json(200, { ok: true, rtt_ms: 1.5, server_version })
+
+  beforeEach(() => localStorage.clear())
+
+  it('remembers, across a reload, a target whose server said MariaDB', async () => {
+    mockApi({ 'GET /api/targets': json(200, [maria]), 'POST /api/targets/7/test': ok('10.11.6-MariaDB-0+deb12u1') })
+    const store = useTargetsStore()
+    await store.fetchAll()
+    expect(store.flavourOf(maria)).toBe('mysql')
+
+    await store.test(7)
+
+    expect(store.flavourOf(maria)).toBe('mariadb')
+    setActivePinia(createPinia())
+    expect(useTargetsStore().flavourOf(maria)).toBe('mariadb')
+    expect(localStorage.getItem(FLAVOURS_STORAGE_KEY)).not.toContain('10.11')
+  })
+
+  it('forgets it when the target is edited or a later test says MySQL', async () => {
+    mockApi({
+      'GET /api/targets': json(200, [maria]),
+      'POST /api/targets/7/test': [ok('10.11.6-MariaDB'), ok('8.0.36'), ok('10.11.6-MariaDB')],
+      'PUT /api/targets/7': json(200, maria),
+    })
+    const store = useTargetsStore()
+    await store.fetchAll()
+    await store.test(7)
+    await store.test(7)
+    expect(store.flavourOf(maria)).toBe('mysql')
+
+    await store.test(7)
+    await store.update(7, input)
+    expect(store.flavourOf(maria)).toBe('mysql')
+    setActivePinia(createPinia())
+    expect(useTargetsStore().flavourOf(maria)).toBe('mysql')
   })
 })

@@ -5,9 +5,36 @@ import { computed, ref } from 'vue'
 import type { RequestOptions } from '@/api/http'
 import { targetsApi } from '@/api/targets'
 import type { Target, TargetInput, TestResult } from '@/api/types'
+import { engineFlavour, type EngineFlavour } from '@/utils/engines'
 
 function byName(a: Target, b: Target): number {
   return a.name.localeCompare(b.name)
+}
+
+/**
+ * Where the browser remembers which targets' servers turned out to be MariaDB, so the list
+ * names them after a reload. Only the flavour is kept, never a version string or a setting.
+ */
+export const FLAVOURS_STORAGE_KEY = 'autodb.targetFlavours'
+
+function loadFlavours(): Record<number, EngineFlavour> {
+  try {
+    const raw = JSON.parse(localStorage.getItem(FLAVOURS_STORAGE_KEY) ?? '{}') as unknown
+    if (typeof raw !== 'object' || raw === null) return {}
+    const kept: Record<number, EngineFlavour> = {}
+    for (const [id, f] of Object.entries(raw)) if (/^\d+$/.test(id) && f === 'mariadb') kept[Number(id)] = 'mariadb'
+    return kept
+  } catch {
+    return {}
+  }
+}
+
+function saveFlavours(flavours: Record<number, EngineFlavour>): void {
+  try {
+    localStorage.setItem(FLAVOURS_STORAGE_KEY, JSON.stringify(flavours))
+  } catch {
+    // Storage full or refused (private mode): the names fall back to the engine's.
+  }
 }
 
 /** A cached list older than this is fetched again when a page asks for it. */
@@ -21,12 +48,25 @@ export const useTargetsStore = defineStore('targets', () => {
   /** Last connection test per target id. */
   const testResults = ref<Record<number, TestResult>>({})
   const testing = ref<Record<number, boolean>>({})
+  /** Targets whose server said it is more than its engine (MariaDB), from their last test. */
+  const flavours = ref<Record<number, EngineFlavour>>(loadFlavours())
   let pending: Promise<Target[]> | null = null
 
   const allTags = computed(() => [...new Set(items.value.flatMap((t) => t.tags))].sort())
 
   function byId(id: number): Target | undefined {
     return items.value.find((t) => t.id === id)
+  }
+
+  /** What to call a target's engine: "MariaDB" once a test has shown it. */
+  function flavourOf(target: Pick<Target, 'id' | 'engine'>): EngineFlavour {
+    return flavours.value[target.id] ?? target.engine
+  }
+
+  function forgetFlavour(id: number): void {
+    if (!(id in flavours.value)) return
+    delete flavours.value[id]
+    saveFlavours(flavours.value)
   }
 
   /** The cached list, or a fetch when there is none, it is stale, or `force` is set. */
@@ -60,6 +100,7 @@ export const useTargetsStore = defineStore('targets', () => {
     items.value = items.value.map((t) => (t.id === id ? saved : t)).sort(byName)
     // Settings changed: an earlier test result no longer describes this target.
     delete testResults.value[id]
+    forgetFlavour(id)
     return saved
   }
 
@@ -67,6 +108,7 @@ export const useTargetsStore = defineStore('targets', () => {
     await targetsApi.remove(id)
     items.value = items.value.filter((t) => t.id !== id)
     delete testResults.value[id]
+    forgetFlavour(id)
   }
 
   async function test(id: number, opts?: RequestOptions): Promise<TestResult> {
@@ -74,6 +116,15 @@ export const useTargetsStore = defineStore('targets', () => {
     try {
       const result = await targetsApi.test(id, opts)
       testResults.value[id] = result
+      const engine = byId(id)?.engine
+      if (engine && result.server_version) {
+        const flavour = engineFlavour(engine, result.server_version)
+        if (flavour === engine) forgetFlavour(id)
+        else {
+          flavours.value[id] = flavour
+          saveFlavours(flavours.value)
+        }
+      }
       return result
     } finally {
       testing.value[id] = false
@@ -87,5 +138,21 @@ export const useTargetsStore = defineStore('targets', () => {
     testing.value = {}
   }
 
-  return { items, loaded, loading, testResults, testing, allTags, byId, fetchAll, create, update, remove, test, reset }
+  return {
+    items,
+    loaded,
+    loading,
+    testResults,
+    testing,
+    flavours,
+    allTags,
+    byId,
+    flavourOf,
+    fetchAll,
+    create,
+    update,
+    remove,
+    test,
+    reset,
+  }
 })

@@ -28,3 +28,14 @@ export function formatAddress(engine: Engine, host: string, port: number): strin
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
   return `${h}:${port}`
 }
+
+/** What a target's server is, when it is more than its engine: MariaDB speaks MySQL's protocol. */
+export type EngineFlavour = Engine | 'mariadb'
+
+/**
+ * The engine to name for a target: "MariaDB" when a MySQL-engine server's own
+ * version string says so (`10.11.6-MariaDB-0+deb12u1`), else the engine.
+ */
+export function engineFlavour(engine: Engine, serverVersion?: string | null): EngineFlavour {
+  return engine === 'mysql' && serverVersion && /mariadb/i.test(serverVersion) ? 'mariadb' : engine
+}

@@ -61,7 +61,7 @@ fn check_login_input(username: &str, password: &SecretString) -> Result<()> {
     Ok(())
 }
 
-fn refused(r: Refused) -> Error {
+pub(super) fn refused(r: Refused) -> Error {
     match r {
         Refused::Locked { retry_after_s } => Error::TooManyAttempts { retry_after_s },
         Refused::Busy => Error::TooManyAttempts { retry_after_s: 1 },
@@ -148,7 +148,10 @@ async fn record_reports(ctx: &Ctx, reports: Vec<ThrottleReport>) -> Result<()> {
 
 /// One failed `login` entry per summary: `{"reason": "throttled", "attempts": n}` for a lock
 /// episode of a user, `{"reason": "unknown_users", ...}` for names that do not exist.
-fn record_reports_blocking(conn: &mut WriteTx<'_>, reports: &[ThrottleReport]) -> Result<()> {
+pub(super) fn record_reports_blocking(
+    conn: &mut WriteTx<'_>,
+    reports: &[ThrottleReport],
+) -> Result<()> {
     for r in reports {
         let (who, addr, detail) = match r {
             ThrottleReport::Episode {

@@ -41,6 +41,15 @@ export function isApiError(err: unknown, status?: number): err is ApiError {
   return err instanceof ApiError && (status === undefined || err.status === status)
 }
 
+/** The statuses of bad input, both naming `field`: 400 breaks the API document, 422 is content
+ * the document allows and the server refuses (SQL that is not a query, an id of nothing). */
+export const INPUT_ERRORS = [400, 422] as const
+
+/** A refusal of the input, shown on the field it names. */
+export function isInputError(err: unknown): err is ApiError {
+  return err instanceof ApiError && (INPUT_ERRORS as readonly number[]).includes(err.status)
+}
+
 export interface HttpHooks {
   /** Shows an error to the user (a toast); not called for silenced failures. */
   onError?: (err: ApiError) => void

@@ -174,23 +174,27 @@ async fn a_schedule_fires_through_the_real_engine_at_its_time() {
     .await;
     clock.set(None);
     let id = s["id"].as_i64().expect("id");
+    // The fire for the first minute, found by its time: on a loaded machine the real minute
+    // may turn before this looks, and then the next minute's fire is listed first.
+    let first = minute.timestamp() - minute.timestamp() % 60;
     let deadline = Instant::now() + Duration::from_secs(30);
     let fired = loop {
         let got = fires(&app, &t, id).await;
-        if let Some(f) = got.iter().find(|f| f["job_id"].is_i64()) {
+        if let Some(f) = got.iter().find(|f| {
+            f["job_id"].is_i64()
+                && f["scheduled_for"]
+                    .as_str()
+                    .is_some_and(|s| at(s).timestamp() == first)
+        }) {
             break f.clone();
         }
         assert!(
             Instant::now() < deadline,
-            "no fire through the engine: {got:?}"
+            "no fire for the first minute through the engine: {got:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(fired["outcome"], "started");
-    assert_eq!(
-        at(fired["scheduled_for"].as_str().expect("time")).timestamp(),
-        minute.timestamp() - minute.timestamp() % 60
-    );
     let job_id = fired["job_id"].as_i64().expect("job");
     let job = wait_job(&app, &t, job_id, 30, ended).await;
     assert_eq!(job["status"], "success", "{job}");

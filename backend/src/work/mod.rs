@@ -157,6 +157,43 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The waits between the cancels of one stop: the first follow-up soon (the statement was
+/// only just on its way), then backing off; ~15 s in all.
+const CANCEL_BACKOFF: [Duration; 8] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(3),
+    Duration::from_secs(4),
+    Duration::from_secs(4),
+];
+
+/// Sends a cancel, then again after each wait of `backoff` while `still_runs`; returns how many
+/// were sent.
+async fn cancel_until_ended<F, Fut>(
+    send: F,
+    still_runs: impl Fn() -> bool,
+    backoff: impl IntoIterator<Item = Duration>,
+) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    send().await;
+    let mut sent = 1;
+    for wait in backoff {
+        tokio::time::sleep(wait).await;
+        if !still_runs() {
+            break;
+        }
+        send().await;
+        sent += 1;
+    }
+    sent
+}
+
 /// An executed item on its way to the store.
 struct Ended {
     item: Item,
@@ -246,24 +283,61 @@ impl Engine {
 
     /// Stops this process's items of `kind` whose subject is `subject_id`: no further
     /// statement starts and the running one is cancelled in its database.
-    pub fn cancel_local(&self, kind: &str, subject_id: i64) {
+    pub fn cancel_local(self: &Arc<Self>, kind: &str, subject_id: i64) {
         for held in self.registry.of_subject(kind, subject_id) {
             self.stop(&held, Stop::Cancelled);
         }
     }
 
-    fn stop(&self, held: &Arc<registry::Held>, why: Stop) {
-        if let Some(c) = held.stop(why) {
-            let item = held.item.id;
-            let sent = self.pool.spawn(Lane::Control, None, move || {
-                if let Err(e) = c.cancel() {
+    /// Marks the item stopped and cancels its running statement. A cancel can reach the
+    /// database before the statement it is meant for (sent just after the runner's last look
+    /// at the stop, still on its way): that cancel finds the session idle and does nothing, and
+    /// the statement then runs to its end. So the cancel is sent again, backing off, for as long
+    /// as the item still runs with the same canceller.
+    fn stop(self: &Arc<Self>, held: &Arc<registry::Held>, why: Stop) {
+        let Some(canceller) = held.stop(why) else {
+            return;
+        };
+        let item = held.item.id;
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            // Off the runtime (no caller does this today): one cancel, no follow-up.
+            if let Err(e) = self.pool.spawn(Lane::Control, None, move || {
+                if let Err(e) = canceller.cancel() {
                     log::warn!("cancelling work item {item}: {e}");
                 }
-            });
-            if let Err(e) = sent {
+            }) {
                 log::warn!("cancelling work item {item}: {e}");
             }
-        }
+            return;
+        };
+        let (me, held) = (self.clone(), held.clone());
+        let sent_to = canceller.clone();
+        rt.spawn(async move {
+            let pool = me.pool.clone();
+            let send = move || {
+                let c = canceller.clone();
+                let pool = pool.clone();
+                async move {
+                    match pool.run(Lane::Control, None, move || c.cancel()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => log::warn!("cancelling work item {item}: {e}"),
+                        Err(e) => log::warn!("cancelling work item {item}: {e}"),
+                    }
+                }
+            };
+            let still_runs = || {
+                me.registry
+                    .get(item)
+                    .is_some_and(|h| Arc::ptr_eq(&h, &held) && h.cancels_with(&sent_to))
+            };
+            let sent = cancel_until_ended(send, still_runs, CANCEL_BACKOFF).await;
+            if still_runs() {
+                log::warn!(
+                    "work item {item}: its statement still runs after {sent} cancels; \
+                     its lease and the watchdog decide about it now"
+                );
+            }
+        });
     }
 
     /// Ends what a previous process left (SQLite: everything running not ours, as one process
@@ -600,4 +674,42 @@ fn settle(engine: &Engine, ended: &[Ended], fenced: &[bool]) {
         engine.changed(&e.item.kind, e.item.group_id);
     }
     engine.wake();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const QUICK: [Duration; 5] = [Duration::from_millis(1); 5];
+
+    async fn cancels_sent(takes_on: usize) -> (usize, usize) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let send = move || {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        // The statement ends once the `takes_on`-th cancel reached it.
+        let runs = || calls.load(Ordering::SeqCst) < takes_on;
+        let sent = cancel_until_ended(send, runs, QUICK).await;
+        (sent, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_cancel_that_arrived_before_its_statement_is_sent_again_until_the_statement_ends() {
+        assert_eq!(cancels_sent(3).await, (3, 3));
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_ends_at_the_first_cancel_gets_one() {
+        assert_eq!(cancels_sent(1).await, (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_never_ends_gets_one_cancel_per_wait_and_no_more() {
+        assert_eq!(cancels_sent(usize::MAX).await, (6, 6));
+    }
 }

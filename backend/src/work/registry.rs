@@ -56,6 +56,14 @@ impl Held {
         lock(&self.canceller).clone()
     }
 
+    /// Whether its running statement is still the one `c` cancels: false once its runner has
+    /// cleared the canceller (the statement ended) or set another's.
+    pub fn cancels_with(&self, c: &Arc<dyn Canceller>) -> bool {
+        lock(&self.canceller)
+            .as_ref()
+            .is_some_and(|mine| Arc::ptr_eq(mine, c))
+    }
+
     pub fn renewed(&self, ok_until: Instant) {
         let mut at = lock(&self.ok_until);
         if ok_until > *at {

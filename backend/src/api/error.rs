@@ -11,9 +11,19 @@ use crate::services::error::Error;
 pub struct ErrorBody {
     /// Stable code, e.g. `invalid_input`, `not_found`, `store_unavailable`.
     pub error: &'static str,
+    /// In English.
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The message's own stable code, finer than `error` (e.g. `chars`, `not_found`,
+    /// `job_ended`), when it is a catalogued one: a client says it in its user's language with
+    /// `params`; without one it shows `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The values `reason`'s message names (e.g. `{"min": 1, "max": 200}`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +56,25 @@ impl ApiError {
         Self::BadInput {
             field: Some(field.into()),
             message: message.into(),
+        }
+    }
+
+    fn reason(&self) -> Option<(&'static str, serde_json::Map<String, serde_json::Value>)> {
+        let fixed = |r: &'static str| Some((r, serde_json::Map::new()));
+        match self {
+            ApiError::Domain(e) => e.reason(),
+            ApiError::PayloadTooLarge { limit } => Some((
+                "payload_too_large",
+                serde_json::Map::from_iter([("limit".to_string(), (*limit).into())]),
+            )),
+            ApiError::UnsupportedMediaType => fixed("unsupported_media_type"),
+            ApiError::NoRoute => fixed("no_route"),
+            ApiError::MethodNotAllowed { allow } => Some((
+                "method_not_allowed",
+                serde_json::Map::from_iter([("allow".to_string(), allow.as_str().into())]),
+            )),
+            ApiError::CrossOrigin => fixed("cross_origin"),
+            ApiError::MalformedJson(_) | ApiError::BadInput { .. } => None,
         }
     }
 
@@ -112,7 +141,7 @@ impl ResponseError for ApiError {
                 Error::Validation { field, message }
                 | Error::Unprocessable { field, message }
                 | Error::PasswordRequired { field, message },
-            ) => (message.clone(), Some(field.clone())),
+            ) => (message.text.clone(), Some(field.clone())),
             ApiError::Domain(Error::Internal(cause)) => {
                 let id = uuid::Uuid::new_v4();
                 log::error!("internal error {id}: {cause}");
@@ -138,10 +167,13 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed { allow } = self {
             resp.insert_header((header::ALLOW, allow.as_str()));
         }
+        let (reason, params) = self.reason().unzip();
         resp.json(ErrorBody {
             error: self.code(),
             message,
             field,
+            reason,
+            params: params.unwrap_or_default(),
         })
     }
 }

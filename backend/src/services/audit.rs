@@ -78,6 +78,9 @@ pub struct AuditEntry {
     pub action: String,
     pub object_type: String,
     pub object_id: Option<String>,
+    /// The object's name (a grant's: its account): the current one, or the one the entry
+    /// recorded when the object is gone; none for objects without a name (queries, sessions).
+    pub object_name: Option<String>,
     #[schema(value_type = HashMap<String, Value>)]
     pub detail: Value,
     pub client_addr: Option<String>,
@@ -101,22 +104,45 @@ pub async fn list(
 ) -> Result<AuditPage> {
     actor.require_admin()?;
     let offset = super::page_offset(page, per_page)?;
-    let (rows, total) = ctx
+    let (rows, total, names) = ctx
         .store
-        .run(move |c| rows::page(c, &filter, offset, per_page))
+        .run(move |c| {
+            let (rows, total) = rows::page(c, &filter, offset, per_page)?;
+            let named: Vec<(String, String)> = rows
+                .iter()
+                .filter_map(|r| Some((r.object_type.clone(), r.object_id.clone()?)))
+                .collect();
+            let names = rows::object_names(c, &named)?;
+            Ok::<_, crate::store::StoreError>((rows, total, names))
+        })
         .await?;
     let items = rows
         .into_iter()
-        .map(|r| AuditEntry {
-            id: r.id,
-            at: r.at.and_utc(),
-            actor: r.actor_name,
-            action: r.action,
-            object_type: r.object_type,
-            object_id: r.object_id,
-            detail: serde_json::from_str(&r.detail).unwrap_or(Value::String(r.detail)),
-            client_addr: r.client_addr,
-            success: r.success,
+        .map(|r| {
+            let detail = serde_json::from_str(&r.detail).unwrap_or(Value::String(r.detail));
+            let current = r
+                .object_id
+                .as_deref()
+                .and_then(|id| id.parse::<i64>().ok())
+                .and_then(|id| names.get(&(r.object_type.clone(), id)).cloned());
+            let recorded = || {
+                ["name", "username", "account"]
+                    .iter()
+                    .find_map(|k| detail.get(*k).and_then(Value::as_str))
+                    .map(str::to_string)
+            };
+            AuditEntry {
+                id: r.id,
+                at: r.at.and_utc(),
+                actor: r.actor_name,
+                action: r.action,
+                object_name: current.or_else(recorded),
+                object_type: r.object_type,
+                object_id: r.object_id,
+                detail,
+                client_addr: r.client_addr,
+                success: r.success,
+            }
         })
         .collect();
     Ok(AuditPage {

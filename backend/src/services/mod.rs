@@ -107,9 +107,10 @@ impl Actor {
         if self.role == Role::Admin || roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(error::Error::forbidden(
+            Err(error::Error::forbidden(error::Msg::new(
+                "role_denied",
                 "your role does not allow this action",
-            ))
+            )))
         }
     }
 
@@ -127,14 +128,18 @@ impl Actor {
         if self.may(action) {
             Ok(())
         } else {
-            Err(error::Error::Forbidden(
-                format!(
-                    "your role ({}) does not allow this: {} needs {} or above",
-                    self.role,
-                    action.describe(),
-                    action.min_role()
-                )
-                .into(),
+            let text = format!(
+                "your role ({}) does not allow this: {} needs {} or above",
+                self.role,
+                action.describe(),
+                action.min_role()
+            );
+            // `action` is the variant's name (`RunQueries`), a stable key for translations.
+            Err(error::Error::forbidden(
+                error::Msg::new("role_needs", text)
+                    .with("role", self.role.to_string())
+                    .with("action", format!("{action:?}"))
+                    .with("needed", action.min_role().to_string()),
             ))
         }
     }
@@ -228,12 +233,12 @@ pub const MAX_PER_PAGE: i64 = 500;
 /// Checks `page` (1-based) and `per_page`, and returns the rows to skip.
 pub fn page_offset(page: i64, per_page: i64) -> Result<i64, error::Error> {
     if page < 1 {
-        return Err(error::Error::validation("page", "must be 1 or more"));
+        return Err(error::Error::validation("page", error::Msg::at_least(1)));
     }
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
         return Err(error::Error::validation(
             "per_page",
-            format!("must be between 1 and {MAX_PER_PAGE}"),
+            error::Msg::between(1, MAX_PER_PAGE),
         ));
     }
     Ok((page - 1).saturating_mul(per_page))
@@ -291,7 +296,7 @@ mod tests {
         }
         let e = actor(Role::Viewer).require_to(Action::RunQueries);
         assert!(
-            matches!(e, Err(error::Error::Forbidden(m)) if m.contains("developer")),
+            matches!(e, Err(error::Error::Forbidden(m)) if m.as_str().contains("developer")),
             "the refusal names the role needed"
         );
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{self, Event};
 use super::confine::Confinement;
-use super::error::{Error, Result};
+use super::error::{Error, Msg, Result};
 use super::queries::account::{self, AccountFinding};
 use super::{Action, Actor, Ctx, Role};
 use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
@@ -166,53 +166,58 @@ fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
     })
 }
 
+fn required_here() -> Msg {
+    Msg::new("required_for_engine", "is required for this engine")
+}
+
 fn validate(input: &TargetInput) -> Result<Vec<String>> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name != input.name {
-        return Err(Error::validation(
-            "name",
-            "must be 1 to 100 characters without leading or trailing spaces",
-        ));
+        return Err(Error::validation("name", Msg::chars_trimmed(1, 100)));
     }
     if input.host.chars().count() > 255 {
-        return Err(Error::validation("host", "must be at most 255 characters"));
+        return Err(Error::validation("host", Msg::at_most_chars(255)));
     }
     let networked = input.engine != Engine::Sqlite;
     if networked {
         if input.host.trim().is_empty() {
-            return Err(Error::unprocessable("host", "is required for this engine"));
+            return Err(Error::unprocessable("host", required_here()));
         }
         if input.port == 0 {
-            return Err(Error::unprocessable("port", "must be between 1 and 65535"));
+            return Err(Error::unprocessable("port", Msg::between(1, 65535)));
         }
         if input.username.trim().is_empty() {
-            return Err(Error::unprocessable(
-                "username",
-                "is required for this engine",
-            ));
+            return Err(Error::unprocessable("username", required_here()));
         }
     }
     if matches!(input.engine, Engine::Sqlite | Engine::Oracle) && input.database.trim().is_empty() {
-        let what = if networked {
-            "the service name"
+        let (reason, what) = if networked {
+            ("service_name_required", "the service name")
         } else {
-            "the file path"
+            ("file_path_required", "the file path")
         };
         return Err(Error::unprocessable(
             "database",
-            format!("must give {what}"),
+            Msg::new(reason, format!("must give {what}")),
         ));
     }
     if let Some(q) = &input.query_username {
         if q.chars().count() > 255 || q.trim() != q {
             return Err(Error::validation(
                 "query_username",
-                "must be at most 255 characters without leading or trailing spaces",
+                Msg::new(
+                    "at_most_chars_trimmed",
+                    "must be at most 255 characters without leading or trailing spaces",
+                )
+                .with("max", 255),
             ));
         }
     }
     if input.tags.len() > 50 {
-        return Err(Error::validation("tags", "at most 50 tags"));
+        return Err(Error::validation(
+            "tags",
+            Msg::new("tags_count", "at most 50 tags").with("max", 50),
+        ));
     }
     let mut tags: Vec<String> = Vec::with_capacity(input.tags.len());
     for (i, tag) in input.tags.iter().enumerate() {
@@ -223,7 +228,10 @@ fn validate(input: &TargetInput) -> Result<Vec<String>> {
         if !ok {
             return Err(Error::validation(
                 format!("tags[{i}]"),
-                "tags are 1 to 40 characters of a-z, 0-9, '-', '_' or '.'",
+                Msg::new(
+                    "tag_pattern",
+                    "tags are 1 to 40 characters of a-z, 0-9, '-', '_' or '.'",
+                ),
             ));
         }
         if !tags.contains(tag) {
@@ -243,7 +251,9 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
             .map_err(|why| Error::unprocessable("database", why))?;
         input.database = real
             .to_str()
-            .ok_or_else(|| Error::unprocessable("database", "must be a UTF-8 path"))?
+            .ok_or_else(|| {
+                Error::unprocessable("database", Msg::new("utf8_path", "must be a UTF-8 path"))
+            })?
             .to_string();
         return Ok(());
     }
@@ -256,7 +266,10 @@ async fn check_place(ctx: &Ctx, input: &mut TargetInput) -> Result<()> {
     if on_thread(ctx, move || c.is_store(&host, port, &database)).await? {
         return Err(Error::unprocessable(
             "database",
-            "is AutoDB's own metadata store: no target may be it",
+            Msg::new(
+                "own_store",
+                "is AutoDB's own metadata store: no target may be it",
+            ),
         ));
     }
     Ok(())
@@ -281,13 +294,17 @@ fn check_password_moves(
             .chain([last])
             .find_map(|(field, changed)| changed.then_some(field))
     };
-    let required = |field: &str, password: &str| {
-        Error::PasswordRequired {
+    let required = |field: &str, password: &str| Error::PasswordRequired {
         field: field.to_string(),
-        message: format!(
-            "changing `{field}` would send the stored password somewhere new: give `{password}` again"
-        ),
-    }
+        message: Msg::new(
+            "password_required",
+            format!(
+                "changing `{field}` would send the stored password somewhere new: give \
+                 `{password}` again"
+            ),
+        )
+        .with("field", field)
+        .with("password", password),
     };
     if before.password_enc.is_some() && input.password.is_none() {
         if let Some(field) = first(("username", before.username != f.username)) {
@@ -413,9 +430,13 @@ pub async fn update(ctx: &Ctx, actor: &Actor, id: i64, mut input: TargetInput) -
 /// A duplicate name, said as such.
 fn named_conflict(e: StoreError, name: &str) -> Error {
     match e {
-        StoreError::Duplicate(_) => {
-            Error::Conflict(format!("a target named `{name}` already exists"))
-        }
+        StoreError::Duplicate(_) => Error::conflict(
+            Msg::new(
+                "target_exists",
+                format!("a target named `{name}` already exists"),
+            )
+            .with("name", name),
+        ),
         other => other.into(),
     }
 }
@@ -466,10 +487,17 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
             // A lent account must stay reachable until it is taken back.
             let (policies, open) = crate::store::grants::uses_of_target(c, id)?;
             if policies > 0 || open > 0 {
-                return Err(Error::Conflict(format!(
-                    "{policies} grant polic(ies) and {open} open grant(s) use this target; \
-                     end the grants and delete the policies first"
-                )));
+                return Err(Error::conflict(
+                    Msg::new(
+                        "target_in_use",
+                        format!(
+                            "{policies} grant polic(ies) and {open} open grant(s) use this \
+                             target; end the grants and delete the policies first"
+                        ),
+                    )
+                    .with("policies", policies)
+                    .with("grants", open),
+                ));
             }
             rows::delete(c, id)?;
             let event = Event::ok("delete", "target", id).with(json!({"name": row.name}));
@@ -625,8 +653,14 @@ async fn on_thread<T: Send + 'static>(
 /// The selector of a job script or a query from its two input fields; a refusal names the field
 /// under `prefix` (e.g. `scripts[0].`).
 pub fn selector(ids: &[i64], tags: &[String], prefix: &str) -> Result<TargetSelector> {
-    TargetSelector::new(ids, tags)
-        .map_err(|e| Error::unprocessable(format!("{prefix}{}", e.field), e.message))
+    TargetSelector::new(ids, tags).map_err(|e| {
+        let reason = if e.field == "target_ids" {
+            "ids_or_tags"
+        } else {
+            "empty_tag"
+        };
+        Error::unprocessable(format!("{prefix}{}", e.field), Msg::new(reason, e.message))
+    })
 }
 
 /// Every target with its tags, for [`select`].
@@ -657,7 +691,8 @@ pub fn select<'a>(
             {
                 return Err(Error::unprocessable(
                     field,
-                    format!("no target with id {missing}"),
+                    Msg::new("no_target_id", format!("no target with id {missing}"))
+                        .with("id", *missing),
                 ));
             }
         }
@@ -665,7 +700,11 @@ pub fn select<'a>(
             if chosen.is_empty() {
                 return Err(Error::unprocessable(
                     field,
-                    format!("no target carries all of {tags:?}"),
+                    Msg::new(
+                        "no_target_tags",
+                        format!("no target carries all of {tags:?}"),
+                    )
+                    .with("tags", tags.join(", ")),
                 ));
             }
         }

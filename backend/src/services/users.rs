@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::blocking;
-use super::error::{Error, Result};
+use super::error::{Error, Msg, Result};
 use super::{Actor, Ctx, Role};
 use crate::crypto;
 use crate::store::{self, tokens, users as rows, DbConn, Store};
@@ -48,7 +48,10 @@ pub fn validate_username(name: &str) -> Result<()> {
     } else {
         Err(Error::validation(
             "username",
-            "must be 1 to 64 characters of letters, digits, '.', '_', '-' or '@'",
+            Msg::new(
+                "username_pattern",
+                "must be 1 to 64 characters of letters, digits, '.', '_', '-' or '@'",
+            ),
         ))
     }
 }
@@ -58,7 +61,7 @@ pub fn validate_password(password: &SecretString) -> Result<()> {
     if !(MIN_PASSWORD_CHARS..=1024).contains(&n) {
         return Err(Error::validation(
             "password",
-            format!("must be {MIN_PASSWORD_CHARS} to 1024 characters"),
+            Msg::chars(MIN_PASSWORD_CHARS, 1024),
         ));
     }
     Ok(())
@@ -78,7 +81,10 @@ pub fn create_blocking(
     let hash = crypto::hash_password(password);
     store.write_blocking(|c| {
         if rows::by_name(c, username)?.is_some() {
-            return Err(Error::Conflict(format!("user `{username}` already exists")));
+            return Err(Error::conflict(
+                Msg::new("user_exists", format!("user `{username}` already exists"))
+                    .with("username", username),
+            ));
         }
         let now = store::now();
         let row = rows::insert(
@@ -158,9 +164,10 @@ pub fn update_blocking(
             && !before.disabled
             && (changes.role.is_some_and(|r| r != Role::Admin) || changes.disabled == Some(true));
         if loses_admin && rows::count_active_admins(c)? <= 1 {
-            return Err(Error::Conflict(
-                "this is the last active admin; make another admin first".into(),
-            ));
+            return Err(Error::conflict(Msg::new(
+                "last_admin",
+                "this is the last active admin; make another admin first",
+            )));
         }
         rows::update(
             c,

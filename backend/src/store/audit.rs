@@ -298,6 +298,51 @@ pub fn page(
     Ok((rows, total))
 }
 
+/// The current names of the objects `entries` (type, id) name, where the type has one:
+/// targets, jobs, users, schedules, grant policies and API tokens by name, grants by account.
+/// An object since deleted has none here (its entry's detail may still say it).
+pub fn object_names(
+    conn: &mut DbConn,
+    entries: &[(String, String)],
+) -> Result<std::collections::HashMap<(String, i64), String>> {
+    use super::schema::{api_tokens, grant_policies, grants, jobs, schedules, targets, users};
+    let ids_of = |kind: &str| -> Vec<i64> {
+        let mut ids: Vec<i64> = entries
+            .iter()
+            .filter(|(t, _)| t == kind)
+            .filter_map(|(_, id)| id.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let mut out = std::collections::HashMap::new();
+    macro_rules! names {
+        ($kind:literal, $table:ident, $name:ident) => {
+            let ids = ids_of($kind);
+            if !ids.is_empty() {
+                let found: Vec<(i64, String)> = $table::table
+                    .filter($table::id.eq_any(&ids))
+                    .select(($table::id, $table::$name))
+                    .load(conn)?;
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|(id, n)| (($kind.to_string(), id), n)),
+                );
+            }
+        };
+    }
+    names!("target", targets, name);
+    names!("job", jobs, name);
+    names!("user", users, username);
+    names!("schedule", schedules, name);
+    names!("grant_policy", grant_policies, name);
+    names!("api_token", api_tokens, name);
+    names!("grant", grants, account);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

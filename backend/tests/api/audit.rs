@@ -30,6 +30,51 @@ async fn logins_and_changes_are_recorded_with_who_what_and_where() {
         .any(|e| e["action"] == "login" && e["success"] == true));
 }
 
+/// Entries name their object as it is called now (renamed: the new name), or as it was called
+/// when it is gone; objects without a name have none.
+#[actix_web::test]
+async fn entries_name_their_objects_now_or_as_recorded_once_gone() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let body = |name: &str| json!({"name": name, "engine": "sqlite", "database": app.sqlite_path(&format!("{name}.db"))});
+    let kept: Value = app
+        .post_json("/api/targets", Some(&t), body("before"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let kept = kept["id"].as_i64().expect("id");
+    let r = app
+        .put_json(&format!("/api/targets/{kept}"), Some(&t), body("after"))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let gone: Value = app
+        .post_json("/api/targets", Some(&t), body("gone"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let gone = gone["id"].as_i64().expect("id");
+    let r = app.delete(&format!("/api/targets/{gone}"), Some(&t)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let entries = app.audit("object_type=target").await;
+    let name_of = |id: i64, action: &str| {
+        entries
+            .iter()
+            .find(|e| e["object_id"] == id.to_string().as_str() && e["action"] == action)
+            .map(|e| e["object_name"].clone())
+            .unwrap_or_else(|| panic!("no {action} of {id}: {entries:?}"))
+    };
+    assert_eq!(name_of(kept, "create"), "after");
+    assert_eq!(name_of(gone, "create"), "gone");
+    assert_eq!(name_of(gone, "delete"), "gone");
+    let sessions = app.audit("object_type=session").await;
+    assert!(
+        sessions.iter().all(|e| e["object_name"].is_null()),
+        "{sessions:?}"
+    );
+}
+
 #[actix_web::test]
 async fn the_audit_log_pages_newest_first_and_filters_by_time() {
     let app = spawn_app().await;

@@ -158,3 +158,82 @@ async fn an_unknown_api_route_is_a_json_404() {
     let r = app.get("/api/does-not-exist", None).await;
     expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+/// A refusal carries its message's stable code and values, so the UI can say it in its user's
+/// language; the English `message` stays as it was.
+#[actix_web::test]
+async fn refusals_carry_a_reason_and_its_params_for_translation() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let lite = app.sqlite_path("reasons.db");
+    let r = app
+        .post_json(
+            "/api/targets",
+            Some(&t),
+            json!({"name": "lite", "engine": "sqlite", "database": lite}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let target = r.json::<Value>().await.expect("json")["id"].clone();
+
+    let body = expect_error(
+        app.post_json(
+            "/api/jobs",
+            Some(&t),
+            json!({"name": "", "scripts": [{"sql": "SELECT 1", "target_ids": [target]}]}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    assert_eq!(
+        (&body["field"], &body["reason"], &body["params"]),
+        (
+            &json!("name"),
+            &json!("chars"),
+            &json!({"min": 1, "max": 200})
+        ),
+        "{body}"
+    );
+    assert_eq!(body["message"], "must be 1 to 200 characters");
+
+    let body = expect_error(
+        app.get("/api/jobs/987654", Some(&t)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        (&body["reason"], &body["params"]),
+        (&json!("not_found"), &json!({"what": "job"}))
+    );
+
+    let body = expect_error(
+        app.post_json(
+            "/api/queries",
+            Some(&t),
+            json!({"sql": "SELECT 1;\nUPDATE t SET a = 1", "target_ids": [target]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
+    assert_eq!(body["reason"], "statement_not_query", "{body}");
+    assert_eq!(
+        body["params"],
+        json!({"n": 2, "line": 2, "kind": "UPDATE", "engine": "sqlite", "target": "lite"})
+    );
+
+    let r = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "admin", "password": "wrong"}))
+        .send()
+        .await
+        .expect("send");
+    let body = expect_error(r, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(body["reason"], "invalid_credentials");
+    assert!(body.get("params").is_none(), "no values, no params: {body}");
+}

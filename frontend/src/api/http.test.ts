@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { apiError, json, mockApi } from '@/test/mockApi'
 import { ApiError, BAD_RESPONSE, NETWORK_ERROR, api, buildUrl, call, configureHttp, type RequestOptions } from './http'
 import type { TargetInput } from './types'
+import { setLocale } from '@/locales'
 
 const onError = vi.fn()
 const onUnauthorized = vi.fn()
@@ -83,6 +84,20 @@ describe('http transport', () => {
     expect(err).toMatchObject({ status: 400, code: 'invalid_input', message: 'port out of range', field: 'port' })
     expect(onError).toHaveBeenCalledOnce()
     expect(onError.mock.calls[0]![0]).toBe(err)
+  })
+
+  it("says a catalogued refusal in the user's language, and the English message otherwise", async () => {
+    const body = { error: 'invalid_input', message: 'must be 1 to 200 characters', field: 'name', reason: 'chars', params: { min: 1, max: 200 } }
+    mockApi({ 'POST /api/targets': [json(400, body), json(400, body), json(400, { ...body, reason: 'from_a_newer_server' })] })
+    setLocale('zh-CN')
+    const zh = await postTarget(sqlite).catch((e: unknown) => e)
+    setLocale('en')
+    const en = await postTarget(sqlite).catch((e: unknown) => e)
+    const unknown = await postTarget(sqlite).catch((e: unknown) => e)
+
+    expect(zh).toMatchObject({ message: '长度须为 1 到 200 个字符', reason: 'chars', params: { min: 1, max: 200 }, field: 'name' })
+    expect(en).toMatchObject({ message: 'must be 1 to 200 characters' })
+    expect(unknown).toMatchObject({ message: 'must be 1 to 200 characters', reason: 'from_a_newer_server' })
   })
 
   it('does not toast when the caller passes silent: true', async () => {

@@ -5,6 +5,7 @@
 // place. The UI wires the hooks in main.ts; tests wire fakes.
 import createClient from 'openapi-fetch'
 import type { paths } from './schema'
+import { serverText } from '@/utils/serverText'
 
 export const API_BASE = '/api'
 
@@ -31,6 +32,9 @@ export class ApiError extends Error {
     readonly field: string | null = null,
     /** Seconds from `Retry-After` on a 429. */
     readonly retryAfter: number | null = null,
+    /** The message's stable code and values (ErrorBody); `message` is already in the user's language. */
+    readonly reason: string | null = null,
+    readonly params: Record<string, unknown> = {},
   ) {
     super(message)
     this.name = 'ApiError'
@@ -100,7 +104,15 @@ interface Outcome<T> {
   response: Response
 }
 
-function isErrorBody(body: unknown): body is { error: string; message: string; field?: string | null } {
+interface ErrorBody {
+  error: string
+  message: string
+  field?: string | null
+  reason?: string | null
+  params?: Record<string, unknown>
+}
+
+function isErrorBody(body: unknown): body is ErrorBody {
   if (typeof body !== 'object' || body === null) return false
   const b = body as Record<string, unknown>
   return typeof b.error === 'string' && typeof b.message === 'string'
@@ -110,7 +122,9 @@ function toApiError(res: Response, body: unknown): ApiError {
   const retry = Number.parseInt(res.headers.get('retry-after') ?? '', 10)
   const retryAfter = Number.isFinite(retry) ? retry : null
   if (isErrorBody(body)) {
-    return new ApiError(res.status, body.error, body.message, body.field ?? null, retryAfter)
+    const params = body.params ?? {}
+    const message = serverText(body.reason, params) ?? body.message
+    return new ApiError(res.status, body.error, message, body.field ?? null, retryAfter, body.reason ?? null, params)
   }
   // A proxy error page (nginx 502) or an empty body: keep the status visible.
   return new ApiError(res.status, BAD_RESPONSE, `HTTP ${res.status} ${res.statusText}`.trim(), null, retryAfter)

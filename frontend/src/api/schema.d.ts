@@ -683,6 +683,11 @@ export interface components {
             /** Format: int64 */
             id: number;
             object_id?: string | null;
+            /**
+             * @description The object's name (a grant's: its account): the current one, or the one the entry
+             *     recorded when the object is gone; none for objects without a name (queries, sessions).
+             */
+            object_name?: string | null;
             object_type: string;
             success: boolean;
         };
@@ -784,7 +789,18 @@ export interface components {
             /** @description Stable code, e.g. `invalid_input`, `not_found`, `store_unavailable`. */
             error: string;
             field?: string | null;
+            /** @description In English. */
             message: string;
+            /** @description The values `reason`'s message names (e.g. `{"min": 1, "max": 200}`). */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The message's own stable code, finer than `error` (e.g. `chars`, `not_found`,
+             *     `job_ended`), when it is a catalogued one: a client says it in its user's language with
+             *     `params`; without one it shows `message`.
+             */
+            reason?: string | null;
         };
         /** @description Body of `POST /api/grants/{id}/extend`. */
         ExtendInput: {

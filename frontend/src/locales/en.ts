@@ -1,5 +1,6 @@
 // English messages. This object is the message schema: zh-CN.ts must have the
 // same keys, which the type checker enforces.
+import serverErrors from './server.en'
 export default {
   app: {
     name: 'AutoDB',
@@ -69,6 +70,7 @@ export default {
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },
+  serverErrors,
   errors: {
     network: 'Cannot reach the AutoDB server. Check your connection and try again.',
     badResponse: 'Unexpected answer from the server (HTTP {status}).',
@@ -386,6 +388,38 @@ export default {
     failure: 'Failed',
     detail: 'Detail',
     empty: 'No audit entries match the filters',
+    actions: {
+      cancel: 'Cancel',
+      conflict: 'Conflict',
+      create: 'Create',
+      delete: 'Delete',
+      export: 'Export',
+      extend: 'Extend',
+      grant: 'Grant',
+      login: 'Sign in',
+      logout: 'Sign out',
+      password: 'Password change',
+      request: 'Request',
+      restore_failed: 'Restore failed',
+      restoring: 'Take back',
+      retry: 'Retry',
+      revoke: 'Revoke',
+      run: 'Run',
+      submit: 'Submit',
+      test: 'Test',
+      update: 'Update',
+    },
+    objects: {
+      api_token: 'API token',
+      grant: 'Grant',
+      grant_policy: 'Grant policy',
+      job: 'Job',
+      query: 'Query',
+      schedule: 'Schedule',
+      session: 'Session',
+      target: 'Target',
+      user: 'User',
+    },
   },
   account: {
     title: 'My account',

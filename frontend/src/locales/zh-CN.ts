@@ -1,4 +1,5 @@
 // Simplified Chinese messages; typed against en.ts so a missing key fails the build.
+import serverErrors from './server.zh-CN'
 import type { MessageSchema } from './index'
 
 const zhCN: MessageSchema = {
@@ -70,6 +71,7 @@ const zhCN: MessageSchema = {
     oracle: 'Oracle',
     sqlite: 'SQLite',
   },
+  serverErrors,
   errors: {
     network: '无法连接 AutoDB 服务器，请检查网络后重试。',
     badResponse: '服务器返回了意外的响应（HTTP {status}）。',
@@ -386,6 +388,38 @@ const zhCN: MessageSchema = {
     failure: '失败',
     detail: '详情',
     empty: '没有符合筛选条件的审计记录',
+    actions: {
+      cancel: '取消',
+      conflict: '冲突',
+      create: '创建',
+      delete: '删除',
+      export: '导出',
+      extend: '延长',
+      grant: '授予',
+      login: '登录',
+      logout: '退出登录',
+      password: '修改密码',
+      request: '申请',
+      restore_failed: '收回失败',
+      restoring: '收回',
+      retry: '重试',
+      revoke: '吊销',
+      run: '运行',
+      submit: '提交',
+      test: '测试',
+      update: '修改',
+    },
+    objects: {
+      api_token: 'API 令牌',
+      grant: '授权',
+      grant_policy: '授权策略',
+      job: '作业',
+      query: '查询',
+      schedule: '计划',
+      session: '会话',
+      target: '目标',
+      user: '用户',
+    },
   },
   account: {
     title: '我的账户',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ApiError, BAD_RESPONSE, NETWORK_ERROR } from '@/api/http'
 import { setLocale } from '@/locales'
 import { errorText } from './errorText'
-import { formatMs } from './format'
+import { formatMs, formatTime, isoInZone } from './format'
 
 describe('errorText', () => {
   it("shows the server's message as it is", () => {
@@ -22,6 +22,20 @@ describe('errorText', () => {
     setLocale('zh-CN')
     expect(errorText(new ApiError(0, NETWORK_ERROR, 'Failed to fetch'))).toContain('无法连接')
     setLocale('en')
+  })
+})
+
+describe('formatTime', () => {
+  it('is ISO 8601, 24-hour, with the offset, the same in both languages', () => {
+    const iso = '2026-12-03T15:04:05Z'
+    setLocale('en')
+    expect(isoInZone(new Date(iso), 'Asia/Shanghai')).toBe('2026-12-03 23:04:05 +08:00')
+    expect(isoInZone(new Date(iso), 'America/New_York')).toBe('2026-12-03 10:04:05 -05:00')
+    const en = formatTime(iso)
+    setLocale('zh-CN')
+    expect(formatTime(iso)).toBe(en)
+    setLocale('en')
+    expect(en).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}$/)
   })
 })
 

@@ -1,19 +1,34 @@
 // Display formatting shared by tables.
-import { currentLocale } from '@/locales'
 
-/** A server timestamp (RFC 3339 UTC) in the viewer's time zone and language. */
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return ''
-  const d = new Date(iso)
-  if (Number.isNaN(d.getTime())) return iso
-  return d.toLocaleString(currentLocale(), {
+/**
+ * An instant as ISO 8601 wall-clock time in `zone` (the viewer's by default), 24-hour, with
+ * the zone's UTC offset: `2026-12-03 17:30:05 +08:00`, the same in every language.
+ */
+export function isoInZone(d: Date, zone?: string, seconds = true): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
-  })
+    hourCycle: 'h23',
+    timeZoneName: 'longOffset',
+  }).formatToParts(d)
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
+  // `GMT+08:00`, or `GMT` for UTC itself.
+  const offset = part('timeZoneName').replace('GMT', '') || '+00:00'
+  const time = `${part('hour')}:${part('minute')}${seconds ? `:${part('second')}` : ''}`
+  return `${part('year')}-${part('month')}-${part('day')} ${time} ${offset}`
+}
+
+/** A server timestamp (RFC 3339 UTC) in the viewer's time zone (see `isoInZone`). */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return ''
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return isoInZone(d)
 }
 
 export function isPast(iso: string | null | undefined, now = Date.now()): boolean {

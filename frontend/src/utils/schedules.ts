@@ -3,6 +3,7 @@ import cronstrue from 'cronstrue'
 // Only the Chinese locale beside the built-in English (the full i18n bundle has 40).
 import 'cronstrue/locales/zh_CN'
 import type { ScheduleInput, Schedule } from '@/api/types'
+import { isoInZone } from './format'
 
 const NICKNAMES: Record<string, string> = {
   '@hourly': '0 * * * *',
@@ -34,22 +35,13 @@ export function viewerZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
 }
 
-/** An instant (RFC 3339) as wall clock time in `zone`, with the zone's short name. */
-export function formatInZone(iso: string | null | undefined, zone: string, locale: string): string {
+/** An instant (RFC 3339) as wall-clock time in `zone`: ISO 8601, 24-hour, with its offset. */
+export function formatInZone(iso: string | null | undefined, zone: string): string {
   if (!iso) return ''
   const d = new Date(iso)
   if (Number.isNaN(d.getTime())) return iso
   try {
-    return new Intl.DateTimeFormat(locale, {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short',
-    }).format(d)
+    return isoInZone(d, zone, false)
   } catch {
     return iso
   }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::sessions::{record_reports_blocking, refused, MAX_LOGIN_PASSWORD_CHARS};
 use crate::crypto;
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::users::validate_password;
 use crate::services::{blocking, Actor, Ctx};
 use crate::store::{self, tokens, users as user_rows};
@@ -37,7 +37,7 @@ pub async fn change_password(
     {
         return Err(Error::validation(
             "current_password",
-            format!("must be at most {MAX_LOGIN_PASSWORD_CHARS} characters"),
+            Msg::at_most_chars(MAX_LOGIN_PASSWORD_CHARS),
         ));
     }
     validate_password(&new).map_err(|e| match e {
@@ -45,9 +45,10 @@ pub async fn change_password(
         other => other,
     })?;
     let Some(session) = actor.session_digest.clone() else {
-        return Err(Error::forbidden(
+        return Err(Error::forbidden(Msg::new(
+            "password_by_session",
             "a password is changed from a signed-in session, not with an API token",
-        ));
+        )));
     };
     let slot = match ctx
         .throttle
@@ -93,9 +94,10 @@ pub async fn change_password(
             record_reports_blocking(c, &reports)?;
             let now_hash = user_rows::by_id(c, actor.user_id)?.map(|u| u.password_hash);
             if now_hash.as_deref() != Some(verified.as_str()) {
-                return Err(Error::Conflict(
-                    "the password was changed meanwhile; sign in again and retry".into(),
-                ));
+                return Err(Error::conflict(Msg::new(
+                    "password_changed_meanwhile",
+                    "the password was changed meanwhile; sign in again and retry",
+                )));
             }
             user_rows::update(
                 c,

@@ -11,7 +11,7 @@ use super::throttle::{Refused, ThrottleReport};
 use super::{tokens as api_tokens, TOUCH_EVERY};
 use crate::crypto;
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::users::User;
 use crate::services::{blocking, Actor, Ctx};
 use crate::store::{self, tokens, users as user_rows, Store, WriteTx};
@@ -43,7 +43,7 @@ fn check_login_input(username: &str, password: &SecretString) -> Result<()> {
     if username.is_empty() || username.len() > MAX_LOGIN_NAME_BYTES {
         return Err(Error::validation(
             "username",
-            format!("must be 1 to {MAX_LOGIN_NAME_BYTES} characters"),
+            Msg::chars(1, MAX_LOGIN_NAME_BYTES),
         ));
     }
     // Counting stops at the limit: a huge password costs no more than a long one.
@@ -55,7 +55,7 @@ fn check_login_input(username: &str, password: &SecretString) -> Result<()> {
     {
         return Err(Error::validation(
             "password",
-            format!("must be at most {MAX_LOGIN_PASSWORD_CHARS} characters"),
+            Msg::at_most_chars(MAX_LOGIN_PASSWORD_CHARS),
         ));
     }
     Ok(())

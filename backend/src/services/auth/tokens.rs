@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::crypto;
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::{Actor, Ctx};
 use crate::store::{self, tokens};
 
@@ -44,13 +44,13 @@ pub async fn create_api_token(
     expires_in_days: Option<u32>,
 ) -> Result<(ApiToken, SecretString)> {
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(Error::validation("name", "must be 1 to 100 characters"));
+        return Err(Error::validation("name", Msg::chars(1, 100)));
     }
     let name = name.trim().to_string();
     if expires_in_days.is_some_and(|d| d == 0 || d > MAX_TOKEN_DAYS) {
         return Err(Error::validation(
             "expires_in_days",
-            format!("must be between 1 and {MAX_TOKEN_DAYS}"),
+            Msg::between(1, i64::from(MAX_TOKEN_DAYS)),
         ));
     }
     let secret = crypto::new_token(API_TOKEN_PREFIX);

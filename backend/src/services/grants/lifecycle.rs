@@ -11,19 +11,26 @@ use super::{open, seal, secret, Created, ExtendInput, Grant, GrantInput, Mode, S
 use super::{ORIGINAL_AAD, TEMP_AAD};
 use crate::connectors::{self, Engine};
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::{Action, Actor, Ctx};
 use crate::store::grants::{self as rows, Change, GrantFilter, GrantRow, NewGrant, WORK_KIND};
 use crate::store::{self, work};
 use crate::work::Lane;
 
 fn holder(g: &GrantRow) -> Error {
-    Error::Conflict(format!(
-        "this account is lent to {} until {} (grant {})",
-        g.requested_by_name,
-        g.expires_at.and_utc().to_rfc3339(),
-        g.id
-    ))
+    let until = g.expires_at.and_utc().to_rfc3339();
+    Error::conflict(
+        Msg::new(
+            "account_lent",
+            format!(
+                "this account is lent to {} until {until} (grant {})",
+                g.requested_by_name, g.id
+            ),
+        )
+        .with("user", g.requested_by_name.as_str())
+        .with("until", until.as_str())
+        .with("grant", g.id),
+    )
 }
 
 fn temp_verifier(engine: Engine, password: &secrecy::SecretString) -> Verifier {
@@ -49,28 +56,37 @@ fn personal_login() -> String {
 pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Created> {
     let reason = input.reason.trim().to_string();
     if reason.is_empty() || input.reason.chars().count() > 1000 {
-        return Err(Error::validation("reason", "must be 1 to 1000 characters"));
+        return Err(Error::validation("reason", Msg::chars(1, 1000)));
     }
     let (policy, engine, spec) =
         policy_and_spec(ctx, input.policy_id)
             .await
             .map_err(|e| match e {
                 Error::NotFound("grant policy") => {
-                    Error::unprocessable("policy_id", "no such grant policy")
+                    Error::unprocessable("policy_id", Msg::no_such("grant policy"))
                 }
                 other => other,
             })?;
     if !may_ask(actor, &policy.roles) {
-        return Err(Error::Forbidden(
-            format!("your role ({}) may not ask under this policy", actor.role).into(),
+        return Err(Error::forbidden(
+            Msg::new(
+                "policy_role",
+                format!("your role ({}) may not ask under this policy", actor.role),
+            )
+            .with("role", actor.role.to_string()),
         ));
     }
     let min = i64::try_from(ctx.settings.grants.min_duration_s).unwrap_or(i64::MAX);
     if input.duration_s < min || input.duration_s > policy.max_duration_s {
-        let message = format!(
-            "must be between {min} (grants.min_duration_s) and {} (the policy's maximum)",
-            policy.max_duration_s
-        );
+        let message = Msg::new(
+            "between",
+            format!(
+                "must be between {min} (grants.min_duration_s) and {} (the policy's maximum)",
+                policy.max_duration_s
+            ),
+        )
+        .with("min", min)
+        .with("max", policy.max_duration_s);
         // Below the configured minimum breaks the API document; over the policy's maximum is
         // the policy's refusal.
         return Err(if input.duration_s < min {
@@ -159,9 +175,10 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
                 }
             }
             let id = rows::insert(tx, &new).map_err(|e| match e {
-                store::StoreError::Duplicate(_) => {
-                    Error::Conflict("this account is lent to someone else now".into())
-                }
+                store::StoreError::Duplicate(_) => Error::conflict(Msg::new(
+                    "account_lent_now",
+                    "this account is lent to someone else now",
+                )),
                 other => other.into(),
             })?;
             work::enqueue(
@@ -250,9 +267,10 @@ pub async fn request(ctx: &Ctx, actor: &Actor, input: GrantInput) -> Result<Crea
         return Err(Error::TargetFailed(e.to_string()));
     }
     if !done {
-        return Err(Error::Conflict(
-            "the grant was taken back before it became active".into(),
-        ));
+        return Err(Error::conflict(Msg::new(
+            "grant_taken_back_early",
+            "the grant was taken back before it became active",
+        )));
     }
     Ok(Created {
         id,
@@ -302,13 +320,16 @@ pub async fn list(ctx: &Ctx, actor: &Actor, mut filter: GrantFilter) -> Result<V
 pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Result<Grant> {
     let g = row(ctx, actor, id).await?;
     if input.duration_s < 1 {
-        return Err(Error::validation("duration_s", "must be 1 or more"));
+        return Err(Error::validation("duration_s", Msg::at_least(1)));
     }
     if g.status != Status::Active.as_str() {
-        return Err(Error::Conflict(format!(
-            "the grant is {}, not active",
-            g.status
-        )));
+        return Err(Error::conflict(
+            Msg::new(
+                "grant_not_active",
+                format!("the grant is {}, not active", g.status),
+            )
+            .with("status", g.status.as_str()),
+        ));
     }
     let (policy, engine, spec) = policy_and_spec(ctx, g.policy_id).await?;
     let until = g.expires_at + Span::seconds(input.duration_s);
@@ -316,10 +337,15 @@ pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Re
     if total > policy.max_duration_s {
         return Err(Error::unprocessable(
             "duration_s",
-            format!(
-                "the grant would last {total} s; the policy allows {} s from its start",
-                policy.max_duration_s
-            ),
+            Msg::new(
+                "grant_too_long",
+                format!(
+                    "the grant would last {total} s; the policy allows {} s from its start",
+                    policy.max_duration_s
+                ),
+            )
+            .with("total", total)
+            .with("max", policy.max_duration_s),
         ));
     }
     if g.mode == Mode::Personal.as_str() {
@@ -346,7 +372,10 @@ pub async fn extend(ctx: &Ctx, actor: &Actor, id: i64, input: ExtendInput) -> Re
             if !rows::transition(tx, id, &[Status::Active.as_str()], &change)?
                 || !rows::reschedule(tx, id, until)?
             {
-                return Err(Error::Conflict("the grant is being taken back now".into()));
+                return Err(Error::conflict(Msg::new(
+                    "grant_ending",
+                    "the grant is being taken back now",
+                )));
             }
             let detail = json!({"duration_s": input.duration_s, "expires_at": until.and_utc()});
             audit::record(
@@ -367,10 +396,10 @@ pub async fn end(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Grant> {
     let g = row(ctx, actor, id).await?;
     let status: Status = g.status.parse().map_err(Error::internal)?;
     if status.is_terminal() {
-        return Err(Error::Conflict(format!(
-            "the grant has already {}",
-            g.status
-        )));
+        return Err(Error::conflict(
+            Msg::new("grant_ended", format!("the grant has already {}", g.status))
+                .with("status", g.status.as_str()),
+        ));
     }
     let who = actor.clone();
     ctx.store

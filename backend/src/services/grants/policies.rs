@@ -9,7 +9,7 @@ use super::rights::{self, Right};
 use super::{utc, Mode, Policy, PolicyInput};
 use crate::connectors::{self, Engine};
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::targets::{spec_from_row, TargetAccess};
 use crate::services::{Action, Actor, Ctx, Role};
 use crate::store::grants::{self as rows, PolicyFields, PolicyRow};
@@ -38,43 +38,58 @@ fn to_policy(r: &PolicyRow) -> Policy {
 async fn fields(ctx: &Ctx, input: &PolicyInput) -> Result<PolicyFields> {
     let name = input.name.trim();
     if name.is_empty() || input.name.chars().count() > 200 {
-        return Err(Error::validation("name", "must be 1 to 200 characters"));
+        return Err(Error::validation("name", Msg::chars(1, 200)));
     }
     let account = input.account.trim();
     if account.is_empty() || input.account.chars().count() > 128 {
-        return Err(Error::validation("account", "must be 1 to 128 characters"));
+        return Err(Error::validation("account", Msg::chars(1, 128)));
     }
     if account.contains(['\\', '\0', '\n', '\r']) {
         return Err(Error::validation(
             "account",
-            "must not contain a backslash or control characters",
+            Msg::new(
+                "no_control_chars",
+                "must not contain a backslash or control characters",
+            ),
         ));
     }
     let min = i64::try_from(ctx.settings.grants.min_duration_s).unwrap_or(i64::MAX);
     if input.max_duration_s < min || input.max_duration_s > 30 * 86_400 {
         return Err(Error::validation(
             "max_duration_s",
-            format!("must be between grants.min_duration_s ({min}) and 2592000 (30 days)"),
+            Msg::new(
+                "between",
+                format!("must be between grants.min_duration_s ({min}) and 2592000 (30 days)"),
+            )
+            .with("min", min)
+            .with("max", 30 * 86_400),
         ));
     }
     if input.roles.is_empty() {
-        return Err(Error::validation("roles", "name at least one role"));
+        return Err(Error::validation(
+            "roles",
+            Msg::new("roles_none", "name at least one role"),
+        ));
     }
     let target_id = input.target_id;
     let row = ctx
         .store
         .run(move |c| targets::row(c, target_id))
         .await?
-        .ok_or_else(|| Error::unprocessable("target_id", "no such target"))?;
+        .ok_or_else(|| Error::unprocessable("target_id", Msg::no_such("target")))?;
     match row.engine.parse::<Engine>() {
         Ok(Engine::Postgres | Engine::Mysql) => {}
         _ => {
             return Err(Error::unprocessable(
                 "target_id",
-                format!(
-                    "grants work on PostgreSQL and MySQL/MariaDB targets; this one is {}",
-                    row.engine
-                ),
+                Msg::new(
+                    "grant_engine",
+                    format!(
+                        "grants work on PostgreSQL and MySQL/MariaDB targets; this one is {}",
+                        row.engine
+                    ),
+                )
+                .with("engine", row.engine.as_str()),
             ))
         }
     }
@@ -92,7 +107,10 @@ async fn fields(ctx: &Ctx, input: &PolicyInput) -> Result<PolicyFields> {
 
 fn named_conflict(e: Error) -> Error {
     match e {
-        Error::Conflict(_) => Error::Conflict("a grant policy with this name exists".into()),
+        Error::Conflict(_) => Error::conflict(Msg::new(
+            "policy_exists",
+            "a grant policy with this name exists",
+        )),
         other => other,
     }
 }
@@ -158,9 +176,10 @@ pub async fn delete_policy(ctx: &Ctx, actor: &Actor, id: i64) -> Result<()> {
     ctx.store
         .write(move |tx| {
             if rows::open_of_policy(tx, id)? > 0 {
-                return Err(Error::Conflict(
-                    "a grant of this policy is still open; end it first".into(),
-                ));
+                return Err(Error::conflict(Msg::new(
+                    "policy_in_use",
+                    "a grant of this policy is still open; end it first",
+                )));
             }
             if !rows::delete_policy(tx, id)? {
                 return Err(Error::NotFound("grant policy"));

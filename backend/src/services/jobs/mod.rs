@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::audit::{self, Event};
-use super::error::{Error, Result};
+use super::error::{Error, Msg, Result};
 use super::{Action, Actor, Ctx};
 use crate::connectors::Engine;
 use crate::domain::Status;
@@ -405,7 +405,7 @@ fn resolve(
         let prefix = format!("scripts[{i}].");
         let field = |f: &str| format!("{prefix}{f}");
         if s.sql.trim().is_empty() {
-            return Err(Error::validation(field("sql"), "is empty"));
+            return Err(Error::validation(field("sql"), Msg::empty()));
         }
         let selector = targets::selector(&s.target_ids, &s.target_tags, &prefix)?;
         let chosen = targets::select(&all, &selector, &prefix)?;
@@ -420,7 +420,11 @@ fn resolve(
             {
                 return Err(Error::unprocessable(
                     field("sql"),
-                    format!("has no statement to run on {engine} targets"),
+                    Msg::new(
+                        "no_statement",
+                        format!("has no statement to run on {engine} targets"),
+                    )
+                    .with("engine", engine.to_string()),
                 ));
             }
             // As each engine reads it: what is a literal differs between dialects.
@@ -452,12 +456,16 @@ pub async fn submit_linked(
     actor.require_to(Action::RunJobs)?;
     let name = input.name.trim().to_string();
     if name.is_empty() || input.name.chars().count() > 200 {
-        return Err(Error::validation("name", "must be 1 to 200 characters"));
+        return Err(Error::validation("name", Msg::chars(1, 200)));
     }
     if input.scripts.is_empty() || input.scripts.len() > MAX_SCRIPTS {
         return Err(Error::validation(
             "scripts",
-            format!("must list 1 to {MAX_SCRIPTS} scripts"),
+            Msg::new(
+                "scripts_count",
+                format!("must list 1 to {MAX_SCRIPTS} scripts"),
+            )
+            .with("max", MAX_SCRIPTS),
         ));
     }
     let a = actor.clone();
@@ -530,15 +538,15 @@ pub const MAX_RUNS_PER_PAGE: i64 = 1000;
 /// Checks a page of runs' parameters: the offset of the page.
 pub fn runs_page_offset(filter: &rows::RunFilter, page: i64, per_page: i64) -> Result<i64> {
     if filter.script.is_some_and(|s| s < 0) {
-        return Err(Error::validation("script", "must be 0 or more"));
+        return Err(Error::validation("script", Msg::at_least(0)));
     }
     if page < 1 {
-        return Err(Error::validation("page", "must be 1 or more"));
+        return Err(Error::validation("page", Msg::at_least(1)));
     }
     if !(1..=MAX_RUNS_PER_PAGE).contains(&per_page) {
         return Err(Error::validation(
             "per_page",
-            format!("must be between 1 and {MAX_RUNS_PER_PAGE}"),
+            Msg::between(1, MAX_RUNS_PER_PAGE),
         ));
     }
     Ok((page - 1).saturating_mul(per_page))
@@ -606,9 +614,10 @@ pub(super) async fn require_steer(ctx: &Ctx, actor: &Actor, id: i64) -> Result<(
     if job.created_by == Some(actor.user_id) {
         Ok(())
     } else {
-        Err(Error::forbidden(
+        Err(Error::forbidden(Msg::new(
+            "job_owner_only",
             "only the job's owner, operators and admins may cancel or retry it",
-        ))
+        )))
     }
 }
 
@@ -622,9 +631,14 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Job> {
             let running = match rows::request_cancel(c, id)? {
                 rows::Cancel::Requested { running } => running,
                 rows::Cancel::AlreadyEnded { status } => {
-                    return Err(Error::Conflict(format!(
-                        "job {id} has already ended ({status})"
-                    )))
+                    return Err(Error::conflict(
+                        Msg::new(
+                            "job_ended",
+                            format!("job {id} has already ended ({status})"),
+                        )
+                        .with("id", id)
+                        .with("status", status.as_str()),
+                    ))
                 }
             };
             let event = Event::ok("cancel", "job", id).with(json!({"running_runs": running.len()}));

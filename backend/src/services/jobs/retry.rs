@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::super::audit::{self, Event};
-use super::super::error::{Error, Result};
+use super::super::error::{Error, Msg, Result};
 use super::super::{Actor, Ctx};
 use super::{get, in_one_transaction, require_steer, Job};
 use crate::connectors::Engine;
@@ -77,12 +77,20 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: i64, input: RetryInput) -> Resu
             let n = match rows::retry(c, id, &rule)? {
                 rows::Retry::Again { runs } => runs,
                 rows::Retry::StillActive { status } => {
-                    return Err(Error::Conflict(format!("job {id} is still {status}")))
+                    return Err(Error::conflict(
+                        Msg::new("job_active", format!("job {id} is still {status}"))
+                            .with("id", id)
+                            .with("status", status.as_str()),
+                    ))
                 }
                 rows::Retry::NothingFailed => {
-                    return Err(Error::Conflict(format!(
-                        "job {id} has no failed or cancelled runs"
-                    )))
+                    return Err(Error::conflict(
+                        Msg::new(
+                            "job_nothing_failed",
+                            format!("job {id} has no failed or cancelled runs"),
+                        )
+                        .with("id", id),
+                    ))
                 }
             };
             let from = serde_json::to_value(from).unwrap_or_default();

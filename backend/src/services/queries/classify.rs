@@ -44,6 +44,7 @@ use std::ops::ControlFlow;
 
 use super::names::{self, ObjectRef};
 use crate::connectors::Engine;
+use crate::services::error::Msg;
 
 /// One statement that passed, as it will be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,31 +221,49 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
 /// Splits and classifies `sql` for `engine`. `Err` is the message for the user (a 400 on `sql`).
 /// Each statement is parsed as the server will read its names: on PostgreSQL, `U&"…"`
 /// identifiers are decoded first; on Oracle, `@` (a database link) is refused.
-pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
+pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, Msg> {
     let split = sqlsplit::split(engine.dialect(), sql);
     if let Some(skipped) = split.skipped.first() {
-        return Err(format!(
-            "line {}: `{}` is a client command ({}); only SQL queries can run here",
-            skipped.line,
-            crate::services::truncate(&skipped.text, 60),
-            skipped.reason
-        ));
+        let command = crate::services::truncate(&skipped.text, 60);
+        return Err(Msg::new(
+            "client_command",
+            format!(
+                "line {}: `{command}` is a client command ({}); only SQL queries can run here",
+                skipped.line, skipped.reason
+            ),
+        )
+        .with("line", skipped.line)
+        .with("command", command));
     }
     if split.statements.is_empty() {
-        return Err("has no statement to run".into());
+        return Err(Msg::new("no_statement_to_run", "has no statement to run"));
     }
     let dialect = dialect(engine);
     let mut out = Vec::with_capacity(split.statements.len());
     for (i, stmt) in split.statements.iter().enumerate() {
         let n = i + 1;
-        let at = |what: String| format!("statement {n} (line {}) {what}", stmt.line);
+        // The refusal of statement `n`: "is a DELETE, not a query" is catalogued by its kind;
+        // the others carry their English detail.
+        let at = |what: Msg| {
+            let text = format!("statement {n} (line {}) {what}", stmt.line);
+            let msg = match what.params.get("kind") {
+                Some(kind) if what.reason == Some("not_query") => {
+                    Msg::new("statement_not_query", text).with("kind", kind.clone())
+                }
+                _ => Msg::new("statement_refused", text).with("detail", what.text),
+            };
+            msg.with("n", n).with("line", stmt.line)
+        };
         if stmt.kind != sqlsplit::StatementKind::Sql {
-            return Err(at("is a PL/SQL block, not a query".into()));
+            return Err(at(
+                Msg::new("not_query", "is a PL/SQL block, not a query").with("kind", "PL/SQL")
+            ));
         }
-        check_comments(engine, dialect.as_ref(), &stmt.sql).map_err(at)?;
-        check_db_links(engine, dialect.as_ref(), &stmt.sql).map_err(at)?;
+        check_comments(engine, dialect.as_ref(), &stmt.sql).map_err(|e| at(e.into()))?;
+        check_db_links(engine, dialect.as_ref(), &stmt.sql).map_err(|e| at(e.into()))?;
         let text = if engine == Engine::Postgres {
-            names::decode_unicode_identifiers(dialect.as_ref(), &stmt.sql).map_err(at)?
+            names::decode_unicode_identifiers(dialect.as_ref(), &stmt.sql)
+                .map_err(|e| at(e.into()))?
         } else {
             std::borrow::Cow::Borrowed(stmt.sql.as_str())
         };
@@ -252,13 +271,15 @@ pub fn classify(engine: Engine, sql: &str) -> Result<Vec<Checked>, String> {
             at(format!(
                 "could not be parsed as a query ({e}); statements that are not recognisably \
                  queries are not run"
-            ))
+            )
+            .into())
         })?;
         let [only] = parsed.as_slice() else {
             return Err(at(format!(
                 "reads as {} statements to the SQL parser; send one statement at a time",
                 parsed.len()
-            )));
+            )
+            .into()));
         };
         let inner = check_statement(engine, only).map_err(at)?;
         out.push(Checked {
@@ -314,7 +335,7 @@ fn check_db_links(engine: Engine, dialect: &dyn Dialect, sql: &str) -> Result<()
 
 /// Whether the top-level statement is an allowed kind, then whether anything inside it is not.
 /// Returns what the statement calls and reads, for the runner's check on the target.
-fn check_statement(engine: Engine, stmt: &Statement) -> Result<Inner, String> {
+fn check_statement(engine: Engine, stmt: &Statement) -> Result<Inner, Msg> {
     match stmt {
         Statement::Query(_) => {}
         Statement::Explain { statement, .. } => {
@@ -322,7 +343,8 @@ fn check_statement(engine: Engine, stmt: &Statement) -> Result<Inner, String> {
                 return Err(format!(
                     "is an EXPLAIN of {}, not of a query",
                     article(&kind_of(statement))
-                ));
+                )
+                .into());
             }
         }
         Statement::ExplainTable { .. }
@@ -346,15 +368,22 @@ fn check_statement(engine: Engine, stmt: &Statement) -> Result<Inner, String> {
                     "is PRAGMA {pragma}, which can change the connection; only the \
                      introspection pragmas ({}) are allowed",
                     READ_PRAGMAS.join(", ")
-                ));
+                )
+                .into());
             }
             return Ok(Inner::new(engine));
         }
-        other => return Err(format!("is {}, not a query", article(&kind_of(other)))),
+        other => {
+            let kind = kind_of(other);
+            return Err(
+                Msg::new("not_query", format!("is {}, not a query", article(&kind)))
+                    .with("kind", kind),
+            );
+        }
     }
     let mut inner = Inner::new(engine);
     match stmt.visit(&mut inner) {
-        ControlFlow::Break(why) => Err(why),
+        ControlFlow::Break(why) => Err(why.into()),
         ControlFlow::Continue(()) => Ok(inner),
     }
 }
@@ -596,7 +625,7 @@ mod tests {
     fn rejected(engine: Engine, sql: &str) -> String {
         match classify(engine, sql) {
             Ok(ok) => format!("ALLOWED: {ok:?}"),
-            Err(e) => e,
+            Err(e) => e.text,
         }
     }
 

@@ -34,7 +34,7 @@ use super::{visible, ResultColumn};
 use crate::config::QuerySettings;
 use crate::connectors::{Canceller, Cell, Column, DbError, RowSink};
 use crate::services::audit::{self, Event};
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 use crate::services::targets::{query_spec, TargetAccess};
 use crate::services::{Action, Actor, Ctx};
 use crate::store::queries as rows;
@@ -74,7 +74,10 @@ pub fn check_null_marker(null: &Option<String>) -> Result<()> {
         if m.chars().count() > 20 || m.contains([',', '"', '\r', '\n']) {
             return Err(Error::validation(
                 "null",
-                "must be at most 20 characters without commas, quotes or line breaks",
+                Msg::new(
+                    "null_marker",
+                    "must be at most 20 characters without commas, quotes or line breaks",
+                ),
             ));
         }
     }
@@ -210,15 +213,21 @@ pub async fn csv(
     match result.status.as_str() {
         "success" => {}
         "waiting" | "running" => {
-            return Err(Error::Conflict(
-                "this result is still running; export it once it has ended".into(),
-            ))
+            return Err(Error::conflict(Msg::new(
+                "result_running",
+                "this result is still running; export it once it has ended",
+            )))
         }
         other => {
-            return Err(Error::Conflict(format!(
-                "this result ended as {other} ({}); there is nothing to export",
-                result.error.as_deref().unwrap_or("no message")
-            )))
+            let why = result.error.as_deref().unwrap_or("no message");
+            return Err(Error::conflict(
+                Msg::new(
+                    "result_not_exportable",
+                    format!("this result ended as {other} ({why}); there is nothing to export"),
+                )
+                .with("status", other)
+                .with("detail", why),
+            ));
         }
     }
     let rerun = result.truncated;
@@ -389,8 +398,8 @@ impl ExportJob<'_> {
             .ok_or_else(|| DbError::config("the target no longer exists"))?;
         let timeout = Duration::from_secs(u64::from(self.settings.max_timeout_s));
         let spec = query_spec(self.access, &target, self.connect_timeout, timeout)?;
-        let statements =
-            classify::classify(spec.engine, &self.query.sql_text).map_err(DbError::config)?;
+        let statements = classify::classify(spec.engine, &self.query.sql_text)
+            .map_err(|m| DbError::config(m.text))?;
         let stmt = usize::try_from(self.stmt_idx)
             .ok()
             .and_then(|i| statements.into_iter().nth(i))

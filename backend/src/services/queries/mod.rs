@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::audit::{self, Event};
-use super::error::{Error, Result};
+use super::error::{Error, Msg, Result};
 use super::targets;
 use super::{Actor, Ctx, Role};
 use crate::connectors::Engine;
@@ -211,7 +211,7 @@ fn resolve(
     input: &QueryInput,
     selector: &TargetSelector,
     max_statements: u32,
-) -> Result<(Vec<rows::NewTarget>, std::result::Result<(), String>)> {
+) -> Result<(Vec<rows::NewTarget>, std::result::Result<(), Msg>)> {
     let all = targets::catalog(conn)?;
     let chosen = targets::select(&all, selector, "")?;
     let refused: Vec<String> = chosen
@@ -237,10 +237,15 @@ fn resolve(
         if count > max_statements as usize {
             return Err(Error::unprocessable(
                 "sql",
-                format!(
-                    "holds {count} statements (as {engine} reads it); a query may hold at most \
-                     {max_statements} (query.max_statements)"
-                ),
+                Msg::new(
+                    "too_many_statements",
+                    format!(
+                        "holds {count} statements (as {engine} reads it); a query may hold at \
+                         most {max_statements} (query.max_statements)"
+                    ),
+                )
+                .with("count", count)
+                .with("max", max_statements),
             ));
         }
         match classify::classify(engine, &input.sql) {
@@ -250,7 +255,13 @@ fn resolve(
                 lines: stmts.iter().map(|s| s.line).collect(),
             }),
             Err(why) => {
-                verdict = Err(format!("{why} (as {engine} reads it, for {})", t.name));
+                let text = format!("{why} (as {engine} reads it, for {})", t.name);
+                verdict = Err(Msg {
+                    text,
+                    ..why
+                        .with("engine", engine.to_string())
+                        .with("target", t.name.as_str())
+                });
                 break;
             }
         }
@@ -289,12 +300,16 @@ fn limits(ctx: &Ctx, input: &QueryInput) -> Result<(i32, i32)> {
 pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> {
     actor.require(&[Role::Developer, Role::Operator])?;
     if input.sql.trim().is_empty() {
-        return Err(Error::validation("sql", "is empty"));
+        return Err(Error::validation("sql", Msg::empty()));
     }
     if input.sql.chars().count() > MAX_SQL_CHARS {
         return Err(Error::validation(
             "sql",
-            format!("is longer than {MAX_SQL_CHARS} characters"),
+            Msg::new(
+                "longer_than",
+                format!("is longer than {MAX_SQL_CHARS} characters"),
+            )
+            .with("max", MAX_SQL_CHARS),
         ));
     }
     let (row_limit, timeout_s) = limits(ctx, &input)?;
@@ -316,7 +331,7 @@ pub async fn submit(ctx: &Ctx, actor: &Actor, input: QueryInput) -> Result<i64> 
             });
             if let Err(why) = verdict {
                 let mut detail = detail;
-                detail["refused"] = Value::String(why.clone());
+                detail["refused"] = Value::String(why.text.clone());
                 let event = Event {
                     action: "run",
                     object_type: "query",
@@ -358,7 +373,7 @@ pub async fn get(ctx: &Ctx, actor: &Actor, id: i64, wait_ms: u64) -> Result<Quer
     if wait_ms > MAX_WAIT_MS {
         return Err(Error::validation(
             "wait_ms",
-            format!("must be at most {MAX_WAIT_MS}"),
+            Msg::at_most(MAX_WAIT_MS as i64),
         ));
     }
     let mut rx = ctx.queries.subscribe();
@@ -438,7 +453,9 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Query> {
             // query's row is taken (the lock order of claims and ends).
             crate::store::work::cancel_group(c, rows::WORK_KIND, id)?;
             if !rows::request_cancel(c, id)? {
-                return Err(Error::Conflict(format!("query {id} has already ended")));
+                return Err(Error::conflict(
+                    Msg::new("query_ended", format!("query {id} has already ended")).with("id", id),
+                ));
             }
             audit::record(c, Some(&a), None, None, Event::ok("cancel", "query", id))?;
             Ok(true)

@@ -240,7 +240,7 @@ impl QueryTargets {
         let statements = match classify::classify(spec.engine, &query.sql_text) {
             Ok(s) => s,
             Err(why) => {
-                fail_all(run, query_id, target_id, Outcome::Error, why, None);
+                fail_all(run, query_id, target_id, Outcome::Error, why.text, None);
                 return Ok(());
             }
         };

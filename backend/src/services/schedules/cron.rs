@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 
-use crate::services::error::{Error, Result};
+use crate::services::error::{Error, Msg, Result};
 
 const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
 const NICKNAMES: [&str; 6] = [
@@ -46,23 +46,30 @@ impl CronExpr {
     /// Parses `text`; a bad expression is a 422 on `cron` naming the field at fault.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
-        let bad = |m: String| Error::unprocessable("cron", m);
+        let bad = |m: Msg| Error::unprocessable("cron", m.with("text", text));
         if text.starts_with('@') {
             if !NICKNAMES.iter().any(|n| n.eq_ignore_ascii_case(text)) {
-                return Err(bad(format!(
-                    "`{text}` is not one of {}",
-                    NICKNAMES[..5].join(" ")
-                )));
+                let names = NICKNAMES[..5].join(" ");
+                return Err(bad(Msg::new(
+                    "cron_nickname",
+                    format!("`{text}` is not one of {names}"),
+                )
+                .with("names", names)));
             }
         } else {
             let fields: Vec<&str> = text.split_whitespace().collect();
             if fields.len() != 5 {
-                return Err(bad(format!(
-                    "must have 5 fields (minute hour day-of-month month day-of-week) or be one \
-                     of {}; got {} field(s)",
-                    NICKNAMES[..5].join(" "),
-                    fields.len()
-                )));
+                let names = NICKNAMES[..5].join(" ");
+                return Err(bad(Msg::new(
+                    "cron_fields",
+                    format!(
+                        "must have 5 fields (minute hour day-of-month month day-of-week) or be \
+                         one of {names}; got {} field(s)",
+                        fields.len()
+                    ),
+                )
+                .with("names", names)
+                .with("count", fields.len())));
             }
             if let Err(e) = parser().parse(text) {
                 // Which field: each alone, the others `*`.
@@ -70,26 +77,27 @@ impl CronExpr {
                     let mut probe = ["*"; 5];
                     probe[i] = f;
                     if let Err(e) = parser().parse(&probe.join(" ")) {
-                        return Err(bad(format!(
-                            "field {} ({}) `{f}` is invalid: {e}",
-                            i + 1,
-                            FIELDS[i]
-                        )));
+                        return Err(bad(Msg::new(
+                            "cron_field",
+                            format!("field {} ({}) `{f}` is invalid: {e}", i + 1, FIELDS[i]),
+                        )
+                        .with("n", i + 1)
+                        .with("name", FIELDS[i])
+                        .with("value", *f)
+                        .with("detail", e.to_string())));
                     }
                 }
-                return Err(bad(format!("`{text}` is invalid: {e}")));
+                return Err(bad(invalid(text, &e)));
             }
         }
-        let cron = parser()
-            .parse(text)
-            .map_err(|e| bad(format!("`{text}` is invalid: {e}")))?;
+        let cron = parser().parse(text).map_err(|e| bad(invalid(text, &e)))?;
         let me = Self {
             text: text.to_string(),
             cron,
         };
         // `0 0 30 2 *` parses but never comes.
         if next_fires(&me, Tz::UTC, Utc::now(), 1).is_empty() {
-            return Err(bad(format!("`{text}` never fires")));
+            return Err(bad(Msg::new("cron_never", format!("`{text}` never fires"))));
         }
         Ok(me)
     }
@@ -99,12 +107,20 @@ impl CronExpr {
     }
 }
 
+fn invalid(text: &str, e: &impl std::fmt::Display) -> Msg {
+    Msg::new("cron_invalid", format!("`{text}` is invalid: {e}")).with("detail", e.to_string())
+}
+
 /// An IANA zone name (`Europe/Berlin`); unknown → 422 on `timezone`.
 pub fn parse_zone(name: &str) -> Result<Tz> {
     Tz::from_str(name.trim()).map_err(|_| {
         Error::unprocessable(
             "timezone",
-            format!("`{name}` is not an IANA time zone name (e.g. Europe/Berlin, UTC)"),
+            Msg::new(
+                "not_a_zone",
+                format!("`{name}` is not an IANA time zone name (e.g. Europe/Berlin, UTC)"),
+            )
+            .with("name", name),
         )
     })
 }
@@ -404,7 +420,8 @@ print('\n'.join(t.astimezone(z).isoformat() for t in out))
         let err = |s: &str| match CronExpr::parse(s) {
             Err(Error::Unprocessable { field, message }) => {
                 assert_eq!(field, "cron");
-                message
+                assert!(message.reason.is_some(), "{message:?}");
+                message.text
             }
             other => panic!("{s}: {other:?}"),
         };

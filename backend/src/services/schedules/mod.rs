@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::audit::{self, Event};
-use super::error::{Error, Result};
+use super::error::{Error, Msg, Result};
 use super::jobs::JobInput;
 use super::{Action, Actor, Ctx};
 use crate::store::schedules::{self as rows, ScheduleForm, ScheduleRow};
@@ -243,12 +243,13 @@ fn check_job(body: &Value) -> Result<JobInput> {
         Error::validation(field, e.inner().to_string())
     })?;
     if input.name.trim().is_empty() {
-        return Err(Error::validation("job.name", "is empty"));
+        return Err(Error::validation("job.name", Msg::empty()));
     }
     if input.scripts.is_empty() {
         return Err(Error::validation(
             "job.scripts",
-            "must list at least one script",
+            Msg::new("scripts_count", "must list at least one script")
+                .with("max", crate::services::jobs::MAX_SCRIPTS),
         ));
     }
     Ok(input)
@@ -288,7 +289,7 @@ fn check(
 ) -> Result<Checked> {
     let name = input.name.trim();
     if name.is_empty() || input.name.chars().count() > 200 {
-        return Err(Error::validation("name", "must be 1 to 200 characters"));
+        return Err(Error::validation("name", Msg::chars(1, 200)));
     }
     let cron = CronExpr::parse(&input.cron)?;
     let zone = zone_of(ctx, input.timezone.as_deref())?;
@@ -301,7 +302,7 @@ fn check(
             )
         }
         (None, Some(kept)) => kept,
-        (None, None) => return Err(Error::unprocessable("job", "is required")),
+        (None, None) => return Err(Error::unprocessable("job", Msg::required())),
     };
     let next = if input.enabled {
         cron::next_fires(&cron, zone, now, 1)
@@ -434,9 +435,10 @@ fn require_owner(actor: &Actor, row: &ScheduleRow) -> Result<()> {
     if actor.may(Action::ManageAnySchedule) || row.owner_id == Some(actor.user_id) {
         Ok(())
     } else {
-        Err(Error::forbidden(
+        Err(Error::forbidden(Msg::new(
+            "schedule_owner_only",
             "only the schedule's owner and admins may change, delete or run it",
-        ))
+        )))
     }
 }
 
@@ -516,10 +518,7 @@ pub const MAX_FIRES: i64 = 500;
 pub async fn fires(ctx: &Ctx, actor: &Actor, id: i64, limit: i64) -> Result<Vec<Fire>> {
     actor.require_to(Action::Read)?;
     if !(1..=MAX_FIRES).contains(&limit) {
-        return Err(Error::validation(
-            "limit",
-            format!("must be between 1 and {MAX_FIRES}"),
-        ));
+        return Err(Error::validation("limit", Msg::between(1, MAX_FIRES)));
     }
     ctx.store
         .run(move |c| {
@@ -551,7 +550,7 @@ pub fn preview(ctx: &Ctx, input: &PreviewInput) -> Result<Preview> {
     if !(1..=MAX_PREVIEW).contains(&count) {
         return Err(Error::validation(
             "count",
-            format!("must be between 1 and {MAX_PREVIEW}"),
+            Msg::between(1, MAX_PREVIEW as i64),
         ));
     }
     let from = input

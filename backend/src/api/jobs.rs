@@ -8,6 +8,7 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::{Auth, Body, LiveAuth, OptionalBody, Query};
 use super::sse;
 use crate::domain::Status;
+use crate::services::jobs::outcomes::Outcomes;
 use crate::services::jobs::{self, Job, JobInput, JobPage, RetryInput, RunLog, RunPage};
 use crate::services::live::Watch;
 use crate::services::{Action, Ctx};
@@ -73,6 +74,31 @@ pub async fn list(
     )
     .await?;
     Ok(web::Json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesQuery {
+    /// Days counted, today included; 14 unless given.
+    #[param(minimum = 1, maximum = 90)]
+    pub days: Option<i64>,
+    /// The IANA zone days are counted in (the viewer's); UTC unless given.
+    #[param(max_length = 64)]
+    pub timezone: Option<String>,
+}
+
+/// How many jobs ended in success, error or cancellation on each of the last days.
+#[utoipa::path(tag = "jobs", params(OutcomesQuery), responses((status = 200, body = Outcomes), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[get("/jobs/outcomes")]
+pub async fn outcomes(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    q: Query<OutcomesQuery>,
+) -> ApiResult<web::Json<Outcomes>> {
+    let q = q.0;
+    let zone = q.timezone.unwrap_or_else(|| "UTC".into());
+    let got = jobs::outcomes::outcomes(&ctx, &auth.0, q.days.unwrap_or(14), &zone).await?;
+    Ok(web::Json(got))
 }
 
 #[utoipa::path(tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]

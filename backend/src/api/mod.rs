@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::verify)
         .service(jobs::submit)
         .service(jobs::list)
+        .service(jobs::outcomes)
         .service(jobs::get)
         .service(jobs::cancel)
         .service(jobs::retry)

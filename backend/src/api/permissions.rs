@@ -81,6 +81,7 @@ pub const TABLE: &[Permission] = &[
     p("get", "/api/audit/verify", To(ReadAudit), None),
     p("post", "/api/jobs", To(RunJobs), None),
     p("get", "/api/jobs", To(Read), None),
+    p("get", "/api/jobs/outcomes", To(Read), None),
     p("get", "/api/jobs/{id}", To(Read), None),
     p(
         "post",

@@ -526,6 +526,22 @@ pub fn page(
     Ok((rows, total))
 }
 
+/// The status and end of every job that ended at or after `since`, oldest first.
+pub fn ended_since(
+    conn: &mut DbConn,
+    since: NaiveDateTime,
+) -> Result<Vec<(String, NaiveDateTime)>> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = jobs::table
+        .filter(jobs::finished_at.ge(since))
+        .order(jobs::finished_at.asc())
+        .select((jobs::status, jobs::finished_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, at)| Some((s, at?)))
+        .collect())
+}
+
 /// Runs that just started (waiting → running) move from their scripts' waiting count to the
 /// running one, and their jobs and scripts become running with their first run. One statement
 /// per script, not per run.

@@ -772,3 +772,69 @@ async fn two_autodb_processes_on_one_postgresql_store_run_each_run_exactly_once(
         "each run exactly once"
     );
 }
+
+#[actix_web::test]
+async fn outcomes_count_each_day_s_ended_jobs_by_status_in_the_viewer_s_zone() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let path = app.sqlite_path("outcomes.db");
+    let target = create_target(
+        &app,
+        &t,
+        json!({"name": "lite", "engine": "sqlite", "database": path}),
+    )
+    .await;
+    for sql in ["SELECT 1", "SELECT * FROM no_such_table", "SELECT 2"] {
+        let job = submit(
+            &app,
+            &t,
+            json!({"name": sql, "scripts": [{"sql": sql, "target_ids": [target]}]}),
+        )
+        .await;
+        wait_job(&app, &t, job["id"].as_i64().expect("id"), 20, ended).await;
+    }
+    let today = || {
+        chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+    };
+    let before = today();
+    let r = app
+        .get("/api/jobs/outcomes?days=3&timezone=Asia/Shanghai", Some(&t))
+        .await;
+    let after = today();
+    assert_eq!(r.status(), StatusCode::OK);
+    let got: Value = r.json().await.expect("json");
+    assert_eq!(got["timezone"], "Asia/Shanghai");
+    let days = got["days"].as_array().expect("days");
+    assert_eq!(days.len(), 3);
+    let last = days[2]["date"].as_str().expect("date");
+    assert!(
+        [before.to_string(), after.to_string()].contains(&last.to_string()),
+        "today last: {got}"
+    );
+    let first = (before - chrono::Duration::days(2)).to_string();
+    assert!(days[0]["date"].as_str() >= Some(first.as_str()), "{got}");
+    // Summed over the days: a local midnight may fall between two of the jobs.
+    let total = |k: &str| days.iter().map(|d| d[k].as_i64().expect(k)).sum::<i64>();
+    assert_eq!(
+        (total("success"), total("error"), total("cancelled")),
+        (2, 1, 0)
+    );
+
+    let body = expect_error(
+        app.get("/api/jobs/outcomes?days=0", Some(&t)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    assert_eq!(body["field"], "days");
+    let body = expect_error(
+        app.get("/api/jobs/outcomes?timezone=Mars/Olympus", Some(&t))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
+    assert_eq!(body["field"], "timezone");
+}

@@ -13,6 +13,9 @@ export const jobsApi = {
     call(opts, (init) => api.GET('/api/jobs', { ...init, params: { query } })),
   get: (id: number, opts?: RequestOptions) =>
     call(opts, (init) => api.GET('/api/jobs/{id}', { ...init, params: { path: { id } } })),
+  /** Jobs ended per day of the last `days`, counted in `timezone`. */
+  outcomes: (days: number, timezone: string, opts?: RequestOptions) =>
+    call(opts, (init) => api.GET('/api/jobs/outcomes', { ...init, params: { query: { days, timezone } } })),
   submit: (body: JobInput, opts?: RequestOptions) => call(opts, (init) => api.POST('/api/jobs', { ...init, body })),
   cancel: (id: number, opts?: RequestOptions) =>
     call(opts, (init) => api.POST('/api/jobs/{id}/cancel', { ...init, params: { path: { id } } })),

@@ -284,6 +284,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many jobs ended in success, error or cancellation on each of the last days. */
+        get: operations["outcomes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{id}": {
         parameters: {
             query?: never;
@@ -754,6 +771,19 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        DayOutcomes: {
+            /** Format: int64 */
+            cancelled: number;
+            /**
+             * Format: date
+             * @description The local date, `YYYY-MM-DD`.
+             */
+            date: string;
+            /** Format: int64 */
+            error: number;
+            /** Format: int64 */
+            success: number;
+        };
         /**
          * @description A target database's failure, with the database's own code and message (SQLSTATE for PG, the
          *     MySQL error number, ORA-nnnnn, the SQLite result code name). Display = "<code>: <message>",
@@ -964,6 +994,12 @@ export interface components {
         OnError: "continue" | "stop";
         /** @enum {string} */
         Outcome: "started" | "skipped_overlap" | "queued" | "skipped_misfire" | "refused";
+        Outcomes: {
+            /** @description Oldest first; every day present, today last. */
+            days: components["schemas"]["DayOutcomes"][];
+            /** @description The zone the days are counted in. */
+            timezone: string;
+        };
         /**
          * @description What a fire does when the schedule's previous job still runs.
          * @enum {string}
@@ -3098,6 +3134,73 @@ export interface operations {
                 };
             };
             /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The metadata store did not answer; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    outcomes: {
+        parameters: {
+            query?: {
+                /** @description Days counted, today included; 14 unless given. */
+                days?: number | null;
+                /** @description The IANA zone days are counted in (the viewer's); UTC unless given. */
+                timezone?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcomes"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or the session or token has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a cookie-authenticated change came from another site (`cross_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -42,6 +42,7 @@ export default {
     language: 'Language',
   },
   route: {
+    home: 'Home',
     schedules: 'Schedules',
     login: 'Sign in',
     targets: 'Targets',
@@ -69,6 +70,17 @@ export default {
     mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
+  },
+  home: {
+    title: 'Home',
+    running: 'Running jobs',
+    failed24h: 'Failed in the last 24 h',
+    activeGrants: 'Grants lent out',
+    until: 'until {at}',
+    nextFires: 'Next schedule fires',
+    noFires: 'No schedule is due',
+    outcomes: 'Job outcomes, last {n} days',
+    outcomesLabel: 'Chart of job outcomes per day over {n} days',
   },
   serverErrors,
   errors: {

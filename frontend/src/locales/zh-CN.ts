@@ -43,6 +43,7 @@ const zhCN: MessageSchema = {
     language: '语言',
   },
   route: {
+    home: '首页',
     schedules: '定时任务',
     login: '登录',
     targets: '目标库',
@@ -70,6 +71,17 @@ const zhCN: MessageSchema = {
     mariadb: 'MariaDB',
     oracle: 'Oracle',
     sqlite: 'SQLite',
+  },
+  home: {
+    title: '首页',
+    running: '运行中的作业',
+    failed24h: '最近 24 小时失败',
+    activeGrants: '已借出的授权',
+    until: '到 {at}',
+    nextFires: '即将触发的计划',
+    noFires: '没有待触发的计划',
+    outcomes: '最近 {n} 天的作业结果',
+    outcomesLabel: '{n} 天内每天作业结果的图表',
   },
   serverErrors,
   errors: {

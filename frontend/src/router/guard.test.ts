@@ -62,7 +62,7 @@ describe('navigation guard', () => {
 
     await router.push(path)
 
-    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(router.currentRoute.value.name).toBe(RouteName.Home)
     expect(onForbidden).toHaveBeenCalledOnce()
   })
 
@@ -85,7 +85,7 @@ describe('navigation guard', () => {
     expect(router.currentRoute.value.name).toBe(RouteName.JobDetail)
     await router.push('/jobs/new')
 
-    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(router.currentRoute.value.name).toBe(RouteName.Home)
     expect(onForbidden).toHaveBeenCalledOnce()
   })
 
@@ -93,7 +93,7 @@ describe('navigation guard', () => {
     signedInAs('viewer')
     const router = makeRouter()
     await router.push('/queries')
-    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(router.currentRoute.value.name).toBe(RouteName.Home)
     expect(onForbidden).toHaveBeenCalledOnce()
 
     setActivePinia(createPinia())
@@ -127,7 +127,7 @@ describe('navigation guard', () => {
 
     await router.push('/login?redirect=//evil.example/phish')
 
-    expect(router.currentRoute.value.name).toBe(RouteName.Targets)
+    expect(router.currentRoute.value.name).toBe(RouteName.Home)
   })
 
   it('shows the not-found page for an unknown path, behind the login', async () => {

@@ -18,7 +18,7 @@ export function installGuards(router: Router, hooks: GuardHooks = {}): void {
     if (to.meta.public) {
       // A signed-in user has no business on the login page.
       if (to.name === RouteName.Login && session.user) {
-        return safeRedirect(to.query.redirect) ?? { name: RouteName.Targets }
+        return safeRedirect(to.query.redirect) ?? { name: RouteName.Home }
       }
       return true
     }
@@ -29,7 +29,7 @@ export function installGuards(router: Router, hooks: GuardHooks = {}): void {
     const allowed = to.matched.every((r) => !r.meta.roles || session.hasRole(...r.meta.roles))
     if (!allowed) {
       hooks.onForbidden?.()
-      return { name: RouteName.Targets }
+      return { name: RouteName.Home }
     }
     return true
   })

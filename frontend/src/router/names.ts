@@ -1,6 +1,7 @@
 // Route names: code navigates by these constants, never by path strings.
 export const RouteName = {
   Login: 'login',
+  Home: 'home',
   Targets: 'targets',
   Jobs: 'jobs',
   JobNew: 'job-new',

@@ -10,6 +10,7 @@ declare module 'vue-router' {
     /** i18n key of the page title (document title and menu). */
     titleKey?:
       | 'route.login'
+      | 'route.home'
       | 'route.targets'
       | 'route.jobs'
       | 'route.jobNew'
@@ -44,8 +45,13 @@ export const routes: RouteRecordRaw[] = [
   {
     path: '/',
     component: () => import('@/layouts/AppLayout.vue'),
-    redirect: { name: RouteName.Targets },
     children: [
+      {
+        path: '',
+        name: RouteName.Home,
+        component: () => import('@/views/HomeView.vue'),
+        meta: { titleKey: 'route.home', menuOrder: 0 },
+      },
       {
         path: 'targets',
         name: RouteName.Targets,

@@ -3,6 +3,7 @@
 //! (`engine.rs`) executes them; `events.rs` streams their progress.
 
 pub mod events;
+pub mod outcomes;
 mod retry;
 pub mod runner;
 

@@ -70,6 +70,6 @@ export function jobDraftFromStored(raw: unknown): JobDraft | null {
     name: typeof r.name === 'string' ? r.name : base.name,
     onError: r.onError === 'continue' ? 'continue' : 'stop',
     transactional: r.transactional === true,
-    scripts: (r.scripts as string[]).map((sql) => ({ ...emptyScript(), sql })),
+    scripts: r.scripts.map((sql) => ({ ...emptyScript(), sql })),
   }
 }

@@ -15,6 +15,7 @@ import {
   lineNumbers,
   placeholder,
 } from '@codemirror/view'
+import { classHighlighter } from '@lezer/highlight'
 import { textToRun, type SchemaTree, type SqlDialect } from '@/utils/sqlEditor'
 
 const DIALECTS: Record<SqlDialect, SQLDialect> = {
@@ -33,7 +34,7 @@ export interface SqlEditorOptions {
   label: string
   placeholder: string
   onChange: (doc: string) => void
-  /** Bound to Ctrl/Cmd+Enter with the selection or the statement at the cursor; no binding without it. */
+  /** Called on Ctrl/Cmd+Enter with the selection or the statement at the cursor; without it the keys do nothing. */
   onRun?: (text: string) => void
 }
 
@@ -66,22 +67,20 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
   let dialect = opts.dialect
 
   const run = opts.onRun
-  const runKeys = run
-    ? [
-        Prec.highest(
-          keymap.of([
-            {
-              key: 'Mod-Enter',
-              run: (view) => {
-                const { from, to } = view.state.selection.main
-                run(textToRun(view.state.doc.toString(), from, to, dialect))
-                return true
-              },
-            },
-          ]),
-        ),
-      ]
-    : []
+  // Ctrl/Cmd+Enter means "run" wherever there is a SQL editor: where nothing runs it does
+  // nothing (not CodeMirror's blank line), so a habit from the console changes no script.
+  const runKeys = Prec.highest(
+    keymap.of([
+      {
+        key: 'Mod-Enter',
+        run: (view) => {
+          const { from, to } = view.state.selection.main
+          run?.(textToRun(view.state.doc.toString(), from, to, dialect))
+          return true
+        },
+      },
+    ]),
+  )
 
   const view = new EditorView({
     parent: opts.parent,
@@ -94,7 +93,9 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
         history(),
         drawSelection(),
         indentOnInput(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(defaultHighlightStyle),
+        // Stable token classes (tok-keyword, tok-string…) beside the colours, for tests and user styles.
+        syntaxHighlighting(classHighlighter),
         bracketMatching(),
         closeBrackets(),
         autocompletion(),

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { emptyDraft } from './jobForm'
 import {
   clearDraft,
-  consoleSqlFromStored,
+  consoleDraftFromStored,
   draftKey,
   isBlankJobDraft,
   jobDraftFromStored,
@@ -33,8 +33,8 @@ describe('draft storage', () => {
 
   it('keeps a value until it is cleared', () => {
     const key = draftKey('console', 'alice')
-    saveDraft(localStorage, key, { sql: 'SELECT 1' })
-    expect(consoleSqlFromStored(loadDraft(localStorage, key))).toBe('SELECT 1')
+    saveDraft(localStorage, key, { sql: 'SELECT 1', queryId: 7 })
+    expect(consoleDraftFromStored(loadDraft(localStorage, key))).toEqual({ sql: 'SELECT 1', queryId: 7 })
     clearDraft(localStorage, key)
     expect(loadDraft(localStorage, key)).toBeNull()
   })
@@ -42,7 +42,8 @@ describe('draft storage', () => {
   it('reads a broken or foreign entry as no draft', () => {
     localStorage.setItem('k', '{not json')
     expect(loadDraft(localStorage, 'k')).toBeNull()
-    expect(consoleSqlFromStored({ sql: 3 })).toBeNull()
+    expect(consoleDraftFromStored({ sql: 3 })).toBeNull()
+    expect(consoleDraftFromStored({ sql: 'x', queryId: '7' })).toEqual({ sql: 'x', queryId: null })
     expect(jobDraftFromStored({ scripts: [] })).toBeNull()
     expect(jobDraftFromStored({ scripts: [1] })).toBeNull()
     expect(jobDraftFromStored('x')).toBeNull()

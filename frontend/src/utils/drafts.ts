@@ -38,9 +38,17 @@ export function clearDraft(storage: Storage, key: string): void {
   }
 }
 
-/** The console keeps its SQL only: targets may be gone by the next visit. */
-export function consoleSqlFromStored(raw: unknown): string | null {
-  return typeof raw === 'object' && raw !== null && 'sql' in raw && typeof raw.sql === 'string' ? raw.sql : null
+/** The console keeps its SQL (targets may be gone by the next visit) and the id of the query shown under it. */
+export interface StoredConsoleDraft {
+  sql: string
+  queryId: number | null
+}
+
+export function consoleDraftFromStored(raw: unknown): StoredConsoleDraft | null {
+  if (typeof raw !== 'object' || raw === null) return null
+  const r = raw as Partial<Record<keyof StoredConsoleDraft, unknown>>
+  if (typeof r.sql !== 'string') return null
+  return { sql: r.sql, queryId: typeof r.queryId === 'number' && Number.isInteger(r.queryId) ? r.queryId : null }
 }
 
 /** What is kept of a job being written: its settings and each script's SQL (targets are chosen again). */

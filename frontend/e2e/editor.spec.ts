@@ -95,6 +95,23 @@ test('the console highlights SQL, runs the statement at the cursor, formats, and
     await page.keyboard.press('ArrowDown')
     await expect(handle).toHaveAttribute('aria-valuenow', String(Math.round(before) + 48))
     await expect.poll(async () => (await sqlEditor(page).locator('.cm-editor').boundingBox())!.height).toBeGreaterThan(before + 40)
+
+    // And the mouse: dragged 100 px up, the editor is that much shorter.
+    const grip = (await handle.boundingBox())!
+    await page.mouse.move(grip.x + grip.width / 2, grip.y + grip.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(grip.x + grip.width / 2, grip.y + grip.height / 2 - 100, { steps: 5 })
+    await page.mouse.up()
+    await expect(handle).toHaveAttribute('aria-valuenow', String(Math.round(before) + 48 - 100))
+  })
+
+  await test.step("completes the dialect's keywords", async () => {
+    await fillSql(page, '')
+    await page.keyboard.type('SELEC')
+    const options = page.locator('.cm-tooltip-autocomplete li')
+    await expect(options.filter({ hasText: /^SELECT$/ })).toHaveCount(1)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => sqlText(page)).toBe('SELECT')
   })
 })
 
@@ -108,6 +125,7 @@ test('in the job editor Ctrl+Enter runs nothing, and the script survives a reloa
     if (r.method() === 'POST') posted.push(new URL(r.url()).pathname)
   })
   await content(page).press('Control+Enter')
+  await shoot(page, 'editor-4-job')
   await page.reload()
   await expect.poll(() => sqlText(page)).toBe(script)
   await expect(page).toHaveURL(/\/jobs\/new$/)

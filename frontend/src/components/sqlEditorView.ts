@@ -1,7 +1,7 @@
 // The CodeMirror 6 side of SqlEditor.vue, in a module of its own so it is only
 // loaded (a chunk of its own) when an editor is shown, never with the login page.
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete'
-import { defaultKeymap, history, historyKeymap } from '@codemirror/commands'
+import { defaultKeymap, history, historyKeymap, isolateHistory } from '@codemirror/commands'
 import { MariaSQL, MySQL, PLSQL, PostgreSQL, SQLite, StandardSQL, sql, type SQLDialect } from '@codemirror/lang-sql'
 import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language'
 import { Compartment, EditorState, Prec } from '@codemirror/state'
@@ -117,7 +117,9 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
   return {
     setDoc(doc) {
       if (doc === view.state.doc.toString()) return
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } })
+      // A change from outside (Format, a query opened again) is one undo step of its own,
+      // never merged with the typing just before it.
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc }, annotations: isolateHistory.of('full') })
     },
     setDialect(next, schema) {
       dialect = next

@@ -112,6 +112,7 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
     const feedback = page.getByTestId('query-sql-item').locator('.n-form-item-feedback')
     await expect(feedback).toContainText('DELETE')
     await expect(feedback).toContainText('not a query')
+    await expect(sqlEditor(page).locator('.cm-content')).toHaveAttribute('aria-invalid', 'true')
     // Nothing ran: the SELECT's results are still the ones shown.
     await expect(resultRows(page)).toHaveCount(2)
   })

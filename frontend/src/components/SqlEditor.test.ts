@@ -57,6 +57,14 @@ describe('SqlEditor', () => {
     const { root } = mountEditor('SELECT 1')
     await vi.waitFor(() => expect(root.querySelector('.cm-content')?.getAttribute('aria-label')).toBe('SQL'), { timeout: 5000 })
     expect(root.querySelector('[data-name="sql"]')).not.toBeNull()
+    expect(root.querySelector('.cm-content')?.hasAttribute('aria-invalid')).toBe(false)
+  })
+
+  it('tells assistive technology when its field has an error', async () => {
+    setLocale('en')
+    const { root } = mountEditor('DELETE FROM t', { invalid: true })
+    await vi.waitFor(() => expect(root.querySelector('.cm-content')?.getAttribute('aria-invalid')).toBe('true'), { timeout: 5000 })
+    expect(root.querySelector('.host')?.classList.contains('invalid')).toBe(true)
   })
 
   function pressModEnter(root: HTMLElement): void {

@@ -33,6 +33,8 @@ export interface SqlEditorOptions {
   /** The field's label: the editor's accessible name. */
   label: string
   placeholder: string
+  /** The field carries an error message (aria-invalid). */
+  invalid: boolean
   onChange: (doc: string) => void
   /** Called on Ctrl/Cmd+Enter with the selection or the statement at the cursor; without it the keys do nothing. */
   onRun?: (text: string) => void
@@ -41,7 +43,7 @@ export interface SqlEditorOptions {
 export interface SqlEditorHandle {
   setDoc(doc: string): void
   setDialect(dialect: SqlDialect | null, schema?: SchemaTree): void
-  setLabel(label: string, placeholderText: string): void
+  setLabel(label: string, placeholderText: string, invalid: boolean): void
   focus(): void
   destroy(): void
 }
@@ -57,8 +59,10 @@ function language(dialect: SqlDialect | null, schema?: SchemaTree) {
   return sql({ dialect: dialect ? DIALECTS[dialect] : StandardSQL, schema, upperCaseKeywords: true })
 }
 
-function labelAttributes(label: string, placeholderText: string) {
-  return [EditorView.contentAttributes.of({ 'aria-label': label }), placeholder(placeholderText)]
+function labelAttributes(label: string, placeholderText: string, invalid: boolean) {
+  const attrs: Record<string, string> = { 'aria-label': label }
+  if (invalid) attrs['aria-invalid'] = 'true'
+  return [EditorView.contentAttributes.of(attrs), placeholder(placeholderText)]
 }
 
 export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
@@ -104,7 +108,7 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
         // No Tab binding: Tab leaves the editor, as in any form field.
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         lang.of(language(dialect)),
-        labels.of(labelAttributes(opts.label, opts.placeholder)),
+        labels.of(labelAttributes(opts.label, opts.placeholder, opts.invalid)),
         EditorView.contentAttributes.of({ spellcheck: 'false', autocapitalize: 'off', autocorrect: 'off' }),
         theme,
         EditorView.updateListener.of((update) => {
@@ -125,8 +129,8 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
       dialect = next
       view.dispatch({ effects: lang.reconfigure(language(next, schema)) })
     },
-    setLabel(label, placeholderText) {
-      view.dispatch({ effects: labels.reconfigure(labelAttributes(label, placeholderText)) })
+    setLabel(label, placeholderText, invalid) {
+      view.dispatch({ effects: labels.reconfigure(labelAttributes(label, placeholderText, invalid)) })
     },
     focus() {
       view.focus()

@@ -9,12 +9,14 @@ import { expect, test, type Locator, type Page } from '@playwright/test'
 import {
   addTarget,
   expectInViewport,
+  fillSql,
   openMenu,
   sameOrigin,
   screenshotPath,
   shoot,
   signIn,
   sqlitePath,
+  sqlText,
   stamp,
 } from './support'
 
@@ -43,7 +45,7 @@ function scriptEditor(page: Page, index: number): Locator {
 
 async function writeScript(page: Page, index: number, sql: string, target: string): Promise<void> {
   const editor = scriptEditor(page, index)
-  await editor.locator(`textarea[name="scripts[${index}].sql"]`).fill(sql)
+  await fillSql(page, sql, index)
   await editor.getByTestId('target-select').click()
   const menu = page.locator('.n-base-select-menu:visible')
   await menu.locator('.n-base-select-option', { hasText: target }).click()
@@ -142,7 +144,7 @@ test.describe('at 1440 × 900', () => {
       if (how === 'opened') await page.goto(`/queries?id=${id}`)
       else await page.reload()
       await expect(page.getByTestId('query-status')).toHaveAttribute('data-status', 'success')
-      await expect(form.locator('textarea[name="sql"]'), how).toHaveValue(sql)
+      await expect.poll(() => sqlText(page), { message: how }).toBe(sql)
       await expect(form.getByTestId('target-select'), how).toContainText(sqliteName)
     }
     await shoot(page, '4-stored-query')

@@ -4,15 +4,11 @@
 // and find the query in the history. Every wait is on a condition.
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
+import { fillSql, openMenu, password, sameOrigin, sqlEditor, sqlitePath, sqlText, stamp, username } from './support'
 
 const targetName = `e2e-queries-sqlite-${stamp}`
 const table = `q_${stamp}`
 const select = `SELECT * FROM ${table} ORDER BY id`
-
-function sqlInput(page: Page): Locator {
-  return page.getByTestId('query-form').locator('textarea[name="sql"]')
-}
 
 /** The rows of the (virtually scrolled) result grid. */
 function resultRows(page: Page): Locator {
@@ -84,14 +80,14 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
   await test.step('runs a SELECT with Ctrl+Enter and reads NULL, the empty string and bytes', async () => {
     await openMenu(page, 'Queries')
     await expect(page).toHaveURL(/\/queries$/)
-    await sqlInput(page).fill(select)
+    await fillSql(page, select)
     await page.getByTestId('target-select').click()
     const menu = page.locator('.n-base-select-menu:visible')
     await menu.locator('.n-base-select-option', { hasText: targetName }).click()
     await page.keyboard.press('Escape')
     await expect(menu).toHaveCount(0)
 
-    await sqlInput(page).press('Control+Enter')
+    await sqlEditor(page).locator('.cm-content').press('Control+Enter')
     await expect(page).toHaveURL(/\/queries\?id=\d+$/)
     await expectSeededRows(page)
     const columns = page.getByTestId('result-column')
@@ -111,11 +107,12 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
   })
 
   await test.step('a DELETE is refused, named under the SQL', async () => {
-    await sqlInput(page).fill(`DELETE FROM ${table}`)
+    await fillSql(page, `DELETE FROM ${table}`)
     await page.getByTestId('query-run').click()
     const feedback = page.getByTestId('query-sql-item').locator('.n-form-item-feedback')
     await expect(feedback).toContainText('DELETE')
     await expect(feedback).toContainText('not a query')
+    await expect(sqlEditor(page).locator('.cm-content')).toHaveAttribute('aria-invalid', 'true')
     // Nothing ran: the SELECT's results are still the ones shown.
     await expect(resultRows(page)).toHaveCount(2)
   })
@@ -135,7 +132,7 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
     await page.getByTestId('query-history-link').click()
     await row.getByTestId('history-run-again').click()
     await expect(page).toHaveURL(/\/queries$/)
-    await expect(sqlInput(page)).toHaveValue(select)
+    await expect.poll(() => sqlText(page)).toBe(select)
     await expect(page.getByTestId('target-select')).toContainText(targetName)
     await page.getByTestId('query-run').click()
     await expectSeededRows(page)

@@ -78,3 +78,34 @@ export async function expectInViewport(page: Page, locator: Locator): Promise<vo
   expect(box!.y + box!.height, 'bottom edge in the window').toBeLessThanOrEqual(size!.height)
   expect(box!.x + box!.width, 'right edge in the window').toBeLessThanOrEqual(size!.width)
 }
+
+/** The nth SQL editor (CodeMirror) on the page, in page order: a job's scripts in their order. */
+export function sqlEditor(page: Page, nth = 0): Locator {
+  return page.getByTestId('sql-editor').nth(nth)
+}
+
+/** The text in the nth SQL editor, line by line (its placeholder left out). */
+export async function sqlText(page: Page, nth = 0): Promise<string> {
+  return sqlEditor(page, nth)
+    .locator('.cm-content')
+    .evaluate((content) =>
+      Array.from(content.querySelectorAll(':scope > .cm-line'), (line) => {
+        const copy = line.cloneNode(true) as HTMLElement
+        copy.querySelectorAll('.cm-placeholder').forEach((p) => p.remove())
+        return copy.textContent ?? ''
+      }).join('\n'),
+    )
+}
+
+/**
+ * Replaces the text of the nth SQL editor with exactly `text`: inserted as one
+ * input, so no bracket is closed and no line indented on the way.
+ */
+export async function fillSql(page: Page, text: string, nth = 0): Promise<void> {
+  const content = sqlEditor(page, nth).locator('.cm-content')
+  await content.click()
+  await page.keyboard.press('ControlOrMeta+a')
+  await page.keyboard.press('Delete')
+  if (text) await page.keyboard.insertText(text)
+  await expect.poll(() => sqlText(page, nth)).toBe(text)
+}

@@ -611,4 +611,13 @@ export default {
     },
     fires: { scheduledFor: 'Scheduled for', firedAt: 'Fired at', outcome: 'Outcome', job: 'Job' },
   },
+  // The SQL editor (issue 13).
+  sqlEditor: {
+    format: 'Format',
+    formatRefused: 'Not formatted: the text holds a procedural block (function, procedure, trigger, package, DO, BEGIN…END or DECLARE).',
+    formatFailed: 'The formatter could not read this SQL; it is left as it was.',
+    loadFailed: 'The editor could not be loaded; reload the page.',
+    resize: 'Editor height (arrow keys to change)',
+    runShortcut: 'Ctrl+Enter (⌘+Enter) runs the selection, or the statement at the cursor',
+  },
 }

@@ -611,6 +611,15 @@ const zhCN: MessageSchema = {
     },
     fires: { scheduledFor: '计划时间', firedAt: '触发时间', outcome: '结果', job: '作业' },
   },
+  // The SQL editor (issue 13).
+  sqlEditor: {
+    format: '格式化',
+    formatRefused: '未格式化：文本含有过程块（函数、存储过程、触发器、包、DO、BEGIN…END 或 DECLARE）。',
+    formatFailed: '格式化工具无法解析这段 SQL，已保持原样。',
+    loadFailed: '编辑器加载失败，请刷新页面。',
+    resize: '编辑器高度（用方向键调整）',
+    runShortcut: 'Ctrl+Enter（⌘+Enter）执行选中的文本或光标所在的语句',
+  },
 }
 
 export default zhCN

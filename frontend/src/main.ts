@@ -2,7 +2,7 @@ import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { configureHttp } from './api/http'
-import { i18n, t } from './locales'
+import { i18n, startLocale, t } from './locales'
 import { RouteName, router } from './router'
 import { installGuards } from './router/guard'
 import { useSessionStore } from './stores/session'
@@ -29,4 +29,5 @@ configureHttp({
 
 installGuards(router, { onForbidden: () => feedback.warning(t('errors.forbiddenPage')) })
 app.use(router)
-app.mount('#app')
+// A language other than English loads its messages first, so the page never flashes English.
+void startLocale().then(() => app.mount('#app'))

@@ -539,7 +539,7 @@ export default {
     deleteConfirm: 'Delete the schedule "{name}" and its fire history? Its jobs are kept.',
     yourZone: 'your time',
     nextRuns: 'Next runs (from the server)',
-    cronHelp: 'Five fields: minute hour day-of-month month day-of-week, or @hourly @daily @weekly @monthly @yearly',
+    cronHelp: "Five fields: minute hour day-of-month month day-of-week, or {'@'}hourly {'@'}daily {'@'}weekly {'@'}monthly {'@'}yearly",
     job: 'Job (the body of a new job, as JSON)',
     jobRedacted: 'Password literals are shown redacted; leave the job unchanged to keep the stored one.',
     badJson: 'The job is not valid JSON',

@@ -539,7 +539,7 @@ const zhCN: MessageSchema = {
     deleteConfirm: '删除定时任务“{name}”及其触发记录？它启动的作业会保留。',
     yourZone: '你的时间',
     nextRuns: '接下来的运行时间（由服务器计算）',
-    cronHelp: '五个字段：分 时 日 月 周，或 @hourly @daily @weekly @monthly @yearly',
+    cronHelp: "五个字段：分 时 日 月 周，或 {'@'}hourly {'@'}daily {'@'}weekly {'@'}monthly {'@'}yearly",
     job: '作业（新建作业的请求体，JSON）',
     jobRedacted: '密码字面量已隐藏；不修改作业即保留已保存的内容。',
     badJson: '作业不是有效的 JSON',

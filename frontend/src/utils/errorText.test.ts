@@ -15,13 +15,13 @@ describe('errorText', () => {
     )
   })
 
-  it('explains failures the server could not describe, in the chosen language', () => {
-    setLocale('en')
+  it('explains failures the server could not describe, in the chosen language', async () => {
+    await setLocale('en')
     expect(errorText(new ApiError(0, NETWORK_ERROR, 'Failed to fetch'))).toMatch(/Cannot reach/)
     expect(errorText(new ApiError(502, BAD_RESPONSE, 'HTTP 502'))).toContain('502')
-    setLocale('zh-CN')
+    await setLocale('zh-CN')
     expect(errorText(new ApiError(0, NETWORK_ERROR, 'Failed to fetch'))).toContain('无法连接')
-    setLocale('en')
+    await setLocale('en')
   })
 })
 

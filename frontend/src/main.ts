@@ -7,6 +7,7 @@ import { RouteName, router } from './router'
 import { installGuards } from './router/guard'
 import { useSessionStore } from './stores/session'
 import { feedback } from './ui/feedback'
+import { startTheme } from './ui/theme'
 import { errorText } from './utils/errorText'
 
 const app = createApp(App)
@@ -29,5 +30,6 @@ configureHttp({
 
 installGuards(router, { onForbidden: () => feedback.warning(t('errors.forbiddenPage')) })
 app.use(router)
-// A language other than English loads its messages first, so the page never flashes English.
-void startLocale().then(() => app.mount('#app'))
+// A language other than English, or the dark theme, loads first: the page never flashes
+// English or light.
+void Promise.all([startLocale(), startTheme()]).then(() => app.mount('#app'))

@@ -565,4 +565,9 @@ export default {
     },
     fires: { scheduledFor: 'Scheduled for', firedAt: 'Fired at', outcome: 'Outcome', job: 'Job' },
   },
+  // Issue 13: the colour scheme switch in the header.
+  theme: {
+    toDark: 'Dark mode',
+    toLight: 'Light mode',
+  },
 }

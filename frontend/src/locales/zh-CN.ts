@@ -565,6 +565,11 @@ const zhCN: MessageSchema = {
     },
     fires: { scheduledFor: '计划时间', firedAt: '触发时间', outcome: '结果', job: '作业' },
   },
+  // Issue 13: the colour scheme switch in the header.
+  theme: {
+    toDark: '深色模式',
+    toLight: '浅色模式',
+  },
 }
 
 export default zhCN

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
+use actix_web::body::MessageBody;
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use utoipa_actix_web::AppExt;
 
@@ -198,7 +201,11 @@ impl Application {
                 .service(crate::api::scope())
                 .into_app();
             match &static_dir {
-                Some(dir) => app.service(spa_files(dir.clone())),
+                Some(dir) => app.service(
+                    web::scope("")
+                        .wrap(from_fn(ui_cache_control))
+                        .service(spa_files(dir.clone())),
+                ),
                 None => app,
             }
         })
@@ -226,7 +233,9 @@ impl Application {
     }
 }
 
-/// The built UI, with history-mode routing: unknown paths get `index.html`.
+/// The built UI, with history-mode routing: unknown paths get `index.html`, except under
+/// `/assets/`, where a missing bundle is a 404 (a stale tab would otherwise run HTML as a
+/// script), as nginx answers (`nginx/autodb-locations.conf`).
 fn spa_files(dir: PathBuf) -> Files {
     let index = dir.join("index.html");
     Files::new("/", dir)
@@ -235,9 +244,45 @@ fn spa_files(dir: PathBuf) -> Files {
             let index = index.clone();
             async move {
                 let (req, _) = req.into_parts();
+                if req.path().starts_with(ASSETS) {
+                    return Ok(ServiceResponse::new(req, HttpResponse::NotFound().finish()));
+                }
                 let file = NamedFile::open_async(&index).await?;
                 let res = file.into_response(&req);
                 Ok(ServiceResponse::new(req, res))
             }
         }))
+}
+
+/// Where Vite puts its content-hashed bundles.
+const ASSETS: &str = "/assets/";
+/// A hashed bundle never changes under one name.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The UI's cache rules, the same as nginx's: bundles under `/assets/` are kept for a year;
+/// `index.html` (also the history-mode fallback) names the current bundles, so browsers
+/// revalidate it every time. Other files (the favicon) keep the default heuristics.
+async fn ui_cache_control<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let asset = req.path().starts_with(ASSETS);
+    let mut res = next.call(req).await?;
+    let status = res.status();
+    let kept = status.is_success() || status == StatusCode::NOT_MODIFIED;
+    let html = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let rule = match (asset, kept, html) {
+        (true, true, _) => Some(IMMUTABLE),
+        (false, true, true) => Some("no-cache"),
+        _ => None,
+    };
+    if let Some(rule) = rule {
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(rule));
+    }
+    Ok(res)
 }

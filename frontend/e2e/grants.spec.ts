@@ -4,7 +4,7 @@
 // and the account's own password works again. Skipped when no MariaDB answers.
 import { execFileSync } from 'node:child_process'
 import { expect, test, type Page } from '@playwright/test'
-import { openMenu, password, sameOrigin, screenshotPath, stamp, username } from './support'
+import { checkA11y, openMenu, password, sameOrigin, screenshotPath, stamp, username } from './support'
 
 const account = `e2e_spt_${stamp}`
 const original = `Orig-${stamp}-pw9`
@@ -89,6 +89,8 @@ test.describe('temporary access', () => {
 
     await test.step('adds a swap policy and checks the rights of the AutoDB account', async () => {
       await openMenu(page, 'Access policies')
+      await expect(page.getByTestId('policy-new')).toBeVisible()
+      await checkA11y(page)
       await page.getByTestId('policy-new').click()
       const modal = page.getByTestId('policy-modal')
       await modal.locator('input[name="policy-name"]').fill(policyName)
@@ -118,6 +120,8 @@ test.describe('temporary access', () => {
     let grantId = 0
     await test.step('asks for 1 h and sees the password once, with a countdown', async () => {
       await openMenu(page, 'Temporary access')
+      await expect(page.getByTestId('grant-policy')).toBeVisible()
+      await checkA11y(page)
       await pick(page, 'grant-policy', policyName)
       // The presets stop at the policy maximum (4 h): 8 h is not offered.
       const durations = page.getByTestId('grant-duration')

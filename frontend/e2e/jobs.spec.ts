@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { fillSql, openMenu, password, sameOrigin, screenshotPath, sqlitePath, stamp, username } from './support'
+import { checkA11y, fillSql, openMenu, password, sameOrigin, screenshotPath, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-jobs-sqlite-${stamp}`
 const table = `e2e_t_${stamp}`
@@ -43,14 +43,20 @@ async function submitJob(page: Page): Promise<number> {
   const id = ((await response.json()) as { id: number }).id
   await expect(page).toHaveURL(new RegExp(`/jobs/${id}$`))
   expect(new URL((await events).url()).pathname).toBe(`/api/jobs/${id}/events`)
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+  await checkA11y(page)
   return id
 }
 
 async function startNewJob(page: Page, name: string): Promise<void> {
   await openMenu(page, 'Jobs')
   await expect(page).toHaveURL(/\/jobs$/)
+  await expect(page.getByTestId('job-new')).toBeVisible()
+  await checkA11y(page)
   await page.getByTestId('job-new').click()
   await expect(page).toHaveURL(/\/jobs\/new$/)
+  await expect(page.getByTestId('job-form')).toBeVisible()
+  await checkA11y(page)
   await page.getByTestId('job-form').locator('input[name="name"]').fill(name)
 }
 

@@ -2,7 +2,7 @@
 // sign in, add a SQLite target, test it, reload a deep link, create an API
 // token, find it all in the audit log, sign out. Every wait is on a condition.
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { openMenu, password, sqlitePath, stamp, username } from './support'
+import { checkA11y, openMenu, password, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-sqlite-${stamp}`
 const tokenName = `e2e-token-${stamp}`
@@ -19,6 +19,8 @@ test('an admin adds and tests a SQLite target, creates a token, and finds both i
   await test.step('a deep link while signed out leads to the login page, then back', async () => {
     await page.goto('/targets')
     await expect(page).toHaveURL(/\/login\?redirect=(%2F|\/)targets$/)
+    await expect(page.getByTestId('login-submit')).toBeVisible()
+    await checkA11y(page)
     await page.locator('input[name="username"]').fill(username)
     await page.locator('input[name="password"]').fill(password)
     await page.getByTestId('login-submit').click()
@@ -64,11 +66,14 @@ test('an admin adds and tests a SQLite target, creates a token, and finds both i
     await expect(page.getByTestId('target-filter').locator('input')).toHaveValue(targetName)
     await expect(targetRow(page)).toBeVisible()
     await expect(page.getByTestId('targets-table').locator('tbody tr')).toHaveCount(1)
+    await checkA11y(page)
   })
 
   await test.step('creates an API token, sees its secret once, and the token works', async () => {
     await openMenu(page, 'My account')
     await expect(page).toHaveURL(/\/account$/)
+    await expect(page.getByTestId('token-new')).toBeVisible()
+    await checkA11y(page)
     await page.getByTestId('token-new').click()
     await page.locator('input[name="token-name"]').fill(tokenName)
     await page.getByTestId('token-create').click()
@@ -102,6 +107,14 @@ test('an admin adds and tests a SQLite target, creates a token, and finds both i
     const objectCell = page.locator('td', { has: page.getByRole('link', { name: `Target “${targetName}”`, exact: true }) })
     const createRow = table.locator('tbody tr').filter({ has: objectCell }).filter({ hasText: /create/i })
     await expect(createRow.first()).toBeVisible()
+    await checkA11y(page)
+  })
+
+  await test.step('the users page lists the admin', async () => {
+    await openMenu(page, 'Users')
+    await expect(page).toHaveURL(/\/users$/)
+    await expect(page.locator('td', { hasText: username }).first()).toBeVisible()
+    await checkA11y(page)
   })
 
   await test.step('logging out leads to the login page and ends the session', async () => {

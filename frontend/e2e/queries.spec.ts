@@ -4,7 +4,7 @@
 // and find the query in the history. Every wait is on a condition.
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { fillSql, openMenu, password, sameOrigin, sqlEditor, sqlitePath, sqlText, stamp, username } from './support'
+import { checkA11y, fillSql, openMenu, password, sameOrigin, sqlEditor, sqlitePath, sqlText, stamp, username } from './support'
 
 const targetName = `e2e-queries-sqlite-${stamp}`
 const table = `q_${stamp}`
@@ -80,6 +80,8 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
   await test.step('runs a SELECT with Ctrl+Enter and reads NULL, the empty string and bytes', async () => {
     await openMenu(page, 'Queries')
     await expect(page).toHaveURL(/\/queries$/)
+    await expect(page.getByTestId('target-select')).toBeVisible()
+    await checkA11y(page)
     await fillSql(page, select)
     await page.getByTestId('target-select').click()
     const menu = page.locator('.n-base-select-menu:visible')
@@ -90,6 +92,7 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
     await sqlEditor(page).locator('.cm-content').press('Control+Enter')
     await expect(page).toHaveURL(/\/queries\?id=\d+$/)
     await expectSeededRows(page)
+    await checkA11y(page)
     const columns = page.getByTestId('result-column')
     await expect(columns).toHaveCount(3)
     await expect(columns.nth(0)).toContainText('id')
@@ -123,6 +126,7 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
     const row = page.getByTestId('query-history-table').locator('tbody tr', { hasText: select })
     await expect(row).toHaveCount(1)
     await expect(row.locator('[data-status="success"]')).toBeVisible()
+    await checkA11y(page)
     await expect(page.getByTestId('query-history-table').locator('tbody tr', { hasText: `DELETE FROM ${table}` })).toHaveCount(0)
 
     await row.getByTestId('history-open').click()

@@ -2,7 +2,7 @@
 // words and the server's next runs while typing), see it listed, run it now and land on its
 // job.
 import { expect, test, type Page } from '@playwright/test'
-import { openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
+import { checkA11y, openMenu, password, sameOrigin, sqlitePath, stamp, username } from './support'
 
 const targetName = `e2e-sched-sqlite-${stamp}`
 const scheduleName = `e2e nightly ${stamp}`
@@ -30,6 +30,8 @@ test('an admin creates a schedule with a preview of its next runs and runs it no
   await test.step('writes a cron expression and sees it in words and the next runs', async () => {
     await openMenu(page, 'Schedules')
     await expect(page).toHaveURL(/\/schedules$/)
+    await expect(page.getByTestId('schedule-new')).toBeVisible()
+    await checkA11y(page)
     await page.getByTestId('schedule-new').click()
     await page.getByTestId('schedule-name').locator('input').fill(scheduleName)
     await page.getByTestId('schedule-cron').locator('input').fill('30 2 * * 1-5')

@@ -109,3 +109,19 @@ export async function fillSql(page: Page, text: string, nth = 0): Promise<void> 
   if (text) await page.keyboard.insertText(text)
   await expect.poll(() => sqlText(page, nth)).toBe(text)
 }
+
+// Accessibility (issue 13): axe-core over the page as it is now. Kept here at the end, with
+// its import, so additions above stay apart.
+import AxeBuilder from '@axe-core/playwright'
+
+/**
+ * No serious or critical accessibility violation (axe-core's WCAG 2.x A/AA rules and best
+ * practices) on the page as it is now: call it once the page has loaded what it shows.
+ */
+export async function checkA11y(page: Page): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze()
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
+  expect(bad, `axe on ${new URL(page.url()).pathname}`).toEqual([])
+}

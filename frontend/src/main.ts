@@ -2,11 +2,12 @@ import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { configureHttp } from './api/http'
-import { i18n, t } from './locales'
+import { i18n, startLocale, t } from './locales'
 import { RouteName, router } from './router'
 import { installGuards } from './router/guard'
 import { useSessionStore } from './stores/session'
 import { feedback } from './ui/feedback'
+import { startTheme } from './ui/theme'
 import { errorText } from './utils/errorText'
 
 const app = createApp(App)
@@ -29,4 +30,6 @@ configureHttp({
 
 installGuards(router, { onForbidden: () => feedback.warning(t('errors.forbiddenPage')) })
 app.use(router)
-app.mount('#app')
+// A language other than English, or the dark theme, loads first: the page never flashes
+// English or light.
+void Promise.all([startLocale(), startTheme()]).then(() => app.mount('#app'))

@@ -28,6 +28,7 @@ mod sakila;
 mod schedules;
 mod script_secrets;
 mod sqlite_confine;
+mod static_ui;
 mod target_rebind;
 mod targets;
 mod users;

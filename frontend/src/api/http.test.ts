@@ -89,9 +89,9 @@ describe('http transport', () => {
   it("says a catalogued refusal in the user's language, and the English message otherwise", async () => {
     const body = { error: 'invalid_input', message: 'must be 1 to 200 characters', field: 'name', reason: 'chars', params: { min: 1, max: 200 } }
     mockApi({ 'POST /api/targets': [json(400, body), json(400, body), json(400, { ...body, reason: 'from_a_newer_server' })] })
-    setLocale('zh-CN')
+    await setLocale('zh-CN')
     const zh = await postTarget(sqlite).catch((e: unknown) => e)
-    setLocale('en')
+    await setLocale('en')
     const en = await postTarget(sqlite).catch((e: unknown) => e)
     const unknown = await postTarget(sqlite).catch((e: unknown) => e)
 

@@ -5,7 +5,7 @@
 // place. The UI wires the hooks in main.ts; tests wire fakes.
 import createClient from 'openapi-fetch'
 import type { paths } from './schema'
-import { serverText } from '@/utils/serverText'
+import { localizeServer } from '@/locales'
 
 export const API_BASE = '/api'
 
@@ -123,7 +123,7 @@ function toApiError(res: Response, body: unknown): ApiError {
   const retryAfter = Number.isFinite(retry) ? retry : null
   if (isErrorBody(body)) {
     const params = body.params ?? {}
-    const message = serverText(body.reason, params) ?? body.message
+    const message = localizeServer(body.reason, params) ?? body.message
     return new ApiError(res.status, body.error, message, body.field ?? null, retryAfter, body.reason ?? null, params)
   }
   // A proxy error page (nginx 502) or an empty body: keep the status visible.

@@ -50,10 +50,10 @@ function retryButton(): HTMLButtonElement {
   return found
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   setActivePinia(createPinia())
   configureHttp({ onError: vi.fn() })
-  setLocale('en')
+  await setLocale('en')
 })
 afterEach(() => {
   document.body.innerHTML = ''

@@ -36,7 +36,7 @@ function formatButton(root: HTMLElement): HTMLButtonElement {
 
 describe('SqlEditor', () => {
   it('refuses to format a procedural block and says why', async () => {
-    setLocale('en')
+    await setLocale('en')
     const { root } = mountEditor('DO $$ BEGIN PERFORM 1; END $$;')
     await nextTick()
     expect(formatButton(root).disabled).toBe(true)
@@ -44,7 +44,7 @@ describe('SqlEditor', () => {
   })
 
   it('formats a SELECT in the dialect, upper-casing the keywords', async () => {
-    setLocale('en')
+    await setLocale('en')
     const { root, text } = mountEditor('select a, b from t')
     await nextTick()
     expect(formatButton(root).disabled).toBe(false)
@@ -53,7 +53,7 @@ describe('SqlEditor', () => {
   })
 
   it('names the editor after its field, once CodeMirror has loaded', async () => {
-    setLocale('en')
+    await setLocale('en')
     const { root } = mountEditor('SELECT 1')
     await vi.waitFor(() => expect(root.querySelector('.cm-content')?.getAttribute('aria-label')).toBe('SQL'), { timeout: 5000 })
     expect(root.querySelector('[data-name="sql"]')).not.toBeNull()
@@ -61,7 +61,7 @@ describe('SqlEditor', () => {
   })
 
   it('tells assistive technology when its field has an error', async () => {
-    setLocale('en')
+    await setLocale('en')
     const { root } = mountEditor('DELETE FROM t', { invalid: true })
     await vi.waitFor(() => expect(root.querySelector('.cm-content')?.getAttribute('aria-invalid')).toBe('true'), { timeout: 5000 })
     expect(root.querySelector('.host')?.classList.contains('invalid')).toBe(true)
@@ -73,7 +73,7 @@ describe('SqlEditor', () => {
   }
 
   it('runs the statement at the cursor on Ctrl/Cmd+Enter when runnable', async () => {
-    setLocale('en')
+    await setLocale('en')
     const runs: string[] = []
     const { root } = mountEditor('SELECT 1;\nSELECT 2;', { runnable: true, onRun: (sql: string) => runs.push(sql) })
     await vi.waitFor(() => expect(root.querySelector('.cm-content')).not.toBeNull(), { timeout: 5000 })
@@ -82,7 +82,7 @@ describe('SqlEditor', () => {
   })
 
   it('does nothing on Ctrl/Cmd+Enter where nothing runs, not even a new line', async () => {
-    setLocale('en')
+    await setLocale('en')
     const runs: string[] = []
     const { root, text } = mountEditor('SELECT 1;', { onRun: (sql: string) => runs.push(sql) })
     await vi.waitFor(() => expect(root.querySelector('.cm-content')).not.toBeNull(), { timeout: 5000 })

@@ -1,6 +1,5 @@
 // English messages. This object is the message schema: zh-CN.ts must have the
 // same keys, which the type checker enforces.
-import serverErrors from './server.en'
 export default {
   app: {
     name: 'AutoDB',
@@ -82,7 +81,6 @@ export default {
     outcomes: 'Job outcomes, last {n} days',
     outcomesLabel: 'Chart of job outcomes per day over {n} days',
   },
-  serverErrors,
   errors: {
     network: 'Cannot reach the AutoDB server. Check your connection and try again.',
     badResponse: 'Unexpected answer from the server (HTTP {status}).',
@@ -585,7 +583,7 @@ export default {
     deleteConfirm: 'Delete the schedule "{name}" and its fire history? Its jobs are kept.',
     yourZone: 'your time',
     nextRuns: 'Next runs (from the server)',
-    cronHelp: 'Five fields: minute hour day-of-month month day-of-week, or @hourly @daily @weekly @monthly @yearly',
+    cronHelp: "Five fields: minute hour day-of-month month day-of-week, or {'@'}hourly {'@'}daily {'@'}weekly {'@'}monthly {'@'}yearly",
     job: 'Job (the body of a new job, as JSON)',
     jobRedacted: 'Password literals are shown redacted; leave the job unchanged to keep the stored one.',
     badJson: 'The job is not valid JSON',
@@ -619,5 +617,10 @@ export default {
     loadFailed: 'The editor could not be loaded; reload the page.',
     resize: 'Editor height (arrow keys to change)',
     runShortcut: 'Ctrl+Enter (⌘+Enter) runs the selection, or the statement at the cursor',
+  },
+  // Issue 13: the colour scheme switch in the header.
+  theme: {
+    toDark: 'Dark mode',
+    toLight: 'Light mode',
   },
 }

@@ -1,5 +1,6 @@
-// The server's catalogued messages (`ErrorBody.reason` with its `params`), in English. The
-// server's own `message` says the same; the UI shows these so both languages read alike.
+// The server's catalogued messages (`ErrorBody.reason` with its `params`), in English, as the
+// server's own `message` says them: the list every other language's catalogue must cover
+// (utils/serverText.test.ts). Not loaded by the UI, which shows the server's English as sent.
 // vue-i18n syntax: `{'@'}` and `{'|'}` are literal characters.
 export default {
   reasons: {

@@ -1,5 +1,4 @@
 // Simplified Chinese messages; typed against en.ts so a missing key fails the build.
-import serverErrors from './server.zh-CN'
 import type { MessageSchema } from './index'
 
 const zhCN: MessageSchema = {
@@ -83,7 +82,6 @@ const zhCN: MessageSchema = {
     outcomes: '最近 {n} 天的作业结果',
     outcomesLabel: '{n} 天内每天作业结果的图表',
   },
-  serverErrors,
   errors: {
     network: '无法连接 AutoDB 服务器，请检查网络后重试。',
     badResponse: '服务器返回了意外的响应（HTTP {status}）。',
@@ -585,7 +583,7 @@ const zhCN: MessageSchema = {
     deleteConfirm: '删除定时任务“{name}”及其触发记录？它启动的作业会保留。',
     yourZone: '你的时间',
     nextRuns: '接下来的运行时间（由服务器计算）',
-    cronHelp: '五个字段：分 时 日 月 周，或 @hourly @daily @weekly @monthly @yearly',
+    cronHelp: "五个字段：分 时 日 月 周，或 {'@'}hourly {'@'}daily {'@'}weekly {'@'}monthly {'@'}yearly",
     job: '作业（新建作业的请求体，JSON）',
     jobRedacted: '密码字面量已隐藏；不修改作业即保留已保存的内容。',
     badJson: '作业不是有效的 JSON',
@@ -619,6 +617,11 @@ const zhCN: MessageSchema = {
     loadFailed: '编辑器加载失败，请刷新页面。',
     resize: '编辑器高度（用方向键调整）',
     runShortcut: 'Ctrl+Enter（⌘+Enter）执行选中的文本或光标所在的语句',
+  },
+  // Issue 13: the colour scheme switch in the header.
+  theme: {
+    toDark: '深色模式',
+    toLight: '浅色模式',
   },
 }
 

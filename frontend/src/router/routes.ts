@@ -1,8 +1,7 @@
 // The route table. Views load lazily; `meta` drives the guard, the menu and the title.
 import type { RouteRecordRaw } from 'vue-router'
 import type { Role } from '@/api/types'
-import { JOB_SUBMIT_ROLES } from '@/utils/jobs'
-import { QUERY_ROLES } from '@/utils/queries'
+import { JOB_SUBMIT_ROLES, QUERY_ROLES } from '@/utils/roles'
 import { RouteName } from './names'
 
 declare module 'vue-router' {

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia'
 import { auditApi, type AuditQuery } from '@/api/audit'
 import { toRfc3339 } from '@/utils/format'
 import { usePagedList } from './pagedList'
+import { forgetOnUserChange } from './reset'
 
 export interface AuditFilters {
   actor: string
@@ -35,5 +36,6 @@ export const useAuditStore = defineStore('audit', () => {
   const list = usePagedList(emptyFilters, (f, page, perPage) => auditApi.list(toQuery(f, page, perPage)), DEFAULT_PER_PAGE)
   const { filters, items, total, page, perPage, loading, load, resetFilters } = list
 
+  forgetOnUserChange(list.resetList)
   return { filters, items, total, page, perPage, loading, load, resetFilters, reset: list.resetList }
 })

@@ -6,6 +6,7 @@ import { ref } from 'vue'
 import { grantsApi } from '@/api/grants'
 import type { RequestOptions } from '@/api/http'
 import type { CreatedGrant, Grant, GrantFilter, GrantInput, GrantPolicy, PolicyInput, PolicyRight } from '@/api/types'
+import { forgetOnUserChange } from './reset'
 
 function byName(a: GrantPolicy, b: GrantPolicy): number {
   return a.name.localeCompare(b.name)
@@ -116,6 +117,7 @@ export const useGrantsStore = defineStore('grants', () => {
     checks.value = {}
   }
 
+  forgetOnUserChange(reset)
   return {
     policies,
     mine,

@@ -8,6 +8,7 @@ import type { Job, JobInput, RetryFrom, RunEvent, RunLog, RunPage } from '@/api/
 import { useLiveResource } from '@/composables/useLiveResource'
 import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils/jobs'
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
+import { forgetOnUserChange } from './reset'
 
 export type JobFilters = SubmittedFilters
 
@@ -101,6 +102,7 @@ export const useJobsStore = defineStore('jobs', () => {
     follower.clear()
   }
 
+  forgetOnUserChange(reset)
   return {
     filters,
     items,

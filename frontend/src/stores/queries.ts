@@ -17,6 +17,7 @@ import { useLiveResource } from '@/composables/useLiveResource'
 import { draftFromQuery, emptyQueryDraft, type QueryDraft } from '@/utils/queryForm'
 import { applyEndEvent, applyResultEvent, applyStatusEvent, isQueryEnded } from '@/utils/queries'
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
+import { forgetOnUserChange } from './reset'
 
 export type QueryFilters = SubmittedFilters
 
@@ -127,6 +128,7 @@ export const useQueriesStore = defineStore('queries', () => {
     list.resetList()
   }
 
+  forgetOnUserChange(reset)
   return {
     draft,
     activeId,

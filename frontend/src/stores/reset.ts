@@ -1,19 +1,21 @@
 // Cached resources belong to the user who loaded them: drop them all when the
-// user changes, so the next user never sees the previous one's data.
-import { useAuditStore } from './audit'
-import { useGrantsStore } from './grants'
-import { useJobsStore } from './jobs'
-import { useQueriesStore } from './queries'
-import { useTokensStore } from './tokens'
-import { useTargetsStore } from './targets'
-import { useUsersStore } from './users'
+// user changes, so the next user never sees the previous one's data. Each resource
+// store registers its reset when it is first used; a store never used holds nothing,
+// and the session store (on the login page) need not load every store's code.
+import { getActivePinia, type Pinia } from 'pinia'
+
+const resets = new WeakMap<Pinia, Set<() => void>>()
+
+/** Called in a resource store's setup: how it forgets its data. */
+export function forgetOnUserChange(reset: () => void): void {
+  const pinia = getActivePinia()
+  if (!pinia) return
+  let set = resets.get(pinia)
+  if (!set) resets.set(pinia, (set = new Set()))
+  set.add(reset)
+}
 
 export function resetResourceStores(): void {
-  useTargetsStore().reset()
-  useUsersStore().reset()
-  useAuditStore().reset()
-  useTokensStore().reset()
-  useJobsStore().reset()
-  useQueriesStore().reset()
-  useGrantsStore().reset()
+  const pinia = getActivePinia()
+  if (pinia) resets.get(pinia)?.forEach((reset) => reset())
 }

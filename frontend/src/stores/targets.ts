@@ -6,6 +6,7 @@ import type { RequestOptions } from '@/api/http'
 import { targetsApi } from '@/api/targets'
 import type { Target, TargetInput, TestResult } from '@/api/types'
 import { engineFlavour, type EngineFlavour } from '@/utils/engines'
+import { forgetOnUserChange } from './reset'
 
 function byName(a: Target, b: Target): number {
   return a.name.localeCompare(b.name)
@@ -138,6 +139,7 @@ export const useTargetsStore = defineStore('targets', () => {
     testing.value = {}
   }
 
+  forgetOnUserChange(reset)
   return {
     items,
     loaded,

@@ -5,6 +5,7 @@ import { ref } from 'vue'
 import { authApi } from '@/api/auth'
 import type { RequestOptions } from '@/api/http'
 import type { ApiToken, CreatedApiToken } from '@/api/types'
+import { forgetOnUserChange } from './reset'
 
 export const useTokensStore = defineStore('tokens', () => {
   const items = ref<ApiToken[]>([])
@@ -37,5 +38,6 @@ export const useTokensStore = defineStore('tokens', () => {
     items.value = []
   }
 
+  forgetOnUserChange(reset)
   return { items, loading, fetchAll, create, revoke, reset }
 })

@@ -4,6 +4,7 @@ import { ref } from 'vue'
 import type { RequestOptions } from '@/api/http'
 import { usersApi } from '@/api/users'
 import type { NewUser, Role, User, UserUpdate } from '@/api/types'
+import { forgetOnUserChange } from './reset'
 
 export const useUsersStore = defineStore('users', () => {
   const items = ref<User[]>([])
@@ -44,5 +45,6 @@ export const useUsersStore = defineStore('users', () => {
     loaded.value = false
   }
 
+  forgetOnUserChange(reset)
   return { items, loaded, loading, fetchAll, create, update, setRole, setDisabled, resetPassword, reset }
 })

@@ -6,8 +6,8 @@ import { auditAction, auditObject } from './audit'
 afterEach(() => setLocale('en'))
 
 describe('audit entries for people', () => {
-  it('translates actions and object types, and keeps a code it does not know', () => {
-    setLocale('zh-CN')
+  it('translates actions and object types, and keeps a code it does not know', async () => {
+    await setLocale('zh-CN')
     expect(auditAction({ action: 'create' })).toBe('创建')
     expect(auditObject({ object_type: 'target', object_id: '6', object_name: 'orders' }).label).toBe('目标 “orders”')
     expect(auditAction({ action: 'something_new' })).toBe('something_new')

@@ -15,26 +15,26 @@ describe('errorText', () => {
     )
   })
 
-  it('explains failures the server could not describe, in the chosen language', () => {
-    setLocale('en')
+  it('explains failures the server could not describe, in the chosen language', async () => {
+    await setLocale('en')
     expect(errorText(new ApiError(0, NETWORK_ERROR, 'Failed to fetch'))).toMatch(/Cannot reach/)
     expect(errorText(new ApiError(502, BAD_RESPONSE, 'HTTP 502'))).toContain('502')
-    setLocale('zh-CN')
+    await setLocale('zh-CN')
     expect(errorText(new ApiError(0, NETWORK_ERROR, 'Failed to fetch'))).toContain('无法连接')
-    setLocale('en')
+    await setLocale('en')
   })
 })
 
 describe('formatTime', () => {
-  it('is ISO 8601, 24-hour, with the offset, the same in both languages', () => {
+  it('is ISO 8601, 24-hour, with the offset, the same in both languages', async () => {
     const iso = '2026-12-03T15:04:05Z'
-    setLocale('en')
+    await setLocale('en')
     expect(isoInZone(new Date(iso), 'Asia/Shanghai')).toBe('2026-12-03 23:04:05 +08:00')
     expect(isoInZone(new Date(iso), 'America/New_York')).toBe('2026-12-03 10:04:05 -05:00')
     const en = formatTime(iso)
-    setLocale('zh-CN')
+    await setLocale('zh-CN')
     expect(formatTime(iso)).toBe(en)
-    setLocale('en')
+    await setLocale('en')
     expect(en).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}$/)
   })
 })

@@ -16,9 +16,10 @@ import type {
   User,
 } from '@/api/types'
 import { JOB_STATUSES } from '@/api/types'
+import { JOB_SUBMIT_ROLES } from './roles'
 
-/** Roles that may submit jobs (viewers only read). */
-export const JOB_SUBMIT_ROLES: Role[] = ['admin', 'operator', 'developer']
+export { JOB_SUBMIT_ROLES }
+
 /** Roles that may cancel or retry anyone's job; the owner always may. */
 export const JOB_STEER_ROLES: Role[] = ['admin', 'operator']
 

@@ -1,10 +1,10 @@
 // Rules about queries shared by the store and the pages: who may run them,
 // when one has ended, how a live event changes a cached query (always into a
 // new object), and how results group by target.
-import type { Query, QueryResult, QueryResultEvent, QueryStatusEvent, Role, Status, User } from '@/api/types'
+import type { Query, QueryResult, QueryResultEvent, QueryStatusEvent, Status, User } from '@/api/types'
+import { QUERY_ROLES } from './roles'
 
-/** Roles that may run queries (viewers only read). */
-export const QUERY_ROLES: Role[] = ['admin', 'operator', 'developer']
+export { QUERY_ROLES }
 
 export function canRunQueries(user: User | null): boolean {
   return user !== null && QUERY_ROLES.includes(user.role)

@@ -1,6 +1,8 @@
-// A server refusal in the user's language: the server names its message by `reason` with
-// `params` (ErrorBody); the catalogue is locales/server.*.ts. A reason the UI does not know
-// (a newer server) shows the server's English `message`.
+// A server refusal in a language other than English: the server names its message by `reason`
+// with `params` (ErrorBody); the catalogue (locales/server.zh-CN.ts) and this function load with
+// the language (zh-CN-bundle.ts → locales' localizeServer, which the transport calls). In
+// English, and for a reason the UI does not know (a newer server), the server's own `message`
+// is shown.
 import { i18n } from '@/locales'
 
 type Params = Record<string, unknown>

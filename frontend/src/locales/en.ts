@@ -332,7 +332,6 @@ export default {
     console: 'Query console',
     sql: 'SQL',
     sqlPlaceholder: 'One or more queries: SELECT, WITH … SELECT, EXPLAIN, SHOW…',
-    shortcut: 'Ctrl+Enter (⌘+Enter) runs the SQL',
     runOn: 'Run on',
     matching: 'Matches {n} targets now; resolved again when the query runs.',
     rowLimit: 'Row limit',

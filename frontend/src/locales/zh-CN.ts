@@ -332,7 +332,6 @@ const zhCN: MessageSchema = {
     console: '查询控制台',
     sql: 'SQL',
     sqlPlaceholder: '一条或多条查询：SELECT、WITH … SELECT、EXPLAIN、SHOW…',
-    shortcut: 'Ctrl+Enter（⌘+Enter）执行 SQL',
     runOn: '执行于',
     matching: '当前匹配 {n} 个目标；执行查询时会重新解析。',
     rowLimit: '行数上限',

@@ -18,6 +18,7 @@ import {
   sqlitePath,
   sqlText,
   stamp,
+  pickTarget,
 } from './support'
 
 const pgName = `e2e-broken-pg-${stamp}`
@@ -46,11 +47,7 @@ function scriptEditor(page: Page, index: number): Locator {
 async function writeScript(page: Page, index: number, sql: string, target: string): Promise<void> {
   const editor = scriptEditor(page, index)
   await fillSql(page, sql, index)
-  await editor.getByTestId('target-select').click()
-  const menu = page.locator('.n-base-select-menu:visible')
-  await menu.locator('.n-base-select-option', { hasText: target }).click()
-  await page.keyboard.press('Escape')
-  await expect(menu).toHaveCount(0)
+  await pickTarget(page, editor.getByTestId('target-select'), target)
 }
 
 test.describe('at 1440 × 900', () => {

@@ -5,18 +5,13 @@
 // editor Ctrl+Enter runs nothing and the script survives a reload. Screenshots in
 // English, in Chinese and 390 px wide. Every wait is on a condition.
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { addTarget, fillSql, shoot, signIn, sqlEditor, sqlitePath, sqlText, stamp } from './support'
+import { addTarget, fillSql, shoot, signIn, sqlEditor, sqlitePath, sqlText, stamp, pickTarget } from './support'
 
 const targetName = `e2e-editor-sqlite-${stamp}`
 const twoStatements = 'SELECT 1 AS first_value;\nSELECT 2 AS second_value;'
 
 async function chooseTarget(page: Page, name: string): Promise<void> {
-  await page.getByTestId('target-select').click()
-  // Menus of closed pickers stay in the page, hidden: only the open one counts.
-  const menu = page.locator('.n-base-select-menu:visible')
-  await menu.locator('.n-base-select-option', { hasText: name }).click()
-  await page.keyboard.press('Escape')
-  await expect(menu).toHaveCount(0)
+  await pickTarget(page, page.getByTestId('target-select'), name)
 }
 
 function content(page: Page, nth = 0): Locator {

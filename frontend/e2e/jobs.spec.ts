@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { checkA11y, fillSql, openMenu, password, sameOrigin, screenshotPath, sqlitePath, stamp, username } from './support'
+import { checkA11y, fillSql, openMenu, password, sameOrigin, screenshotPath, sqlitePath, stamp, username, pickTarget } from './support'
 
 const targetName = `e2e-jobs-sqlite-${stamp}`
 const table = `e2e_t_${stamp}`
@@ -19,12 +19,7 @@ function scriptEditor(page: Page, index: number): Locator {
 async function writeScript(page: Page, index: number, sql: string): Promise<void> {
   const editor = scriptEditor(page, index)
   await fillSql(page, sql, index)
-  await editor.getByTestId('target-select').click()
-  // Menus of closed pickers stay in the page, hidden: only the open one counts.
-  const menu = page.locator('.n-base-select-menu:visible')
-  await menu.locator('.n-base-select-option', { hasText: targetName }).click()
-  await page.keyboard.press('Escape')
-  await expect(menu).toHaveCount(0)
+  await pickTarget(page, editor.getByTestId('target-select'), targetName)
   await expect(editor.getByTestId('target-select')).toContainText(targetName)
 }
 

@@ -4,7 +4,7 @@
 // and find the query in the history. Every wait is on a condition.
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { checkA11y, fillSql, openMenu, password, sameOrigin, sqlEditor, sqlitePath, sqlText, stamp, username } from './support'
+import { checkA11y, fillSql, openMenu, password, sameOrigin, sqlEditor, sqlitePath, sqlText, stamp, username, pickTarget } from './support'
 
 const targetName = `e2e-queries-sqlite-${stamp}`
 const table = `q_${stamp}`
@@ -83,11 +83,7 @@ test('a user queries a SQLite table, sees NULL, empty and bytes faithfully, expo
     await expect(page.getByTestId('target-select')).toBeVisible()
     await checkA11y(page)
     await fillSql(page, select)
-    await page.getByTestId('target-select').click()
-    const menu = page.locator('.n-base-select-menu:visible')
-    await menu.locator('.n-base-select-option', { hasText: targetName }).click()
-    await page.keyboard.press('Escape')
-    await expect(menu).toHaveCount(0)
+    await pickTarget(page, page.getByTestId('target-select'), targetName)
 
     await sqlEditor(page).locator('.cm-content').press('Control+Enter')
     await expect(page).toHaveURL(/\/queries\?id=\d+$/)

@@ -125,3 +125,17 @@ export async function checkA11y(page: Page): Promise<void> {
     .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
   expect(bad, `axe on ${new URL(page.url()).pathname}`).toEqual([])
 }
+
+/**
+ * Chooses `name` in a target picker (`select`, a filterable NSelect): typed first, since a
+ * long list (every journey adds targets) renders only its first options.
+ */
+export async function pickTarget(page: Page, select: Locator, name: string): Promise<void> {
+  await select.click()
+  await page.keyboard.type(name)
+  // Menus of closed pickers stay in the page, hidden: only the open one counts.
+  const menu = page.locator('.n-base-select-menu:visible')
+  await menu.locator('.n-base-select-option', { hasText: name }).click()
+  await page.keyboard.press('Escape')
+  await expect(menu).toHaveCount(0)
+}

@@ -115,15 +115,19 @@ export async function fillSql(page: Page, text: string, nth = 0): Promise<void> 
 import AxeBuilder from '@axe-core/playwright'
 
 /**
- * No serious or critical accessibility violation (axe-core's WCAG 2.x A/AA rules and best
- * practices) on the page as it is now: call it once the page has loaded what it shows.
+ * The serious and critical accessibility violations (axe-core's WCAG 2.x A/AA rules and best
+ * practices) on the page as it is now, one line each with up to five of its elements.
  */
-export async function checkA11y(page: Page): Promise<void> {
+export async function a11yProblems(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).analyze()
-  const bad = results.violations
+  return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
-  expect(bad, `axe on ${new URL(page.url()).pathname}`).toEqual([])
+}
+
+/** No serious or critical accessibility violation: call it once the page has loaded what it shows. */
+export async function checkA11y(page: Page): Promise<void> {
+  expect(await a11yProblems(page), `axe on ${new URL(page.url()).pathname}`).toEqual([])
 }
 
 /**

@@ -111,7 +111,9 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         lang.of(language(dialect)),
         labels.of(labelAttributes(opts.label, opts.placeholder, opts.invalid)),
-        EditorView.contentAttributes.of({ spellcheck: 'false', autocapitalize: 'off', autocorrect: 'off' }),
+        // tabindex: the text is in the tab order already (contenteditable); saying so lets
+        // checkers see that a keyboard reaches the scrolled region around it.
+        EditorView.contentAttributes.of({ spellcheck: 'false', autocapitalize: 'off', autocorrect: 'off', tabindex: '0' }),
         theme,
         EditorView.updateListener.of((update) => {
           if (update.docChanged) opts.onChange(update.state.doc.toString())

@@ -126,6 +126,7 @@ export default {
     updated: 'Target "{name}" saved',
   },
   targetForm: {
+    addTag: 'Add a tag',
     createTitle: 'New target',
     editTitle: 'Edit target "{name}"',
     name: 'Name',

@@ -127,6 +127,7 @@ const zhCN: MessageSchema = {
     updated: '已保存目标库“{name}”',
   },
   targetForm: {
+    addTag: '添加标签',
     createTitle: '新建目标库',
     editTitle: '编辑目标库“{name}”',
     name: '名称',

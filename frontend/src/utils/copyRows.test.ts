@@ -48,6 +48,11 @@ describe('toCsv', () => {
     expect(out).toBe('"a,b"\r\n"5"" pipe"\r\n"l1\nl2"\r\nplain\r\n')
   })
 
+  it('quotes text guarded against formulas, as the export does, never typed numbers', () => {
+    const out = toCsv(cols('+n'), [[text('@SUM(A1)')], [text('-5')], [{ t: 'int', v: -5 }]])
+    expect(out).toBe(`"'+n"\r\n"'@SUM(A1)"\r\n"'-5"\r\n-5\r\n`)
+  })
+
   it('writes JSON compact and booleans as words', () => {
     const out = toCsv(cols('j', 'b'), [[{ t: 'json', v: { a: [1, 'x'] } }, { t: 'bool', v: true }]], false)
     expect(out).toBe('"{""a"":[1,""x""]}",true\r\n')

@@ -56,9 +56,13 @@ function tsvField(text: string): string {
   return /[\t\r\n"]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-function csvField(text: string): string {
-  return /[,"\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, and
+ * when guarded against formulas (quoted as well, as the server's export does).
+ */
+function csvField(raw: string, isText: boolean): string {
+  const text = guardFormula(raw, isText)
+  return text !== raw || /[,"\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
 
 /** Tab-separated, one line per row (LF); NULL and the empty string are both an empty field. */
@@ -82,7 +86,7 @@ export function toTsv(columns: ResultColumn[], rows: Cell[][], header = true): s
 /** RFC 4180 with CRLF, as the export: NULL is an empty unquoted field, the empty string `""`. */
 export function toCsv(columns: ResultColumn[], rows: Cell[][], header = true): string {
   const lines: string[] = []
-  if (header) lines.push(columns.map((c) => csvField(guardFormula(c.name, true))).join(','))
+  if (header) lines.push(columns.map((c) => csvField(c.name, true)).join(','))
   for (const row of rows) {
     lines.push(
       columns
@@ -91,7 +95,7 @@ export function toCsv(columns: ResultColumn[], rows: Cell[][], header = true): s
           const text = plainText(cell)
           if (text === null) return ''
           if (text === '') return '""'
-          return csvField(guardFormula(text, isTextual(cell)))
+          return csvField(text, isTextual(cell))
         })
         .join(','),
     )

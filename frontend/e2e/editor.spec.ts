@@ -45,7 +45,8 @@ test('the console highlights SQL, runs the statement at the cursor, formats, and
     await expect(page.getByTestId('result-column')).toContainText('second_value')
     const row = page.getByTestId('result-table').locator('.n-data-table-tbody .n-data-table-tr')
     await expect(row).toHaveCount(1)
-    await expect(row.locator('.n-data-table-td').nth(1)).toHaveText('2')
+    // The first data column (the grid's checkbox and row-number columns come before it).
+    await expect(row.locator('[data-col-key="c0"]')).toHaveText('2')
 
     const id = new URL(page.url()).searchParams.get('id')
     const sent = (await (await page.request.get(`/api/queries/${id}`)).json()) as { sql: string }

@@ -15,9 +15,9 @@ function resultRows(page: Page): Locator {
   return page.getByTestId('result-table').locator('.n-data-table-tbody .n-data-table-tr')
 }
 
-/** The cell of a result row, by column (0 is the row number). */
+/** The cell of a result row, by column (0 is the row number; the checkbox column comes before it). */
 function cell(row: Locator, column: number): Locator {
-  return row.locator('.n-data-table-td').nth(column)
+  return row.locator(`[data-col-key="${column === 0 ? 'n' : `c${column - 1}`}"]`)
 }
 
 async function expectSeededRows(page: Page): Promise<void> {

@@ -623,4 +623,32 @@ export default {
     toDark: 'Dark mode',
     toLight: 'Light mode',
   },
+  // The query result grid (issue 13): the cell viewer and copying rows.
+  grid: {
+    checkAll: 'Check all rows',
+    checkRow: 'Check row {n}',
+    viewer: {
+      title: 'Value of {column}',
+      row: 'row {n}',
+      chars: '{n} characters | 1 character | {n} characters',
+      utf8: '{n} bytes in UTF-8 | 1 byte in UTF-8 | {n} bytes in UTF-8',
+      bytes: '{n} bytes | 1 byte | {n} bytes',
+      value: 'Value of {column}',
+      kind: { null: 'NULL', text: 'Text', json: 'JSON', bytes: 'Binary', value: 'Value' },
+    },
+    copy: {
+      open: 'Copy {n} rows | Copy 1 row | Copy {n} rows',
+      openAll: 'Copy rows',
+      title: 'Copy {n} rows | Copy 1 row | Copy {n} rows',
+      titleAll: 'Copy all {n} rows | Copy the row | Copy all {n} rows',
+      format: 'Format',
+      formats: { tsv: 'TSV', csv: 'CSV', json: 'JSON', insert: 'INSERT' },
+      header: 'Column names on the first line',
+      table: 'Table',
+      dialect: 'SQL of',
+      preview: 'Text to copy',
+      previewCut: 'The preview shows the first {n} characters; Copy takes all of it.',
+      copied: 'Copied {n} rows | Copied 1 row | Copied {n} rows',
+    },
+  },
 }

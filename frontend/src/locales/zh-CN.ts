@@ -623,6 +623,34 @@ const zhCN: MessageSchema = {
     toDark: '深色模式',
     toLight: '浅色模式',
   },
+  // 查询结果表格（issue 13）：单元格查看器与复制行。
+  grid: {
+    checkAll: '勾选全部行',
+    checkRow: '勾选第 {n} 行',
+    viewer: {
+      title: '{column} 的值',
+      row: '第 {n} 行',
+      chars: '{n} 个字符 | 1 个字符 | {n} 个字符',
+      utf8: 'UTF-8 共 {n} 字节 | UTF-8 共 1 字节 | UTF-8 共 {n} 字节',
+      bytes: '{n} 字节 | 1 字节 | {n} 字节',
+      value: '{column} 的值',
+      kind: { null: 'NULL', text: '文本', json: 'JSON', bytes: '二进制', value: '值' },
+    },
+    copy: {
+      open: '复制 {n} 行 | 复制 1 行 | 复制 {n} 行',
+      openAll: '复制行',
+      title: '复制 {n} 行 | 复制 1 行 | 复制 {n} 行',
+      titleAll: '复制全部 {n} 行 | 复制这一行 | 复制全部 {n} 行',
+      format: '格式',
+      formats: { tsv: 'TSV', csv: 'CSV', json: 'JSON', insert: 'INSERT' },
+      header: '首行为列名',
+      table: '表名',
+      dialect: 'SQL 方言',
+      preview: '要复制的文本',
+      previewCut: '预览仅显示前 {n} 个字符；复制时包含全部内容。',
+      copied: '已复制 {n} 行 | 已复制 1 行 | 已复制 {n} 行',
+    },
+  },
 }
 
 export default zhCN

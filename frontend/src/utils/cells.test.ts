@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Cell } from '@/api/types'
-import { BYTES_SHOWN, JSON_SHOWN, TEXT_SHOWN, formatCell } from './cells'
+import { BYTES_SHOWN, JSON_SHOWN, TEXT_SHOWN, cellDetail, formatCell, hexDump } from './cells'
 
 describe('formatCell', () => {
   it('shows NULL as its own kind, never as empty text', () => {
@@ -72,5 +72,44 @@ describe('formatCell', () => {
   it('shows the value of a type it does not know rather than hiding it', () => {
     const cell = { t: 'interval', v: '1 day' } as unknown as Cell
     expect(formatCell(cell)).toMatchObject({ kind: 'text', text: '1 day' })
+  })
+})
+
+describe('cellDetail', () => {
+  it('shows NULL as NULL, apart from any text, and copies nothing', () => {
+    expect(cellDetail({ t: 'null' })).toMatchObject({ kind: 'null', body: 'NULL', copy: '' })
+    expect(cellDetail({ t: 'text', v: 'NULL' })).toMatchObject({ kind: 'text', body: 'NULL', copy: 'NULL' })
+  })
+
+  it('keeps long text whole, line breaks included, with its length in characters and UTF-8 bytes', () => {
+    const long = `${'x'.repeat(TEXT_SHOWN * 3)}\nend`
+    expect(cellDetail({ t: 'text', v: long })).toMatchObject({ kind: 'text', body: long, copy: long, length: long.length })
+    expect(cellDetail({ t: 'text', v: '数据🚀' })).toMatchObject({ length: 3, utf8Bytes: 10 })
+  })
+
+  it('indents JSON values, and text that holds an object or array', () => {
+    expect(cellDetail({ t: 'json', v: { a: [1] } }).body).toBe('{\n  "a": [\n    1\n  ]\n}')
+    expect(cellDetail({ t: 'text', v: ' [1,{"b":2}] ' })).toMatchObject({ kind: 'json', body: '[\n  1,\n  {\n    "b": 2\n  }\n]' })
+    // A bare number or word is text unless the column is typed JSON.
+    expect(cellDetail({ t: 'text', v: '42' }).kind).toBe('text')
+    expect(cellDetail({ t: 'text', v: '42' }, 'jsonb').kind).toBe('json')
+    expect(cellDetail({ t: 'text', v: '{not json' }).kind).toBe('text')
+  })
+
+  it('shows bytes as a hex dump with offsets and ASCII, copies plain hex, and counts bytes', () => {
+    const hex = '48656c6c6f00ff'.padEnd(40, 'a')
+    const detail = cellDetail({ t: 'bytes', v: hex })
+    expect(detail).toMatchObject({ kind: 'bytes', copy: hex, length: 20 })
+    const lines = detail.body.split('\n')
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^00000000 {2}48 65 6c 6c 6f 00 ff aa/)
+    expect(lines[0]).toMatch(/ {2}Hello\.\.\.{9}$/)
+    expect(lines[1]).toMatch(/^00000010 {2}aa aa aa aa {38}\.{4}$/)
+    expect(hexDump('')).toBe('')
+  })
+
+  it('shows other values as the grid writes them', () => {
+    expect(cellDetail({ t: 'decimal', v: '1.50' })).toMatchObject({ kind: 'value', body: '1.50' })
+    expect(cellDetail({ t: 'timestamp', v: '2024-01-02T03:04:05' }).body).toBe('2024-01-02T03:04:05')
   })
 })

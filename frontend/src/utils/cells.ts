@@ -75,3 +75,81 @@ function unknownCell(cell: never): CellView {
   const text = typeof raw.v === 'string' ? raw.v : (JSON.stringify(raw.v) ?? '')
   return view('text', cut(text, TEXT_SHOWN).text, text.length > TEXT_SHOWN ? text : null)
 }
+
+/** How the cell viewer shows a whole value. */
+export interface CellDetail {
+  kind: 'null' | 'text' | 'json' | 'bytes' | 'value'
+  /** What the viewer shows: the text as it is, JSON indented, bytes as a hex dump. */
+  body: string
+  /** What its Copy button copies: the value itself (JSON indented, bytes as plain hex). */
+  copy: string
+  /** Text: characters (code points). Bytes: bytes. */
+  length: number
+  /** Text: its size in UTF-8. */
+  utf8Bytes: number | null
+}
+
+/**
+ * Text that holds a JSON object or array (a bare number or word stays text),
+ * or any JSON at all when the column is typed JSON.
+ */
+function parsedJson(text: string, anyValue: boolean): { ok: true; value: unknown } | { ok: false } {
+  const s = text.trim()
+  const container = (s.startsWith('{') && s.endsWith('}')) || (s.startsWith('[') && s.endsWith(']'))
+  if (!container && !(anyValue && s !== '')) return { ok: false }
+  try {
+    return { ok: true, value: JSON.parse(s) }
+  } catch {
+    return { ok: false }
+  }
+}
+
+/** Hex as a dump: offset, 16 bytes in pairs, and their printable ASCII. */
+export function hexDump(hex: string): string {
+  const lines: string[] = []
+  for (let at = 0; at < hex.length; at += 32) {
+    const chunk = hex.slice(at, at + 32)
+    const pairs = chunk.match(/../g) ?? []
+    const ascii = pairs
+      .map((p) => {
+        const code = parseInt(p, 16)
+        return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : '.'
+      })
+      .join('')
+    const offset = (at / 2).toString(16).padStart(8, '0')
+    lines.push(`${offset}  ${pairs.join(' ').padEnd(47)}  ${ascii}`)
+  }
+  return lines.join('\n')
+}
+
+/** The whole value for the cell viewer; `type` is the column's database type (json, jsonb…). */
+export function cellDetail(cell: Cell, type = ''): CellDetail {
+  switch (cell.t) {
+    case 'null':
+      return { kind: 'null', body: 'NULL', copy: '', length: 0, utf8Bytes: null }
+    case 'bytes': {
+      const n = cell.v.length / 2
+      return { kind: 'bytes', body: hexDump(cell.v), copy: cell.v, length: n, utf8Bytes: null }
+    }
+    case 'json': {
+      const pretty = JSON.stringify(cell.v, null, 2) ?? 'null'
+      return { kind: 'json', body: pretty, copy: pretty, length: [...pretty].length, utf8Bytes: utf8Length(pretty) }
+    }
+    case 'text': {
+      const json = parsedJson(cell.v, /^jsonb?$/i.test(type))
+      if (json.ok) {
+        const pretty = JSON.stringify(json.value, null, 2) ?? 'null'
+        return { kind: 'json', body: pretty, copy: pretty, length: [...cell.v].length, utf8Bytes: utf8Length(cell.v) }
+      }
+      return { kind: 'text', body: cell.v, copy: cell.v, length: [...cell.v].length, utf8Bytes: utf8Length(cell.v) }
+    }
+    default: {
+      const text = formatCell(cell).full ?? formatCell(cell).text
+      return { kind: 'value', body: text, copy: text, length: [...text].length, utf8Bytes: null }
+    }
+  }
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length
+}

@@ -114,13 +114,14 @@ pub struct Column {
 /// A typed cell value, shown faithfully: NULL is not "", numbers stay numbers, decimals keep
 /// their digits (as text), dates/timestamps are ISO-8601 text (with offset when the type has a
 /// time zone), binary as hex, JSON as JSON. Non-finite floats (NaN, ±Infinity) are `Text`,
-/// because JSON has no number for them.
+/// because JSON has no number for them. An integer a browser cannot hold exactly (beyond
+/// ±(2^53 − 1)) is sent as its digits in a string, still typed `int`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 pub enum Cell {
     Null,
     Bool(bool),
-    Int(i64),
+    Int(#[serde(serialize_with = "exact_int")] i64),
     Float(f64),
     Decimal(String),
     Text(String),
@@ -131,6 +132,17 @@ pub enum Cell {
     Timestamp(String),
     TimestampTz(String),
     Json(serde_json::Value),
+}
+
+/// The largest integer a JSON reader with IEEE doubles (a browser) holds exactly: 2^53 − 1.
+pub const MAX_EXACT_JSON_INT: i64 = (1 << 53) - 1;
+
+fn exact_int<S: serde::Serializer>(i: &i64, s: S) -> Result<S::Ok, S::Error> {
+    if i.unsigned_abs() <= MAX_EXACT_JSON_INT as u64 {
+        s.serialize_i64(*i)
+    } else {
+        s.collect_str(i)
+    }
 }
 
 /// Receives a result set row by row (so large results are never held whole in memory).
@@ -221,4 +233,20 @@ pub fn probe(spec: &ConnectSpec) -> Result<(String, Duration), DbError> {
     let started = Instant::now();
     conn.execute(trivial, &mut sink)?;
     Ok((version, started.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cell, MAX_EXACT_JSON_INT};
+    use serde_json::json;
+
+    #[test]
+    fn an_integer_a_browser_cannot_hold_exactly_is_sent_as_its_digits() {
+        let sent = |i: i64| serde_json::to_value(Cell::Int(i)).unwrap();
+        assert_eq!(sent(42), json!({"t": "int", "v": 42}));
+        assert_eq!(sent(MAX_EXACT_JSON_INT), json!({"t": "int", "v": 9007199254740991_i64}));
+        assert_eq!(sent(-MAX_EXACT_JSON_INT), json!({"t": "int", "v": -9007199254740991_i64}));
+        assert_eq!(sent(MAX_EXACT_JSON_INT + 2), json!({"t": "int", "v": "9007199254740993"}));
+        assert_eq!(sent(i64::MIN), json!({"t": "int", "v": "-9223372036854775808"}));
+    }
 }

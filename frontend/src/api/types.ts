@@ -85,11 +85,14 @@ export type QueryPage = Schemas['QueryPage']
 export type QuerySummary = Schemas['QuerySummary']
 export type ResultColumn = Schemas['ResultColumn']
 
-/** One typed value of a result row. Decimals, times and bytes (hex) stay strings, as sent. */
+/**
+ * One typed value of a result row. Decimals, times and bytes (hex) stay strings, as sent; an
+ * integer beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly, comes as its digits.
+ */
 export type Cell =
   | { t: 'null' }
   | { t: 'bool'; v: boolean }
-  | { t: 'int'; v: number }
+  | { t: 'int'; v: number | string }
   | { t: 'float'; v: number }
   | { t: 'decimal'; v: string }
   | { t: 'text'; v: string }

@@ -71,6 +71,8 @@ describe('toJson', () => {
     expect(jsonValue({ t: 'decimal', v: '12345678901234567890.0123456789' })).toBe('12345678901234567890.0123456789')
     expect(jsonValue({ t: 'int', v: 9007199254740991 })).toBe(9007199254740991)
     expect(jsonValue({ t: 'int', v: 2 ** 60 })).toBe(String(2 ** 60))
+    // As the server sends them: the exact digits in a string.
+    expect(jsonValue({ t: 'int', v: '9007199254740993' })).toBe('9007199254740993')
     expect(jsonValue({ t: 'float', v: 1.5 })).toBe(1.5)
     expect(jsonValue({ t: 'bytes', v: '00ff' })).toBe('00ff')
     expect(jsonValue({ t: 'timestamp_tz', v: '2024-01-02T01:04:05+00:00' })).toBe('2024-01-02T01:04:05+00:00')
@@ -104,6 +106,7 @@ describe('SQL literals', () => {
   it('writes NULL, numbers unquoted and booleans per dialect', () => {
     expect(sqlLiteral(NULL, 'oracle')).toBe('NULL')
     expect(sqlLiteral({ t: 'int', v: -42 }, 'postgres')).toBe('-42')
+    expect(sqlLiteral({ t: 'int', v: '-9223372036854775808' }, 'postgres')).toBe('-9223372036854775808')
     expect(sqlLiteral({ t: 'decimal', v: '12345678901234567890.01' }, 'mysql')).toBe('12345678901234567890.01')
     expect(sqlLiteral({ t: 'float', v: 0.25 }, 'sqlite')).toBe('0.25')
     expect(sqlLiteral({ t: 'bool', v: true }, 'postgres')).toBe('TRUE')

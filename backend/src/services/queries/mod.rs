@@ -83,7 +83,8 @@ pub struct QueryResult {
     pub line: i32,
     pub status: Status,
     pub columns: Vec<ResultColumn>,
-    /// The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`,
+    /// The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`
+    /// (`"v": "9007199254740993"` beyond ±(2^53 − 1), which JSON readers cannot hold exactly),
     /// `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
     /// `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`, `{"t": "json", "v": {...}}`…
     #[schema(value_type = Vec<Vec<Object>>)]

@@ -115,6 +115,35 @@ async function cutOff(page: Page): Promise<string[]> {
   })
 }
 
+/**
+ * Table cells too narrow for their own words: the broken item of issue 13 where a label wrapped
+ * letter by letter. A cell's text, or its first four characters when longer, must fit on one line
+ * of the cell (a phone scrolls a wide table sideways; it never squeezes its columns to a letter).
+ */
+async function squeezed(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = []
+    const ctx = document.createElement('canvas').getContext('2d')
+    if (!ctx) return ['no canvas to measure text with']
+    for (const cell of Array.from(document.querySelectorAll('.n-data-table-th, .n-data-table-td'))) {
+      // The words a reader sees: a label clipped for screen readers only (a checkbox's) is not one.
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT)
+      let text = ''
+      for (let n = walker.nextNode(); n && !text; n = walker.nextNode()) {
+        const r = n.parentElement?.getBoundingClientRect()
+        if (r && r.width > 2 && r.height > 2) text = (n.textContent ?? '').trim()
+      }
+      if (!text) continue
+      const style = getComputedStyle(cell)
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`
+      const head = Array.from(text.split(/\s/)[0] ?? '').slice(0, 4).join('')
+      const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+      if (ctx.measureText(head).width > room + 1) found.push(`the column of "${head}" is squeezed to ${Math.round(room)} px`)
+    }
+    return found.slice(0, 5)
+  })
+}
+
 const variants = [
   { name: 'en-1440', locale: 'en-US', viewport: { width: 1440, height: 900 }, dark: false },
   { name: 'zh-CN-1440', locale: 'zh-CN', viewport: { width: 1440, height: 900 }, dark: false },
@@ -159,7 +188,7 @@ for (const v of variants) {
         // The page's own words (a job's name in its heading is the user's): Chinese in zh-CN, none in English.
         const words = await page.locator('[role=main]').innerText()
         if (zh !== CJK.test(words)) problems.push(`the page does not read in ${v.locale}`)
-        problems.push(...(await cutOff(page)), ...(await a11yProblems(page)))
+        problems.push(...(await cutOff(page)), ...(await squeezed(page)), ...(await a11yProblems(page)))
         await shoot(page, `page-${name}-${v.name}`)
         expect(problems, `${name} (${v.name})`).toEqual([])
       })
@@ -175,7 +204,7 @@ for (const v of variants) {
         await expect(dialog).toBeVisible()
         // Opened all the way (drawers slide in).
         await expect.poll(() => dialog.evaluate((el) => el.getAnimations({ subtree: true }).length)).toBe(0)
-        const problems = [...(await cutOff(page)), ...(await a11yProblems(page))]
+        const problems = [...(await cutOff(page)), ...(await squeezed(page)), ...(await a11yProblems(page))]
         await shoot(page, `dialog-${name}-${v.name}`)
         expect(problems, `${name} (${v.name})`).toEqual([])
       })

@@ -1,6 +1,6 @@
 // Issue 13: the sidebar's icons and the dark mode switch (kept across reloads, the system's
 // preference on a first visit), with the pages still accessible in dark.
-import { expect, test } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { checkA11y, shoot, signIn } from './support'
 
 test('the sidebar shows an icon per entry, hidden from screen readers', async ({ page }) => {
@@ -53,4 +53,32 @@ test.describe('with the system in dark mode', () => {
     await expect(page.getByTestId('theme-switch')).toHaveAttribute('aria-pressed', 'true')
     await expect(page.locator('html')).toHaveClass(/dark/)
   })
+})
+
+/** Of the chart's drawn pixels, the share that is near white: its grid lines were, on a dark page. */
+async function brightShare(page: Page): Promise<number> {
+  return page.getByTestId('outcome-chart').locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
+    const ctx = c.getContext('2d')
+    if (!ctx) return 1
+    const { data } = ctx.getImageData(0, 0, c.width, c.height)
+    let bright = 0
+    for (let i = 0; i < data.length; i += 4) {
+      const [r = 0, g = 0, b = 0, a = 0] = data.subarray(i, i + 4)
+      if (a > 128 && r > 200 && g > 200 && b > 200) bright++
+    }
+    return bright / (c.width * c.height)
+  })
+}
+
+test('the home chart is drawn in the theme colours and redrawn when the theme flips', async ({ page }) => {
+  await signIn(page)
+  await expect(page.getByTestId('outcome-chart').locator('canvas')).toBeVisible()
+  await expect(page.locator('html')).not.toHaveClass(/dark/)
+  await page.getByTestId('theme-switch').click()
+  await expect(page.locator('html')).toHaveClass(/dark/)
+  // Light grid lines and dark words on a dark card were the bug: near-white is only the legend's words.
+  await expect.poll(() => brightShare(page)).toBeLessThan(0.01)
+  await shoot(page, 'look-dark-home')
+  await page.getByTestId('theme-switch').click()
+  await expect(page.locator('html')).not.toHaveClass(/dark/)
 })

@@ -91,4 +91,37 @@ describe('SqlEditor', () => {
     expect(text.value).toBe('SELECT 1;')
     expect(root.querySelectorAll('.cm-line')).toHaveLength(1)
   })
+
+  it('asks for its schema only when focused, once per provider, and again for a new one', async () => {
+    await setLocale('en')
+    const info = { tables: [{ name: 'orders' }], columns: [] }
+    const first = vi.fn(async () => info)
+    const second = vi.fn(async () => info)
+    const provider = ref<typeof first>(first)
+    const root = document.createElement('div')
+    document.body.appendChild(root)
+    app = createApp({
+      render: () => h(SqlEditor, { modelValue: '', label: 'SQL', name: 'sql', completions: provider.value }),
+    })
+    app.use(i18n)
+    app.mount(root)
+    await vi.waitFor(() => expect(root.querySelector('.cm-content')).not.toBeNull(), { timeout: 5000 })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(first).not.toHaveBeenCalled()
+
+    const content = root.querySelector<HTMLElement>('.cm-content')!
+    content.focus()
+    content.dispatchEvent(new FocusEvent('focus'))
+    await vi.waitFor(() => expect(first).toHaveBeenCalledTimes(1))
+    content.dispatchEvent(new FocusEvent('focus'))
+    await nextTick()
+    expect(first).toHaveBeenCalledTimes(1)
+
+    provider.value = second
+    await nextTick()
+    content.dispatchEvent(new FocusEvent('focus'))
+    await vi.waitFor(() => expect(second).toHaveBeenCalledTimes(1))
+    expect(first).toHaveBeenCalledTimes(1)
+  })
 })
+

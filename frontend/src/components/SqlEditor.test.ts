@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createApp, h, nextTick, ref, type App } from 'vue'
+import { createApp, h, nextTick, reactive, ref, type App } from 'vue'
 import { i18n, setLocale } from '@/locales'
 import SqlEditor from './SqlEditor.vue'
 
@@ -95,18 +95,12 @@ describe('SqlEditor', () => {
   it('asks for its schema only when focused, once per provider, and again for a new one', async () => {
     await setLocale('en')
     const info = { tables: [{ name: 'orders' }], columns: [] }
-    const first = vi.fn(async () => info)
-    const second = vi.fn(async () => info)
-    const provider = ref<typeof first>(first)
-    const root = document.createElement('div')
-    document.body.appendChild(root)
-    app = createApp({
-      render: () => h(SqlEditor, { modelValue: '', label: 'SQL', name: 'sql', completions: provider.value }),
-    })
-    app.use(i18n)
-    app.mount(root)
+    const first = vi.fn(() => Promise.resolve(info))
+    const second = vi.fn(() => Promise.resolve(info))
+    // Read by the render: changing it gives the editor another provider.
+    const provider = reactive({ completions: first })
+    const { root } = mountEditor('', provider)
     await vi.waitFor(() => expect(root.querySelector('.cm-content')).not.toBeNull(), { timeout: 5000 })
-    await new Promise((resolve) => setTimeout(resolve, 20))
     expect(first).not.toHaveBeenCalled()
 
     const content = root.querySelector<HTMLElement>('.cm-content')!
@@ -117,7 +111,7 @@ describe('SqlEditor', () => {
     await nextTick()
     expect(first).toHaveBeenCalledTimes(1)
 
-    provider.value = second
+    provider.completions = second
     await nextTick()
     content.dispatchEvent(new FocusEvent('focus'))
     await vi.waitFor(() => expect(second).toHaveBeenCalledTimes(1))

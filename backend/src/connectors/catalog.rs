@@ -170,13 +170,15 @@ pub fn sql(engine: Engine, limits: Limits) -> CatalogSql {
 /// Reads the catalog on an open connection (the caller opens it read-only, and ends it).
 pub fn read(conn: &mut dyn TargetConnection, limits: Limits) -> Result<Catalog, DbError> {
     let sql = sql(conn.engine(), limits);
-    let mut out = Catalog::default();
-    out.default_schema = rows(conn, &sql.default_schema, 1)?
-        .0
-        .into_iter()
-        .next()
-        .and_then(|r| r.into_iter().next())
-        .flatten();
+    let mut out = Catalog {
+        default_schema: rows(conn, &sql.default_schema, 1)?
+            .0
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .flatten(),
+        ..Catalog::default()
+    };
     let (schemas, cut_s) = rows(conn, &sql.schemas, limits.max_schemas)?;
     out.schemas = schemas.into_iter().filter_map(|r| field(&r, 0)).collect();
     let (tables, cut_t) = rows(conn, &sql.tables, limits.max_tables)?;
@@ -209,12 +211,15 @@ pub fn read(conn: &mut dyn TargetConnection, limits: Limits) -> Result<Catalog, 
     Ok(out)
 }
 
+/// Rows of catalog text, NULL as `None`.
+type TextRows = Vec<Vec<Option<String>>>;
+
 /// At most `cap` rows of `sql` as text, and whether there were more.
 fn rows(
     conn: &mut dyn TargetConnection,
     sql: &str,
     cap: usize,
-) -> Result<(Vec<Vec<Option<String>>>, bool), DbError> {
+) -> Result<(TextRows, bool), DbError> {
     let mut sink = VecSink::new(cap + 1);
     conn.execute(sql, &mut sink)?;
     let cut = sink.rows.len() > cap;

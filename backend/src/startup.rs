@@ -119,6 +119,7 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
         throttle,
         auth_cache: Arc::default(),
         job_reads: Arc::default(),
+        catalogs: Arc::default(),
         work,
         jobs,
         queries,

@@ -91,7 +91,7 @@ impl ApiError {
                 Error::QueryAccountUnsafe(_) => "query_account_unsafe",
                 Error::NotFound(_) => "not_found",
                 Error::Conflict(_) => "conflict",
-                Error::TargetFailed(_) => "target_failed",
+                Error::TargetFailed(_) | Error::TargetError(_) => "target_failed",
                 Error::StoreUnavailable(_) => "store_unavailable",
                 Error::Internal(_) => "internal",
             },
@@ -121,7 +121,7 @@ impl ResponseError for ApiError {
                 }
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
                 Error::Conflict(_) => StatusCode::CONFLICT,
-                Error::TargetFailed(_) => StatusCode::BAD_GATEWAY,
+                Error::TargetFailed(_) | Error::TargetError(_) => StatusCode::BAD_GATEWAY,
                 Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },

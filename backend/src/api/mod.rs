@@ -16,6 +16,7 @@ pub mod queries;
 pub mod schedules;
 pub mod sql;
 pub mod sse;
+pub mod target_schema;
 pub mod targets;
 pub mod users;
 
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(targets::update)
         .service(targets::remove)
         .service(targets::test)
+        .service(target_schema::schema)
         .service(audit::list)
         .service(audit::verify)
         .service(jobs::submit)

@@ -77,6 +77,8 @@ pub const TABLE: &[Permission] = &[
     p("put", "/api/targets/{id}", To(ManageTargets), None),
     p("delete", "/api/targets/{id}", To(ManageTargets), None),
     p("post", "/api/targets/{id}/test", To(TestTargets), None),
+    // Completion for the SQL editor: who may run queries (the catalog is read as a query is).
+    p("get", "/api/targets/{id}/schema", To(RunQueries), None),
     p("get", "/api/audit", To(ReadAudit), None),
     p("get", "/api/audit/verify", To(ReadAudit), None),
     p("post", "/api/jobs", To(RunJobs), None),

@@ -143,6 +143,10 @@ pub enum Error {
     /// A target database failed where there is no run to record it in (an export's re-run).
     #[error("the target database failed: {0}")]
     TargetFailed(String),
+    /// A target database failed or refused AutoDB (down, a refused login), said as a
+    /// catalogued message that carries the database's own words (e.g. reading its schema).
+    #[error("{0}")]
+    TargetError(Msg),
     #[error("the metadata store is unavailable: {0}")]
     StoreUnavailable(String),
     #[error("{0}")]
@@ -184,6 +188,7 @@ impl Error {
             | Error::Unprocessable { message, .. }
             | Error::PasswordRequired { message, .. }
             | Error::Forbidden(message)
+            | Error::TargetError(message)
             | Error::Conflict(message) => message.reason.map(|r| (r, message.params.clone())),
             Error::Unauthenticated => fixed("unauthenticated"),
             Error::InvalidCredentials => fixed("invalid_credentials"),

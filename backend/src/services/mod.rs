@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod coalesce;
 pub mod confine;
 pub mod error;
@@ -37,6 +38,8 @@ pub struct Ctx {
     pub auth_cache: Arc<auth::AuthCache>,
     /// Concurrent reads of one job share one load and its JSON (`jobs::get_json`).
     pub job_reads: Arc<coalesce::Coalesce<i64, bytes::Bytes>>,
+    /// Targets' catalogs read lately, for the SQL editor's completion (`catalog::schema`).
+    pub catalogs: Arc<catalog::Cache>,
     /// The one engine for background work; `jobs` and `queries` are its views for each kind.
     pub work: Arc<crate::work::Engine>,
     pub jobs: crate::work::Handle,

@@ -30,5 +30,6 @@ mod script_secrets;
 mod sqlite_confine;
 mod static_ui;
 mod target_rebind;
+mod target_schema;
 mod targets;
 mod users;

@@ -615,6 +615,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/targets/{id}/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/targets/{id}/test": {
         parameters: {
             query?: never;
@@ -726,6 +742,18 @@ export interface components {
             id?: number | null;
             message: string;
             problem: components["schemas"]["Problem"];
+        };
+        CatalogColumn: {
+            name: string;
+            schema: string;
+            table: string;
+            /** @description The database's own type name (`integer`, `varchar(20)`, `NUMBER`, `TEXT`…). */
+            type: string;
+        };
+        CatalogTable: {
+            kind: components["schemas"]["TableKind"];
+            name: string;
+            schema: string;
         };
         /** @description The answer of `autodb audit verify` and `GET /api/audit/verify`. */
         ChainReport: {
@@ -1141,7 +1169,8 @@ export interface components {
             /** Format: int64 */
             row_count: number;
             /**
-             * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`,
+             * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`
+             *     (`"v": "9007199254740993"` beyond ±(2^53 − 1), which JSON readers cannot hold exactly),
              *     `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
              *     `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`, `{"t": "json", "v": {...}}`…
              */
@@ -1409,6 +1438,8 @@ export interface components {
          * @enum {string}
          */
         Status: "waiting" | "running" | "success" | "error" | "cancelled";
+        /** @enum {string} */
+        TableKind: "table" | "view";
         TagName: string;
         Target: {
             /** Format: date-time */
@@ -1483,6 +1514,21 @@ export interface components {
              */
             trusted_for_queries?: boolean | null;
             username?: string;
+        };
+        /** @description The names of a target, as `GET /api/targets/{id}/schema` answers them. */
+        TargetSchema: {
+            columns: components["schemas"]["CatalogColumn"][];
+            /** @description The schema unqualified names resolve in, when the database says. */
+            default_schema?: string | null;
+            /**
+             * Format: date-time
+             * @description When AutoDB read it from the target (an older time: answered from the cache).
+             */
+            fetched_at: string;
+            schemas: string[];
+            tables: components["schemas"]["CatalogTable"][];
+            /** @description A cap cut the answer (at most 1,000 schemas, 5,000 tables and views, 20,000 columns). */
+            truncated: boolean;
         };
         TestResult: {
             error?: null | components["schemas"]["DbError"];
@@ -5143,6 +5189,84 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The metadata store did not answer; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schema: {
+        parameters: {
+            query?: {
+                /** @description Read the target's catalog again instead of answering from the cache (kept 5 minutes). */
+                refresh?: boolean | null;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Schemas, tables and views, and their columns (capped: `truncated`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetSchema"];
+                };
+            };
+            /** @description Invalid input; `field` names the parameter or body field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or the session or token has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not run queries, or the query account can reach beyond a read-only query (`query_account_unsafe`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The target is down or refused AutoDB (`target_failed`, reason `schema_unreadable` with the database's message) */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createApp, h, nextTick, ref, type App } from 'vue'
+import { createApp, h, nextTick, reactive, ref, type App } from 'vue'
 import { i18n, setLocale } from '@/locales'
 import SqlEditor from './SqlEditor.vue'
 
@@ -91,4 +91,31 @@ describe('SqlEditor', () => {
     expect(text.value).toBe('SELECT 1;')
     expect(root.querySelectorAll('.cm-line')).toHaveLength(1)
   })
+
+  it('asks for its schema only when focused, once per provider, and again for a new one', async () => {
+    await setLocale('en')
+    const info = { tables: [{ name: 'orders' }], columns: [] }
+    const first = vi.fn(() => Promise.resolve(info))
+    const second = vi.fn(() => Promise.resolve(info))
+    // Read by the render: changing it gives the editor another provider.
+    const provider = reactive({ completions: first })
+    const { root } = mountEditor('', provider)
+    await vi.waitFor(() => expect(root.querySelector('.cm-content')).not.toBeNull(), { timeout: 5000 })
+    expect(first).not.toHaveBeenCalled()
+
+    const content = root.querySelector<HTMLElement>('.cm-content')!
+    content.focus()
+    content.dispatchEvent(new FocusEvent('focus'))
+    await vi.waitFor(() => expect(first).toHaveBeenCalledTimes(1))
+    content.dispatchEvent(new FocusEvent('focus'))
+    await nextTick()
+    expect(first).toHaveBeenCalledTimes(1)
+
+    provider.completions = second
+    await nextTick()
+    content.dispatchEvent(new FocusEvent('focus'))
+    await vi.waitFor(() => expect(second).toHaveBeenCalledTimes(1))
+    expect(first).toHaveBeenCalledTimes(1)
+  })
 })
+

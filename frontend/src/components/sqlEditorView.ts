@@ -1,6 +1,13 @@
 // The CodeMirror 6 side of SqlEditor.vue, in a module of its own so it is only
 // loaded (a chunk of its own) when an editor is shown, never with the login page.
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete'
+import {
+  autocompletion,
+  closeBrackets,
+  closeBracketsKeymap,
+  completionKeymap,
+  completionStatus,
+  startCompletion,
+} from '@codemirror/autocomplete'
 import { defaultKeymap, history, historyKeymap, isolateHistory } from '@codemirror/commands'
 import { MariaSQL, MySQL, PLSQL, PostgreSQL, SQLite, StandardSQL, sql, type SQLDialect } from '@codemirror/lang-sql'
 import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language'
@@ -16,7 +23,7 @@ import {
   placeholder,
 } from '@codemirror/view'
 import { classHighlighter } from '@lezer/highlight'
-import { textToRun, type SchemaTree, type SqlDialect } from '@/utils/sqlEditor'
+import { textToRun, type EditorSchema, type SqlDialect } from '@/utils/sqlEditor'
 
 const DIALECTS: Record<SqlDialect, SQLDialect> = {
   postgresql: PostgreSQL,
@@ -38,11 +45,14 @@ export interface SqlEditorOptions {
   onChange: (doc: string) => void
   /** Called on Ctrl/Cmd+Enter with the selection or the statement at the cursor; without it the keys do nothing. */
   onRun?: (text: string) => void
+  /** The editor wants its schema names: it gained focus, or a completion was asked for. */
+  onWantSchema?: () => void
 }
 
 export interface SqlEditorHandle {
   setDoc(doc: string): void
-  setDialect(dialect: SqlDialect | null, schema?: SchemaTree): void
+  /** The dialect, and the names to complete (none: keywords only); an open completion list is refreshed. */
+  setDialect(dialect: SqlDialect | null, schema?: EditorSchema): void
   setLabel(label: string, placeholderText: string, invalid: boolean): void
   focus(): void
   destroy(): void
@@ -57,8 +67,13 @@ const theme = EditorView.theme({
   '.cm-placeholder': { color: 'var(--autodb-muted)' },
 })
 
-function language(dialect: SqlDialect | null, schema?: SchemaTree) {
-  return sql({ dialect: dialect ? DIALECTS[dialect] : StandardSQL, schema, upperCaseKeywords: true })
+function language(dialect: SqlDialect | null, schema?: EditorSchema) {
+  return sql({
+    dialect: dialect ? DIALECTS[dialect] : StandardSQL,
+    schema: schema?.tree,
+    defaultSchema: schema?.defaultSchema,
+    upperCaseKeywords: true,
+  })
 }
 
 function labelAttributes(label: string, placeholderText: string, invalid: boolean) {
@@ -73,6 +88,27 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
   let dialect = opts.dialect
 
   const run = opts.onRun
+  const wantSchema = opts.onWantSchema
+  // Asked on focus and by every completion request (a source that only asks, answering
+  // nothing), so names are fetched when they are first needed, never with the page.
+  const schemaOnDemand = wantSchema
+    ? [
+        EditorView.domEventHandlers({
+          focus: () => {
+            wantSchema()
+            return false
+          },
+        }),
+        EditorState.languageData.of(() => [
+          {
+            autocomplete: () => {
+              wantSchema()
+              return null
+            },
+          },
+        ]),
+      ]
+    : []
   // Ctrl/Cmd+Enter means "run" wherever there is a SQL editor: where nothing runs it does
   // nothing (not CodeMirror's blank line), so a habit from the console changes no script.
   const runKeys = Prec.highest(
@@ -107,6 +143,7 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
         autocompletion(),
         highlightActiveLine(),
         runKeys,
+        schemaOnDemand,
         // No Tab binding: Tab leaves the editor, as in any form field.
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         lang.of(language(dialect)),
@@ -132,6 +169,8 @@ export function createSqlEditor(opts: SqlEditorOptions): SqlEditorHandle {
     setDialect(next, schema) {
       dialect = next
       view.dispatch({ effects: lang.reconfigure(language(next, schema)) })
+      // The names arrived while a list was open (typed before they came): list again with them.
+      if (schema && completionStatus(view.state) !== null) startCompletion(view)
     },
     setLabel(label, placeholderText, invalid) {
       view.dispatch({ effects: labels.reconfigure(labelAttributes(label, placeholderText, invalid)) })

@@ -409,6 +409,7 @@ export default {
       login: 'Sign in',
       logout: 'Sign out',
       password: 'Password change',
+      read_schema: 'Read schema',
       request: 'Request',
       restore_failed: 'Restore failed',
       restoring: 'Take back',

@@ -77,6 +77,7 @@ export default {
     too_many_attempts: 'too many failed attempts; try again in {retry_after_s} s',
     not_found: '{what} not found',
     store_unavailable: 'the metadata store is unavailable; try again shortly',
+    schema_unreadable: 'cannot read the schema of target {target}: {detail}',
     payload_too_large: 'the request is larger than {limit} bytes',
     unsupported_media_type: 'the request body must be JSON',
     no_route: 'no such page in the API',

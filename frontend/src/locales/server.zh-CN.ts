@@ -74,6 +74,7 @@ export default {
     too_many_attempts: '失败次数过多；请在 {retry_after_s} 秒后再试',
     not_found: '{what}不存在',
     store_unavailable: '元数据库暂不可用；请稍后再试',
+    schema_unreadable: '无法读取目标 {target} 的结构：{detail}',
     payload_too_large: '请求超过 {limit} 字节',
     unsupported_media_type: '请求体须为 JSON',
     no_route: 'API 中没有此页面',

@@ -409,6 +409,7 @@ const zhCN: MessageSchema = {
       login: '登录',
       logout: '退出登录',
       password: '修改密码',
+      read_schema: '读取结构',
       request: '申请',
       restore_failed: '收回失败',
       restoring: '收回',

@@ -8,6 +8,8 @@ import {
   statementRanges,
   textToRun,
   toSchemaTree,
+  buildSchemaTree,
+  TREE_CHUNK,
 } from './sqlEditor'
 
 describe('statement at the cursor', () => {
@@ -121,5 +123,30 @@ describe('schema for completion', () => {
         ],
       }),
     ).toEqual({ public: { users: ['id', 'name'] }, empty: {}, loose: ['x'] })
+  })
+
+  it('escapes a dot in a name and lists a column with its type', () => {
+    expect(
+      toSchemaTree({
+        tables: [{ schema: 'my.app', name: 'a.b' }],
+        columns: [{ schema: 'my.app', table: 'a.b', name: 'id', type: 'integer' }],
+      }),
+    ).toEqual({ 'my\\.app': { 'a\\.b': [{ label: 'id', type: 'property', detail: 'integer' }] } })
+  })
+
+  it('builds a large tree in chunks with pauses between them, the same tree as at once', async () => {
+    const info = {
+      schemas: ['s'],
+      tables: Array.from({ length: 200 }, (_, t) => ({ schema: 's', name: `t${t}` })),
+      columns: Array.from({ length: 20_000 }, (_, i) => ({ schema: 's', table: `t${i % 200}`, name: `c${i}` })),
+    }
+    let pauses = 0
+    const tree = await buildSchemaTree(info, () => {
+      pauses++
+      return Promise.resolve()
+    })
+    expect(pauses).toBe(Math.floor((20_000 + 200) / TREE_CHUNK))
+    expect(tree).toEqual(toSchemaTree(info))
+    expect(await buildSchemaTree(info)).toBe(tree)
   })
 })

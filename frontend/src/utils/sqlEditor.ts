@@ -188,36 +188,117 @@ export function hasProceduralBlock(text: string, dialect: SqlDialect | null = nu
 /** What a schema provider answers: the names the editor completes. */
 export interface SchemaInfo {
   schemas?: string[]
-  tables: { schema?: string; name: string }[]
-  columns: { schema?: string; table: string; name: string }[]
+  /** The schema whose tables complete without their schema's name (PostgreSQL's `public`, the MySQL database). */
+  defaultSchema?: string
+  tables: { schema?: string; name: string; kind?: 'table' | 'view' }[]
+  columns: { schema?: string; table: string; name: string; type?: string }[]
 }
 
-/** Asked for the schema when the editor opens or its dialect changes (e.g. from `GET /api/targets/{id}/schema`). */
+/**
+ * Asked for the schema when the editor first needs it (focus, or a completion), and again
+ * when the provider changes (another target). An equal provider is not asked twice.
+ */
 export type SchemaProvider = (ctx: { dialect: SqlDialect | null }) => Promise<SchemaInfo>
 
+/** A column as lang-sql lists it: its name, with its type beside it. */
+export interface ColumnCompletion {
+  label: string
+  type: 'property'
+  detail?: string
+}
+
 /** lang-sql's `schema` option: tables (under their schema when they have one) mapped to their columns. */
-export type SchemaTree = { [name: string]: SchemaTree | string[] }
+export type SchemaTree = { [name: string]: SchemaTree | (string | ColumnCompletion)[] }
+
+/** What the editor hands lang-sql: the tree, and the schema unqualified names resolve in. */
+export interface EditorSchema {
+  tree: SchemaTree
+  defaultSchema?: string
+}
+
+/** lang-sql reads a `.` in a key as a path step: a name holding one is escaped. */
+function treeKey(name: string): string {
+  return name.replace(/\./g, '\\.')
+}
+
+type Columns = (string | ColumnCompletion)[]
+
+function column(c: SchemaInfo['columns'][number]): string | ColumnCompletion {
+  return c.type ? { label: c.name, type: 'property', detail: c.type } : c.name
+}
+
+const pairKey = (schema: string | undefined, table: string) => `${schema ?? ''}\u0000${table}`
+
+function addTable(tree: SchemaTree, t: SchemaInfo['tables'][number], cols: Columns): void {
+  if (t.schema === undefined) {
+    tree[treeKey(t.name)] = cols
+    return
+  }
+  const key = treeKey(t.schema)
+  const level = tree[key]
+  const schema: SchemaTree = level && !Array.isArray(level) ? level : {}
+  schema[treeKey(t.name)] = cols
+  tree[key] = schema
+}
 
 export function toSchemaTree(info: SchemaInfo): SchemaTree {
   const tree: SchemaTree = {}
-  const columns = new Map<string, string[]>()
-  const key = (schema: string | undefined, table: string) => `${schema ?? ''}\u0000${table}`
+  const columns = new Map<string, Columns>()
   for (const c of info.columns) {
-    const list = columns.get(key(c.schema, c.table)) ?? []
-    list.push(c.name)
-    columns.set(key(c.schema, c.table), list)
+    const list = columns.get(pairKey(c.schema, c.table)) ?? []
+    list.push(column(c))
+    columns.set(pairKey(c.schema, c.table), list)
   }
-  for (const s of info.schemas ?? []) tree[s] ??= {}
-  for (const t of info.tables) {
-    const cols = columns.get(key(t.schema, t.name)) ?? []
-    if (t.schema === undefined) {
-      tree[t.name] = cols
-    } else {
-      const level = tree[t.schema]
-      const schema: SchemaTree = level && !Array.isArray(level) ? level : {}
-      schema[t.name] = cols
-      tree[t.schema] = schema
-    }
-  }
+  for (const s of info.schemas ?? []) tree[treeKey(s)] ??= {}
+  for (const t of info.tables) addTable(tree, t, columns.get(pairKey(t.schema, t.name)) ?? [])
   return tree
+}
+
+/** Lets the page breathe between two pieces of work: an idle moment, or the next task. */
+export type Pause = () => Promise<void>
+
+export const idlePause: Pause = () =>
+  new Promise((resolve) => {
+    const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number }).requestIdleCallback
+    if (typeof idle === 'function') idle(() => resolve(), { timeout: 100 })
+    else setTimeout(resolve, 0)
+  })
+
+/** Names handled between two pauses while a tree is built. */
+export const TREE_CHUNK = 2000
+
+const built = new WeakMap<SchemaInfo, Promise<SchemaTree>>()
+
+/**
+ * The same tree as {@link toSchemaTree}, built in chunks of {@link TREE_CHUNK} names with a
+ * pause between them, so a catalog of 20,000 columns never holds the page in one long task.
+ * One build per `info`, however many editors ask.
+ */
+export function buildSchemaTree(info: SchemaInfo, pause: Pause = idlePause): Promise<SchemaTree> {
+  const known = built.get(info)
+  if (known) return known
+  const building = (async () => {
+    const tree: SchemaTree = {}
+    const columns = new Map<string, Columns>()
+    let done = 0
+    const step = async () => {
+      if (++done % TREE_CHUNK === 0) await pause()
+    }
+    for (const c of info.columns) {
+      const key = pairKey(c.schema, c.table)
+      const list = columns.get(key)
+      if (list) list.push(column(c))
+      else columns.set(key, [column(c)])
+      await step()
+    }
+    for (const s of info.schemas ?? []) tree[treeKey(s)] ??= {}
+    for (const t of info.tables) {
+      addTable(tree, t, columns.get(pairKey(t.schema, t.name)) ?? [])
+      await step()
+    }
+    return tree
+  })()
+  built.set(info, building)
+  building.catch(() => built.delete(info))
+  return building
 }

@@ -32,7 +32,7 @@ pub struct QueryTargets {
 
 /// Something a connection's canceller is handed to, and that says when to stop: the engine's
 /// [`Control`] for a query, the export's own flag for a re-run.
-pub(super) trait Stoppable {
+pub(crate) trait Stoppable {
     fn set_canceller(&self, c: Option<Arc<dyn Canceller>>);
     fn cancelled(&self) -> bool;
 }
@@ -301,7 +301,7 @@ impl QueryTargets {
 /// account may do (it can have changed since the target was saved: [`account::guard`]) and asks
 /// the target what the statements call ([`functions::check`]). A refusal carries the code
 /// [`account::UNSAFE_CODE`] or [`functions::REFUSED_CODE`].
-pub(super) fn open_read_only(
+pub(crate) fn open_read_only(
     spec: &connectors::ConnectSpec,
     run: &dyn Stoppable,
     statements: &[classify::Checked],

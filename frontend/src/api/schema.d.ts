@@ -950,9 +950,39 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+            /** Format: int32 */
+            runs_cancelled: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, ended in error.
+             */
+            runs_failed: number;
+            /** Format: int32 */
+            runs_running: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, ended in success.
+             */
+            runs_succeeded: number;
+            /**
+             * Format: int32
+             * @description Its runs: one per script and target, the latest attempt of each. The sum of the five
+             *     counts by status below.
+             */
+            runs_total: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, not started yet.
+             */
+            runs_waiting: number;
             /** Format: date-time */
             started_at?: string | null;
             status: components["schemas"]["Status"];
+            /**
+             * Format: int32
+             * @description Distinct targets over all its scripts.
+             */
+            target_count: number;
         };
         LoginRequest: {
             /** Format: password */
@@ -1141,7 +1171,8 @@ export interface components {
             /** Format: int64 */
             row_count: number;
             /**
-             * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`,
+             * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`
+             *     (`"v": "9007199254740993"` beyond ±(2^53 − 1), which JSON readers cannot hold exactly),
              *     `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
              *     `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`, `{"t": "json", "v": {...}}`…
              */
@@ -3012,6 +3043,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Submitted before (RFC 3339). */
                 until?: string | null;
+                /** @description Part of the name, in any case (`%` and `_` are plain characters); empty = any name. */
+                q?: string | null;
                 /** @description From 1. */
                 page?: number | null;
                 /** @description 50 unless given. */

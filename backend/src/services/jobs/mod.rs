@@ -154,12 +154,15 @@ pub struct JobSummary {
     pub finished_at: Option<DateTime<Utc>>,
     /// Distinct targets over all its scripts.
     pub target_count: i32,
-    /// Its runs (one per script and target; the latest attempt of each) ...
+    /// Its runs: one per script and target, the latest attempt of each. The sum of the five
+    /// counts by status below.
     pub runs_total: i32,
-    /// ... by status: these five add up to `runs_total`.
+    /// Of `runs_total`, not started yet.
     pub runs_waiting: i32,
     pub runs_running: i32,
+    /// Of `runs_total`, ended in success.
     pub runs_succeeded: i32,
+    /// Of `runs_total`, ended in error.
     pub runs_failed: i32,
     pub runs_cancelled: i32,
 }

@@ -43,6 +43,9 @@ pub struct JobQuery {
     pub since: Option<DateTime<Utc>>,
     /// Submitted before (RFC 3339).
     pub until: Option<DateTime<Utc>>,
+    /// Part of the name, in any case (`%` and `_` are plain characters); empty = any name.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     /// From 1.
     #[param(minimum = 1)]
     pub page: Option<i64>,
@@ -64,6 +67,7 @@ pub async fn list(
         owner: q.owner,
         since: q.since.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
+        name: q.q.filter(|q| !q.is_empty()),
     };
     let page = jobs::list(
         &ctx,

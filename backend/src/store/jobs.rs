@@ -30,6 +30,8 @@ pub struct JobRow {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub schedule_id: Option<i64>,
+    /// Its distinct targets over all scripts, written with it (a retry runs the same ones).
+    pub target_count: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -226,8 +228,15 @@ pub struct NewJob {
 pub fn insert(tx: &mut WriteTx<'_>, job: &NewJob) -> Result<i64> {
     let c: &mut DbConn = tx;
     let at = now();
+    let target_count = job
+        .scripts
+        .iter()
+        .flat_map(|s| s.targets.iter().map(|(id, _)| *id))
+        .collect::<std::collections::BTreeSet<i64>>()
+        .len();
     let values = (
         jobs::name.eq(&job.name),
+        jobs::target_count.eq(i32::try_from(target_count).unwrap_or(i32::MAX)),
         jobs::status.eq(Status::Waiting.as_str()),
         jobs::on_error.eq(job.on_error.as_str()),
         jobs::transactional.eq(job.transactional),
@@ -489,6 +498,28 @@ pub struct JobFilter {
     pub owner: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
+    /// Part of the name, any case: `%` and `_` match themselves.
+    pub name: Option<String>,
+}
+
+diesel::define_sql_function! {
+    /// Lower case: Unicode on PostgreSQL, ASCII only on SQLite (its built-in `lower`).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// A `LIKE` pattern matching any text that contains `text`, its `\`, `%` and `_` escaped
+/// with a backslash (the `ESCAPE` character given with it).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
 }
 
 type Backend = <DbConn as diesel::Connection>::Backend;
@@ -507,6 +538,15 @@ fn filtered(f: &JobFilter) -> jobs::BoxedQuery<'static, Backend> {
     if let Some(v) = f.until {
         q = q.filter(jobs::created_at.lt(v));
     }
+    if let Some(v) = &f.name {
+        // Both sides lowered by the same database function, so a name always matches itself
+        // whatever that function leaves alone (non-ASCII letters on SQLite).
+        q = q.filter(
+            lower(jobs::name)
+                .like(lower(contains_pattern(v)))
+                .escape('\\'),
+        );
+    }
     q
 }
 
@@ -524,6 +564,46 @@ pub fn page(
         .select(JobRow::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// The runs' latest attempts by status of each of these jobs, all scripts together: one
+/// grouped read of their scripts' counts. A job without scripts is absent.
+pub fn job_counts(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, Counts)>> {
+    use diesel::dsl::sum;
+    type Sums = (
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Sums> = job_scripts::table
+        .filter(job_scripts::job_id.eq_any(ids))
+        .group_by(job_scripts::job_id)
+        .select((
+            job_scripts::job_id,
+            sum(job_scripts::n_waiting),
+            sum(job_scripts::n_running),
+            sum(job_scripts::n_success),
+            sum(job_scripts::n_error),
+            sum(job_scripts::n_cancelled),
+        ))
+        .load(conn)?;
+    let n = |v: Option<i64>| i32::try_from(v.unwrap_or(0)).unwrap_or(i32::MAX);
+    Ok(rows
+        .into_iter()
+        .map(|(id, waiting, running, success, error, cancelled)| {
+            let counts = Counts {
+                waiting: n(waiting),
+                running: n(running),
+                success: n(success),
+                error: n(error),
+                cancelled: n(cancelled),
+            };
+            (id, counts)
+        })
+        .collect())
 }
 
 /// The status and end of every job that ended at or after `since`, oldest first.
@@ -1079,6 +1159,14 @@ pub fn retry(
 pub(crate) mod tests {
     use super::*;
     use crate::store::{targets, users, Store, StoreUrl};
+
+    #[test]
+    fn a_contains_pattern_escapes_the_like_wildcards_and_its_escape() {
+        assert_eq!(contains_pattern("nightly"), "%nightly%");
+        assert_eq!(contains_pattern("50%_off"), "%50\\%\\_off%");
+        assert_eq!(contains_pattern("a\\b"), "%a\\\\b%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
 
     /// A SQLite store with one job of two runs, both started.
     pub(crate) fn two_running_runs(dir: &std::path::Path) -> (Store, i64, Vec<RunRow>) {

@@ -113,6 +113,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         schedule_id -> Nullable<BigInt>,
+        target_count -> Integer,
     }
 }
 

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod jobs;
 mod jobs_fleet;
+mod jobs_list;
 mod jobs_retry;
 mod metrics;
 mod output_caps;

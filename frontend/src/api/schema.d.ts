@@ -978,9 +978,39 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+            /** Format: int32 */
+            runs_cancelled: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, ended in error.
+             */
+            runs_failed: number;
+            /** Format: int32 */
+            runs_running: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, ended in success.
+             */
+            runs_succeeded: number;
+            /**
+             * Format: int32
+             * @description Its runs: one per script and target, the latest attempt of each. The sum of the five
+             *     counts by status below.
+             */
+            runs_total: number;
+            /**
+             * Format: int32
+             * @description Of `runs_total`, not started yet.
+             */
+            runs_waiting: number;
             /** Format: date-time */
             started_at?: string | null;
             status: components["schemas"]["Status"];
+            /**
+             * Format: int32
+             * @description Distinct targets over all its scripts.
+             */
+            target_count: number;
         };
         LoginRequest: {
             /** Format: password */
@@ -3058,6 +3088,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Submitted before (RFC 3339). */
                 until?: string | null;
+                /** @description Part of the name, in any case (`%` and `_` are plain characters); empty = any name. */
+                q?: string | null;
                 /** @description From 1. */
                 page?: number | null;
                 /** @description 50 unless given. */

@@ -210,10 +210,16 @@ export default {
     dateRange: 'Submitted',
     startDate: 'From',
     endDate: 'To',
+    search: 'Name',
+    searchPlaceholder: 'Part of the name',
+    ratioDetail:
+      '{succeeded} of {total} runs succeeded, {failed} failed, {cancelled} cancelled, {pending} not ended yet',
     columns: {
       id: 'ID',
       name: 'Name',
       status: 'Status',
+      targets: 'Targets',
+      succeeded: 'Succeeded',
       attempt: 'Attempt',
       owner: 'Submitted by',
       createdAt: 'Submitted',

@@ -23,17 +23,19 @@ afterEach(() => {
 describe('jobs list', () => {
   it('builds the query from the filters, leaving empty ones out', () => {
     const since = Date.UTC(2026, 10, 1)
-    expect(toQuery({ status: 'error', owner: ' bob ', since, until: null }, 3, 20)).toEqual({
+    expect(toQuery({ status: 'error', owner: ' bob ', since, until: null, q: ' 50% off ' }, 3, 20)).toEqual({
       status: 'error',
       owner: 'bob',
       since: '2026-11-01T00:00:00Z',
       until: undefined,
+      q: '50% off',
       page: 3,
       per_page: 20,
     })
-    expect(toQuery({ status: null, owner: '  ', since: null, until: null }, 1, 50)).toMatchObject({
+    expect(toQuery({ status: null, owner: '  ', since: null, until: null, q: ' ' }, 1, 50)).toMatchObject({
       status: undefined,
       owner: undefined,
+      q: undefined,
     })
   })
 
@@ -43,11 +45,13 @@ describe('jobs list', () => {
     })
     const store = useJobsStore()
     store.filters.status = 'running'
+    store.filters.q = 'Nightly_'
 
     await store.load(2)
 
     const query = api.calls[0]!.query
     expect(query.get('status')).toBe('running')
+    expect(query.get('q')).toBe('Nightly_')
     expect(query.get('page')).toBe('2')
     expect(query.has('owner')).toBe(false)
     expect(store.items.map((j) => j.id)).toEqual([9, 8])

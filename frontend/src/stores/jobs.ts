@@ -10,7 +10,14 @@ import { applyJobEvent, applyRunEvent, applyScriptEvent, isEnded } from '@/utils
 import { emptySubmittedFilters, type SubmittedFilters, toSubmittedQuery, usePagedList } from './pagedList'
 import { forgetOnUserChange } from './reset'
 
-export type JobFilters = SubmittedFilters
+export interface JobFilters extends SubmittedFilters {
+  /** Part of the name, any case. */
+  q: string
+}
+
+export function emptyJobFilters(): JobFilters {
+  return { ...emptySubmittedFilters(), q: '' }
+}
 
 export const DEFAULT_PER_PAGE = 20
 /** How often the detail page asks for the job when the event stream is unavailable. */
@@ -18,11 +25,13 @@ export const POLL_INTERVAL_MS = 2000
 
 export type { LiveMode } from '@/composables/useLiveResource'
 
-export const toQuery: (filters: JobFilters, page: number, perPage: number) => JobQuery = toSubmittedQuery
+export function toQuery(filters: JobFilters, page: number, perPage: number): JobQuery {
+  return { ...toSubmittedQuery(filters, page, perPage), q: filters.q.trim() || undefined }
+}
 
 export const useJobsStore = defineStore('jobs', () => {
   const list = usePagedList(
-    emptySubmittedFilters,
+    emptyJobFilters,
     (f, page, perPage, opts) => jobsApi.list(toQuery(f, page, perPage), opts),
     DEFAULT_PER_PAGE,
   )

@@ -126,6 +126,13 @@ export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
     created_at: AT,
     started_at: null,
     finished_at: null,
+    target_count: 1,
+    runs_total: 1,
+    runs_waiting: 1,
+    runs_running: 0,
+    runs_succeeded: 0,
+    runs_failed: 0,
+    runs_cancelled: 0,
     ...overrides,
   }
 }

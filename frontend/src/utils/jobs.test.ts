@@ -13,6 +13,7 @@ import {
   progressPercent,
   runProgress,
   splitRuns,
+  successRatio,
 } from './jobs'
 
 const twoScripts = () =>
@@ -181,5 +182,34 @@ describe('run display helpers', () => {
     expect(elapsedMs(start, '2026-11-28T00:00:02.500Z')).toBe(2500)
     expect(elapsedMs(start, null, Date.parse('2026-11-28T00:01:00Z'))).toBe(60_000)
     expect(elapsedMs(null, null)).toBeNull()
+  })
+})
+
+describe("a listed job's success ratio", () => {
+  const ratio = (total: number, succeeded: number, failed = 0, cancelled = 0) =>
+    successRatio({ runs_total: total, runs_succeeded: succeeded, runs_failed: failed, runs_cancelled: cancelled })
+
+  it("counts the runs that succeeded out of all, and draws each outcome's share", () => {
+    const r = ratio(3, 2, 1)
+    expect(r.label).toBe('2/3')
+    expect(r.percent).toBe(66)
+    expect(r.segments.succeeded).toBeCloseTo(66.67, 1)
+    expect(r.segments.failed).toBeCloseTo(33.33, 1)
+    expect(r.segments.cancelled).toBe(0)
+  })
+
+  it('says 100% only when every run succeeded', () => {
+    expect(ratio(1000, 999, 1).percent).toBe(99)
+    expect(ratio(4, 4).percent).toBe(100)
+  })
+
+  it('leaves the runs still to end undrawn', () => {
+    const r = ratio(10, 2, 1, 1)
+    expect(r.label).toBe('2/10')
+    expect(r.segments).toEqual({ succeeded: 20, failed: 10, cancelled: 10 })
+  })
+
+  it('has no share for a job without runs', () => {
+    expect(ratio(0, 0)).toEqual({ label: '—', percent: null, segments: { succeeded: 0, failed: 0, cancelled: 0 } })
   })
 })

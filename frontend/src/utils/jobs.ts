@@ -6,6 +6,7 @@ import type {
   Job,
   JobChangeEvent,
   JobStatus,
+  JobSummary,
   RetryFrom,
   Role,
   Run,
@@ -151,6 +152,33 @@ export function runProgress(run: Pick<Run, 'status' | 'statements_done' | 'state
   const indeterminate = !known && run.status === 'running'
   const label = known ? `${run.statements_done}/${run.statements_total}` : run.statements_done > 0 ? `${run.statements_done}/—` : '—'
   return { percent: indeterminate ? null : (pct ?? 0), tone, indeterminate, label }
+}
+
+/** A listed job's runs as the list's success column draws them. */
+export interface SuccessRatio {
+  /** `succeeded/total`; `—` for a job without runs. */
+  label: string
+  /** The share that succeeded, rounded down (100 only when every run succeeded); null without runs. */
+  percent: number | null
+  /** Widths in percent of the bar; what is left is still waiting or running. */
+  segments: { succeeded: number; failed: number; cancelled: number }
+}
+
+export function successRatio(
+  job: Pick<JobSummary, 'runs_total' | 'runs_succeeded' | 'runs_failed' | 'runs_cancelled'>,
+): SuccessRatio {
+  const total = job.runs_total
+  if (total <= 0) return { label: '—', percent: null, segments: { succeeded: 0, failed: 0, cancelled: 0 } }
+  const share = (n: number) => Math.min(100, Math.max(0, (n / total) * 100))
+  return {
+    label: `${job.runs_succeeded}/${total}`,
+    percent: Math.floor(share(job.runs_succeeded)),
+    segments: {
+      succeeded: share(job.runs_succeeded),
+      failed: share(job.runs_failed),
+      cancelled: share(job.runs_cancelled),
+    },
+  }
 }
 
 /** Time between two server timestamps; up to `now` while unfinished; null before the start. */

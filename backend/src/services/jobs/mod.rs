@@ -152,6 +152,19 @@ pub struct JobSummary {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Distinct targets over all its scripts.
+    pub target_count: i32,
+    /// Its runs: one per script and target, the latest attempt of each. The sum of the five
+    /// counts by status below.
+    pub runs_total: i32,
+    /// Of `runs_total`, not started yet.
+    pub runs_waiting: i32,
+    pub runs_running: i32,
+    /// Of `runs_total`, ended in success.
+    pub runs_succeeded: i32,
+    /// Of `runs_total`, ended in error.
+    pub runs_failed: i32,
+    pub runs_cancelled: i32,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -213,7 +226,7 @@ pub(crate) fn run_dto(r: &rows::RunRow) -> Run {
     }
 }
 
-fn summary(j: &rows::JobRow) -> JobSummary {
+fn summary(j: &rows::JobRow, c: rows::Counts) -> JobSummary {
     JobSummary {
         id: j.id,
         name: j.name.clone(),
@@ -223,8 +236,18 @@ fn summary(j: &rows::JobRow) -> JobSummary {
         created_at: j.created_at.and_utc(),
         started_at: utc(j.started_at),
         finished_at: utc(j.finished_at),
+        target_count: j.target_count,
+        runs_total: c.waiting + c.running + c.success + c.error + c.cancelled,
+        runs_waiting: c.waiting,
+        runs_running: c.running,
+        runs_succeeded: c.success,
+        runs_failed: c.error,
+        runs_cancelled: c.cancelled,
     }
 }
+
+/// The longest text `GET /api/jobs?q=` searches names for.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// Whether a run of this job on this engine is one transaction: everything it did is rolled
 /// back when it fails. Transactional DDL exists on PostgreSQL and SQLite; elsewhere each
@@ -588,12 +611,26 @@ pub async fn list(
 ) -> Result<JobPage> {
     actor.require_to(Action::Read)?;
     let offset = crate::services::page_offset(page, per_page)?;
-    let (rows, total) = ctx
+    if let Some(q) = &filter.name {
+        if q.chars().count() > MAX_SEARCH_CHARS {
+            return Err(Error::validation("q", Msg::at_most_chars(MAX_SEARCH_CHARS)));
+        }
+    }
+    let (rows, total, counts) = ctx
         .store
-        .run(move |c| rows::page(c, &filter, offset, per_page))
+        .run(move |c| {
+            let (rows, total) = rows::page(c, &filter, offset, per_page)?;
+            let ids: Vec<i64> = rows.iter().map(|j| j.id).collect();
+            let counts: HashMap<i64, rows::Counts> =
+                rows::job_counts(c, &ids)?.into_iter().collect();
+            Ok::<_, StoreError>((rows, total, counts))
+        })
         .await?;
     Ok(JobPage {
-        items: rows.iter().map(summary).collect(),
+        items: rows
+            .iter()
+            .map(|j| summary(j, counts.get(&j.id).copied().unwrap_or_default()))
+            .collect(),
         total,
         page,
         per_page,

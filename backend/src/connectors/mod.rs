@@ -244,9 +244,21 @@ mod tests {
     fn an_integer_a_browser_cannot_hold_exactly_is_sent_as_its_digits() {
         let sent = |i: i64| serde_json::to_value(Cell::Int(i)).unwrap();
         assert_eq!(sent(42), json!({"t": "int", "v": 42}));
-        assert_eq!(sent(MAX_EXACT_JSON_INT), json!({"t": "int", "v": 9007199254740991_i64}));
-        assert_eq!(sent(-MAX_EXACT_JSON_INT), json!({"t": "int", "v": -9007199254740991_i64}));
-        assert_eq!(sent(MAX_EXACT_JSON_INT + 2), json!({"t": "int", "v": "9007199254740993"}));
-        assert_eq!(sent(i64::MIN), json!({"t": "int", "v": "-9223372036854775808"}));
+        assert_eq!(
+            sent(MAX_EXACT_JSON_INT),
+            json!({"t": "int", "v": 9007199254740991_i64})
+        );
+        assert_eq!(
+            sent(-MAX_EXACT_JSON_INT),
+            json!({"t": "int", "v": -9007199254740991_i64})
+        );
+        assert_eq!(
+            sent(MAX_EXACT_JSON_INT + 2),
+            json!({"t": "int", "v": "9007199254740993"})
+        );
+        assert_eq!(
+            sent(i64::MIN),
+            json!({"t": "int", "v": "-9223372036854775808"})
+        );
     }
 }

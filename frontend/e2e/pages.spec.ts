@@ -54,6 +54,7 @@ function pages(seeded: Seed): [string, string][] {
 function dialogs(seeded: Seed): [string, string, string][] {
   return [
     ['target-form', '/targets', 'target-new'],
+    ['target-import', '/targets', 'target-import-open'],
     ['job-run-log', `/jobs/${seeded.jobId}`, 'run-log-open'],
     ['schedule-form', '/schedules', 'schedule-new'],
     ['policy-form', '/grants/admin', 'policy-new'],

@@ -15,6 +15,7 @@ pub struct TargetFilter {
     /// Only targets carrying this tag (comma-separated: all of them).
     pub tag: Option<String>,
     /// Only targets whose last check is this (`failed`: the home page's card).
+    #[param(inline)]
     pub health: Option<HealthState>,
 }
 

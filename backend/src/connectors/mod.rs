@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn an_integer_a_browser_cannot_hold_exactly_is_sent_as_its_digits() {
-        let sent = |i: i64| serde_json::to_value(Cell::Int(i)).unwrap();
+        let sent = |i: i64| serde_json::to_value(Cell::Int(i)).expect("a cell serializes");
         assert_eq!(sent(42), json!({"t": "int", "v": 42}));
         assert_eq!(
             sent(MAX_EXACT_JSON_INT),

@@ -184,7 +184,7 @@ async fn the_periodic_check_runs_on_the_engine_and_records_a_down_target_as_fail
     let audit = app.audit("action=health").await;
     let for_down: Vec<&Value> = audit
         .iter()
-        .filter(|e| e["object_id"] == down.to_string())
+        .filter(|e| e["object_id"].as_str() == Some(down.to_string().as_str()))
         .collect();
     assert_eq!(for_down.len(), 1, "{audit:?}");
     assert_eq!(for_down[0]["success"], false);

@@ -802,12 +802,15 @@ pub async fn test(
             validate(&input)?;
             check_place(ctx, &mut input).await?;
             check_password_moves(&before, &input, &fields(ctx, &input, None))?;
-            let same_place = input.engine.to_string() == before.engine
+            let same_place = input.engine.as_str() == before.engine
                 && input.host.trim() == before.host
                 && i32::from(input.port) == before.port
                 && input.database == before.database_name
                 && input.username == before.username
-                && Value::Object(input.options.clone()).to_string() == before.options;
+                && serde_json::from_str::<Map<String, Value>>(&before.options)
+                    .ok()
+                    .as_ref()
+                    == Some(&input.options);
             (input.password.is_some() || !same_place).then_some(input)
         }
     };

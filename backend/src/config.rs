@@ -324,15 +324,33 @@ impl Default for QuerySettings {
     }
 }
 
-/// Where targets may be.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Where targets may be, and how often their connection is checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TargetSettings {
     /// Folders SQLite target files must lie in (after resolving symlinks and `..`). Empty: no
     /// SQLite targets. AutoDB's own data folders (the store's and the key file's) are never
     /// allowed, whatever this says.
     pub sqlite_dirs: Vec<PathBuf>,
+    /// Seconds between two periodic checks of every target (a work kind, `target_health`);
+    /// 0 = no periodic check (a person's test still records the health).
+    pub health_interval_s: u64,
+    /// Targets checked at once by the periodic check, in this process.
+    pub health_parallel: usize,
 }
+
+impl Default for TargetSettings {
+    fn default() -> Self {
+        Self {
+            sqlite_dirs: vec![],
+            health_interval_s: 0,
+            health_parallel: 4,
+        }
+    }
+}
+
+/// Longest `targets.health_interval_s`: a week.
+pub const MAX_HEALTH_INTERVAL_S: u64 = 7 * 24 * 3600;
 
 /// Temporary access to database accounts (grants).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -548,6 +566,20 @@ impl Settings {
                 message: format!("{d:?}: an entry must name a folder"),
             });
         }
+        if self.targets.health_interval_s > MAX_HEALTH_INTERVAL_S {
+            return Err(ConfigError::Value {
+                key: "targets.health_interval_s",
+                message: format!(
+                    "must be 0 (off) or at most {MAX_HEALTH_INTERVAL_S} seconds (a week)"
+                ),
+            });
+        }
+        if !(1..=64).contains(&self.targets.health_parallel) {
+            return Err(ConfigError::Value {
+                key: "targets.health_parallel",
+                message: "must be between 1 and 64".into(),
+            });
+        }
         if self.security.secret_key_file.trim().is_empty() {
             return Err(ConfigError::Value {
                 key: "security.secret_key_file",
@@ -681,6 +713,27 @@ mod tests {
         std::fs::write(&path, "[targets]\nsqlite_dirs = [\"\"]\n").expect("write");
         let err = Settings::load_from(Some(&path), env(&[])).expect_err("must fail");
         assert!(err.to_string().contains("targets.sqlite_dirs"), "{err}");
+    }
+
+    #[test]
+    fn the_periodic_target_check_is_off_by_default_and_its_bounds_name_the_key() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.targets.health_interval_s, 0);
+        let s = Settings::load_from(None, env(&[("AUTODB__TARGETS__HEALTH_INTERVAL_S", "300")]))
+            .expect("load");
+        assert_eq!(s.targets.health_interval_s, 300);
+        let err = Settings::load_from(
+            None,
+            env(&[("AUTODB__TARGETS__HEALTH_INTERVAL_S", "99999999")]),
+        )
+        .expect_err("must fail");
+        assert!(
+            err.to_string().contains("targets.health_interval_s"),
+            "{err}"
+        );
+        let err = Settings::load_from(None, env(&[("AUTODB__TARGETS__HEALTH_PARALLEL", "0")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("targets.health_parallel"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::services::jobs::runner::JobRuns;
 use crate::services::queries::runner::QueryTargets;
 use crate::services::schedules::clock::SystemClock;
 use crate::services::schedules::runner::ScheduleFires;
+use crate::services::targets::health::HealthChecks;
 use crate::services::targets::TargetAccess;
 use crate::services::Ctx;
 use crate::store::{Store, StoreUrl};
@@ -106,6 +107,12 @@ pub fn context(settings: Settings, migrate: bool) -> Result<Ctx, StartError> {
             connect_timeout: Duration::from_secs(e.connect_timeout_s),
         }),
         Arc::new(fires),
+        Arc::new(HealthChecks {
+            access: access.clone(),
+            connect_timeout: Duration::from_secs(e.connect_timeout_s),
+            interval: Duration::from_secs(settings.targets.health_interval_s),
+            parallel: settings.targets.health_parallel,
+        }),
     ];
     let work = work::Engine::new(store.with_own_pool(engine_pool)?, timing, pool, kinds)?;
     let jobs = work.handle(crate::store::jobs::WORK_KIND);
@@ -150,6 +157,10 @@ impl Application {
         }
         // Schedule fires need the finished context (see services::schedules::runner).
         crate::services::schedules::runner::attach(&ctx);
+        // The periodic target check's first sweep (when `targets.health_interval_s` is set).
+        crate::services::targets::health::seed(&ctx)
+            .await
+            .map_err(StartError::Engine)?;
         ctx.work.start().await?;
         let addr = ctx.settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {

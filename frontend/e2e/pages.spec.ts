@@ -55,6 +55,7 @@ const pagePath = (name: PageName, s: Seed) => PAGES[name](s)
 /** The dialogs and drawers: the page each opens from, and the test id of the button that opens it. */
 const DIALOGS = {
   'target-form': [(_: Seed) => '/targets', 'target-new'],
+  'target-import': [() => '/targets', 'target-import-open'],
   'job-run-log': [(s: Seed) => `/jobs/${s.jobId}`, 'run-log-open'],
   'schedule-form': [() => '/schedules', 'schedule-new'],
   'policy-form': [() => '/grants/admin', 'policy-new'],

@@ -42,6 +42,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(users::update)
         .service(targets::list)
         .service(targets::create)
+        .service(targets::test_unsaved)
+        .service(targets::import)
         .service(targets::get)
         .service(targets::update)
         .service(targets::remove)

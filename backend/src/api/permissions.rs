@@ -73,6 +73,8 @@ pub const TABLE: &[Permission] = &[
     p("put", "/api/users/{id}", To(ManageUsers), None),
     p("get", "/api/targets", To(Read), None),
     p("post", "/api/targets", To(ManageTargets), None),
+    p("post", "/api/targets/test", To(ManageTargets), None),
+    p("post", "/api/targets/import", To(ManageTargets), None),
     p("get", "/api/targets/{id}", To(Read), None),
     p("put", "/api/targets/{id}", To(ManageTargets), None),
     p("delete", "/api/targets/{id}", To(ManageTargets), None),

@@ -4,8 +4,9 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Auth, Body, Query};
-use crate::services::targets::{self, Target, TargetInput, TestResult};
+use super::extract::{Auth, Body, OptionalBody, Query};
+use crate::services::targets::import::{ImportInput, ImportReport};
+use crate::services::targets::{self, HealthState, Target, TargetEdits, TargetInput, TestResult};
 use crate::services::Ctx;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -13,6 +14,9 @@ use crate::services::Ctx;
 pub struct TargetFilter {
     /// Only targets carrying this tag (comma-separated: all of them).
     pub tag: Option<String>,
+    /// Only targets whose last check is this (`failed`: the home page's card).
+    #[param(inline)]
+    pub health: Option<HealthState>,
 }
 
 #[utoipa::path(tag = "targets", params(TargetFilter), responses((status = 200, body = [Target])))]
@@ -33,7 +37,9 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(web::Json(targets::list(&ctx, &auth.0, tags).await?))
+    Ok(web::Json(
+        targets::list(&ctx, &auth.0, tags, filter.0.health).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -100,11 +106,17 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Tests the stored target (operators and admins), recording the result as its health; or,
+/// with a body of edits not saved yet (admins: fields left out keep their stored values, an
+/// empty password keeps the stored one), tests the target as it would be saved and stores
+/// nothing but the audit entry.
 #[utoipa::path(
     tag = "targets",
     params(("id" = i64, Path)),
+    request_body(content = Option<TargetEdits>, description = "Optional: edits not saved yet"),
     responses(
         (status = 200, body = TestResult, description = "The outcome; a failing database is `ok: false` with its own error"),
+        (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -113,8 +125,51 @@ pub async fn test(
     ctx: web::Data<Ctx>,
     auth: Auth,
     id: web::Path<i64>,
+    edits: OptionalBody<TargetEdits>,
 ) -> ApiResult<web::Json<TestResult>> {
     Ok(web::Json(
-        targets::test(&ctx, &auth.0, id.into_inner()).await?,
+        targets::test(&ctx, &auth.0, id.into_inner(), edits.0).await?,
+    ))
+}
+
+/// Tests a target that is not saved (the body of a create, validated as one): the form's
+/// "Test" before saving. Nothing is stored but the audit entry.
+#[utoipa::path(
+    tag = "targets",
+    request_body = TargetInput,
+    responses(
+        (status = 200, body = TestResult, description = "The outcome; a failing database is `ok: false` with its own error"),
+        (status = 400, body = ErrorBody),
+    )
+)]
+#[post("/targets/test")]
+pub async fn test_unsaved(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<TargetInput>,
+) -> ApiResult<web::Json<TestResult>> {
+    Ok(web::Json(
+        targets::test_unsaved(&ctx, &auth.0, body.0).await?,
+    ))
+}
+
+/// Creates many targets from CSV, each row as a create; answers a report per row. A row that
+/// fails does not stop the others; `dry_run` stores nothing.
+#[utoipa::path(
+    tag = "targets",
+    request_body = ImportInput,
+    responses(
+        (status = 200, body = ImportReport, description = "One entry per row, in order"),
+        (status = 400, body = ErrorBody, description = "Not CSV, an unknown column, over 1000 rows or 1 MiB"),
+    )
+)]
+#[post("/targets/import")]
+pub async fn import(
+    ctx: web::Data<Ctx>,
+    auth: Auth,
+    body: Body<ImportInput>,
+) -> ApiResult<web::Json<ImportReport>> {
+    Ok(web::Json(
+        targets::import::import(&ctx, &auth.0, body.0).await?,
     ))
 }

@@ -17,7 +17,9 @@ use std::time::Duration;
 /// - `Statement`: the database rejected or failed the statement (syntax, constraint, permission…).
 /// - `ClientMissing`: a client library the engine needs is not installed (Oracle Instant Client).
 /// - `Internal`: a bug or an unexpected driver state on our side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DbErrorKind {
     Config,
@@ -33,7 +35,9 @@ pub enum DbErrorKind {
 /// A target database's failure, with the database's own code and message (SQLSTATE for PG, the
 /// MySQL error number, ORA-nnnnn, the SQLite result code name). Display = "<code>: <message>",
 /// or just the message when there is no code (network failures, our own checks).
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct DbError {
     pub kind: DbErrorKind,
     pub code: Option<String>,

@@ -49,6 +49,17 @@ pub fn record(
     client_addr: Option<&str>,
     event: Event,
 ) -> Result<()> {
+    Ok(record_in_store(conn, actor, who, client_addr, event)?)
+}
+
+/// [`record`] with the store's own error, for a work kind's end (written by the engine).
+pub fn record_in_store(
+    conn: &mut WriteTx<'_>,
+    actor: Option<&Actor>,
+    who: Option<&str>,
+    client_addr: Option<&str>,
+    event: Event,
+) -> std::result::Result<(), crate::store::StoreError> {
     rows::append(
         conn,
         &NewAuditRow {

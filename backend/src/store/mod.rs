@@ -10,6 +10,7 @@ pub mod queries;
 pub mod schedules;
 pub mod schema;
 pub mod stats;
+pub mod target_health;
 pub mod targets;
 pub mod tokens;
 pub mod users;

@@ -83,6 +83,11 @@ diesel::table! {
         query_account_findings -> Nullable<Text>,
         query_account_checked_at -> Nullable<Timestamp>,
         query_account_check_error -> Nullable<Text>,
+        health_ok -> Nullable<Bool>,
+        health_checked_at -> Nullable<Timestamp>,
+        health_latency_ms -> Nullable<Double>,
+        health_server_version -> Nullable<Text>,
+        health_error -> Nullable<Text>,
     }
 }
 

@@ -30,6 +30,11 @@ pub struct TargetRow {
     pub query_account_findings: Option<String>,
     pub query_account_checked_at: Option<NaiveDateTime>,
     pub query_account_check_error: Option<String>,
+    pub health_ok: Option<bool>,
+    pub health_checked_at: Option<NaiveDateTime>,
+    pub health_latency_ms: Option<f64>,
+    pub health_server_version: Option<String>,
+    pub health_error: Option<String>,
 }
 
 /// Written on create and on update (an update replaces every field but the creator).

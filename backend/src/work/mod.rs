@@ -51,6 +51,11 @@ pub trait Kind: Send + Sync + 'static {
     fn requeue_lapsed(&self) -> bool {
         false
     }
+    /// How many of its items may run at once in this process, whatever room its lane has
+    /// (background checks must leave the lane to the work people wait for).
+    fn max_running(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// How an item's execution ended, written by the engine's end recorder.
@@ -378,6 +383,10 @@ impl Engine {
 
     async fn claim(self: &Arc<Self>, kind: Arc<dyn Kind>) -> Result<usize, StoreError> {
         let (free, mut busy) = self.pool.room(kind.lane());
+        let free = free.min(
+            kind.max_running()
+                .saturating_sub(self.registry.count_of(kind.name())),
+        );
         if free == 0 {
             return Ok(0);
         }

@@ -121,6 +121,11 @@ impl Registry {
             .collect()
     }
 
+    /// How many items of `kind` it holds.
+    pub fn count_of(&self, kind: &str) -> usize {
+        self.all().values().filter(|h| h.item.kind == kind).count()
+    }
+
     /// Running items whose safe time is over.
     pub fn overdue(&self, now: Instant) -> Vec<Arc<Held>> {
         self.all()
@@ -185,5 +190,7 @@ mod tests {
             .iter()
             .all(|h| h.item.id != 1));
         assert_eq!(r.of_subject("k", 20).len(), 1);
+        assert_eq!(r.count_of("k"), 2);
+        assert_eq!(r.count_of("other"), 0);
     }
 }

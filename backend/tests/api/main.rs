@@ -30,6 +30,7 @@ mod schedules;
 mod script_secrets;
 mod sqlite_confine;
 mod static_ui;
+mod target_health;
 mod target_rebind;
 mod target_schema;
 mod targets;

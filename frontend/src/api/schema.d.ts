@@ -599,6 +599,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/targets/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creates many targets from CSV, each row as a create; answers a report per row. A row that
+         *     fails does not stop the others; `dry_run` stores nothing.
+         */
+        post: operations["import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/targets/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tests a target that is not saved (the body of a create, validated as one): the form's
+         *     "Test" before saving. Nothing is stored but the audit entry.
+         */
+        post: operations["test_unsaved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/targets/{id}": {
         parameters: {
             query?: never;
@@ -640,6 +680,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Tests the stored target (operators and admins), recording the result as its health; or,
+         *     with a body of edits not saved yet (admins: fields left out keep their stored values, an
+         *     empty password keeps the stored one), tests the target as it would be saved and stores
+         *     nothing but the audit entry.
+         */
         post: operations["test"];
         delete?: never;
         options?: never;
@@ -924,6 +970,39 @@ export interface components {
             /** @description `sqlite` or `postgres`. */
             store: string;
             version: string;
+        };
+        /** @description Body of `POST /api/targets/import`. */
+        ImportInput: {
+            /**
+             * @description The CSV text: a header row of create fields (`name`, `engine`, `host`, `port`,
+             *     `database`, `username`, `password`, `query_username`, `query_password`,
+             *     `trusted_for_queries`, `tags` separated by `;` or spaces, `options` as a JSON object),
+             *     then at most 1000 rows; 1 MiB at most. An empty cell is an absent field; an empty `port`
+             *     is the engine's usual one.
+             */
+            csv: string;
+            /** @description Check every row and store nothing. */
+            dry_run?: boolean;
+        };
+        ImportReport: {
+            created: number;
+            dry_run: boolean;
+            failed: number;
+            rows: components["schemas"]["ImportRow"][];
+            would_create: number;
+        };
+        ImportRow: {
+            error?: null | components["schemas"]["RowError"];
+            /**
+             * Format: int64
+             * @description The new target's id (`created`).
+             */
+            id?: number | null;
+            /** @description The row's `name` cell, when it has one. */
+            name?: string | null;
+            /** @description The line of the CSV the row starts on (the header is line 1). */
+            row: number;
+            status: components["schemas"]["RowStatus"];
         };
         Job: {
             /** Format: int32 */
@@ -1261,6 +1340,20 @@ export interface components {
         };
         /** @enum {string} */
         Role: "viewer" | "developer" | "operator" | "admin";
+        /** @description Why a row was refused, as the API would have answered its create. */
+        RowError: {
+            /** @description The `error` code a create would have answered (`invalid_input`, `conflict`). */
+            code: string;
+            field?: string | null;
+            message: string;
+            params: {
+                [key: string]: unknown;
+            };
+            /** @description The message's stable code, for a client to say it in its user's language. */
+            reason?: string | null;
+        };
+        /** @enum {string} */
+        RowStatus: "created" | "would_create" | "error";
         Run: {
             /** Format: int32 */
             attempt: number;
@@ -1480,6 +1573,7 @@ export interface components {
             has_password: boolean;
             /** @description Whether a password is stored for the query account (never returned). */
             has_query_password: boolean;
+            health?: null | components["schemas"]["TargetHealth"];
             host: string;
             /** Format: int64 */
             id: number;
@@ -1509,6 +1603,46 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             username: string;
+        };
+        /**
+         * @description Body of `POST /api/targets/{id}/test`: edits of the form not saved yet, tested over the
+         *     stored target. Every field may be left out (it keeps the stored value); an absent or empty
+         *     `password` keeps the stored one, under the rule saving has: moving the target elsewhere
+         *     (engine, host, port, database, user name) needs the password given again.
+         */
+        TargetEdits: {
+            database?: string | null;
+            engine?: null | components["schemas"]["Engine"];
+            host?: string | null;
+            name?: string | null;
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: password */
+            password?: string | null;
+            /** Format: int32 */
+            port?: number | null;
+            /** Format: password */
+            query_password?: string | null;
+            /** @description Accepted (the form sends what it saves) and not used: a test connects as the main account. */
+            query_username?: string | null;
+            tags?: components["schemas"]["TagName"][] | null;
+            trusted_for_queries?: boolean | null;
+            username?: string | null;
+        };
+        /** @description A target's last connection check. */
+        TargetHealth: {
+            /** Format: date-time */
+            checked_at: string;
+            error?: null | components["schemas"]["DbError"];
+            /**
+             * Format: double
+             * @description The trivial query's round trip, when the check got that far.
+             */
+            latency_ms?: number | null;
+            ok: boolean;
+            /** @description What the server said it is (e.g. `10.11.6-MariaDB-0+deb12u1`). */
+            server_version?: string | null;
         };
         /** @description Body of `POST /api/targets` and `PUT /api/targets/{id}`. */
         TargetInput: {
@@ -4870,6 +5004,8 @@ export interface operations {
             query?: {
                 /** @description Only targets carrying this tag (comma-separated: all of them). */
                 tag?: string | null;
+                /** @description Only targets whose last check is this (`failed`: the home page's card). */
+                health?: null | ("ok" | "failed" | "unchecked");
             };
             header?: never;
             path?: never;
@@ -4971,6 +5107,179 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The metadata store did not answer; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportInput"];
+            };
+        };
+        responses: {
+            /** @description One entry per row, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description Not CSV, an unknown column, over 1000 rows or 1 MiB */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or the session or token has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a cookie-authenticated change came from another site (`cross_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The metadata store did not answer; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_unsaved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetInput"];
+            };
+        };
+        responses: {
+            /** @description The outcome; a failing database is `ok: false` with its own error */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or the session or token has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a cookie-authenticated change came from another site (`cross_origin`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5326,7 +5635,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Optional: edits not saved yet */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["TargetEdits"];
+            };
+        };
         responses: {
             /** @description The outcome; a failing database is `ok: false` with its own error */
             200: {
@@ -5337,7 +5651,6 @@ export interface operations {
                     "application/json": components["schemas"]["TestResult"];
                 };
             };
-            /** @description Invalid input; `field` names the parameter or body field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5365,6 +5678,33 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,6 +22,13 @@ export type UserUpdate = Schemas['UserUpdate']
 export type Target = Schemas['Target']
 export type TargetInput = Schemas['TargetInput']
 export type TestResult = Schemas['TestResult']
+/** A target's last connection check (a test, or the periodic check). */
+export type TargetHealth = Schemas['TargetHealth']
+/** Edits not saved yet, tested over the stored target (`POST /api/targets/{id}/test`). */
+export type TargetEdits = Schemas['TargetEdits']
+export type ImportInput = Schemas['ImportInput']
+export type ImportReport = Schemas['ImportReport']
+export type ImportRow = Schemas['ImportRow']
 export type AuditEntry = Schemas['AuditEntry']
 export type AuditPage = Schemas['AuditPage']
 export type Health = Schemas['Health']

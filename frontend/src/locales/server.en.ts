@@ -4,6 +4,16 @@
 // vue-i18n syntax: `{'@'}` and `{'|'}` are literal characters.
 export default {
   reasons: {
+    import_too_large: 'an import holds at most {max_bytes} bytes and {max_rows} rows',
+    csv_header: 'the header names "{column}", which is not a target field (one of {columns})',
+    csv_header_twice: 'the header names "{column}" twice',
+    csv_header_missing: 'the header must name the column "{column}"',
+    csv_cells: 'the row has {found} cells, the header {expected}',
+    csv_engine: 'must be one of postgres, mysql, oracle, sqlite',
+    csv_bool: 'must be true or false',
+    csv_options: 'must be a JSON object',
+    csv_malformed: 'line {line}: {why}',
+    csv_empty: 'needs a header row and at least one row',
     chars: 'must be {min} to {max} characters',
     chars_trimmed: 'must be {min} to {max} characters without leading or trailing spaces',
     at_most_chars: 'must be at most {max} characters',

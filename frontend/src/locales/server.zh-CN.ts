@@ -1,6 +1,16 @@
 // 服务器的编目消息（`ErrorBody.reason` 及其 `params`）的中文译文；键与 server.en.ts 相同。
 export default {
   reasons: {
+    import_too_large: '一次导入最多 {max_bytes} 字节、{max_rows} 行',
+    csv_header: '表头中的 "{column}" 不是目标字段（可用：{columns}）',
+    csv_header_twice: '表头中 "{column}" 出现了两次',
+    csv_header_missing: '表头必须包含列 "{column}"',
+    csv_cells: '该行有 {found} 个单元格，表头有 {expected} 个',
+    csv_engine: '必须是 postgres、mysql、oracle、sqlite 之一',
+    csv_bool: '必须是 true 或 false',
+    csv_options: '必须是 JSON 对象',
+    csv_malformed: '第 {line} 行：{why}',
+    csv_empty: '需要表头行和至少一行数据',
     chars: '长度须为 {min} 到 {max} 个字符',
     chars_trimmed: '长度须为 {min} 到 {max} 个字符，且首尾不能有空格',
     at_most_chars: '最多 {max} 个字符',

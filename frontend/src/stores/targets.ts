@@ -4,7 +4,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { RequestOptions } from '@/api/http'
 import { targetsApi } from '@/api/targets'
-import type { Target, TargetInput, TestResult } from '@/api/types'
+import type { ImportReport, Target, TargetInput, TestResult } from '@/api/types'
 import { engineFlavour, type EngineFlavour } from '@/utils/engines'
 import { forgetOnUserChange } from './reset'
 
@@ -59,8 +59,10 @@ export const useTargetsStore = defineStore('targets', () => {
     return items.value.find((t) => t.id === id)
   }
 
-  /** What to call a target's engine: "MariaDB" once a test has shown it. */
-  function flavourOf(target: Pick<Target, 'id' | 'engine'>): EngineFlavour {
+  /** What to call a target's engine: "MariaDB" once a test (or its last check) has shown it. */
+  function flavourOf(target: Pick<Target, 'id' | 'engine'> & { health?: Target['health'] }): EngineFlavour {
+    const version = target.health?.server_version
+    if (version) return engineFlavour(target.engine, version)
     return flavours.value[target.id] ?? target.engine
   }
 
@@ -126,10 +128,30 @@ export const useTargetsStore = defineStore('targets', () => {
           saveFlavours(flavours.value)
         }
       }
+      // The server recorded the result as the target's health: show it in the list.
+      try {
+        const fresh = await targetsApi.get(id, { silent: true })
+        items.value = items.value.map((t) => (t.id === id ? fresh : t))
+      } catch {
+        // The list shows the health at its next fetch.
+      }
       return result
     } finally {
       testing.value[id] = false
     }
+  }
+
+  /** Tests the form's settings before they are saved: a new target, or edits of `id`. */
+  function testDraft(input: TargetInput, id?: number, opts?: RequestOptions): Promise<TestResult> {
+    if (id === undefined) return targetsApi.testUnsaved(input, opts)
+    return targetsApi.test(id, opts, input)
+  }
+
+  /** Imports targets from CSV; created ones join the list. */
+  async function importCsv(csv: string, dryRun: boolean, opts?: RequestOptions): Promise<ImportReport> {
+    const report = await targetsApi.import({ csv, dry_run: dryRun }, opts)
+    if (report.created > 0) await fetchAll(true)
+    return report
   }
 
   function reset(): void {
@@ -155,6 +177,8 @@ export const useTargetsStore = defineStore('targets', () => {
     update,
     remove,
     test,
+    testDraft,
+    importCsv,
     reset,
   }
 })

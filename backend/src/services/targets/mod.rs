@@ -1,5 +1,11 @@
 //! Targets: the databases AutoDB manages. Validation, credential sealing, tags, and the
-//! connection test (run on its own thread, never on an HTTP worker).
+//! connection test (run on the engine's pool, never on an HTTP worker) of a stored target, of
+//! its pending edits, or of one not saved yet. Health (the last check, and the periodic check)
+//! is in [`health`]; CSV import in [`import`].
+
+mod csv;
+pub mod health;
+pub mod import;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +19,8 @@ use super::audit::{self, Event};
 use super::confine::Confinement;
 use super::error::{Error, Msg, Result};
 use super::queries::account::{self, AccountFinding};
-use super::{Action, Actor, Ctx, Role};
-use crate::connectors::{self, ConnectSpec, DbError, DbErrorKind, Engine};
+use super::{Action, Actor, Ctx};
+use crate::connectors::{ConnectSpec, DbError, DbErrorKind, Engine};
 use crate::crypto::SecretBox;
 use crate::domain::TargetSelector;
 use crate::store::{self, targets as rows, StoreError};
@@ -46,6 +52,8 @@ pub struct Target {
     pub tags: Vec<String>,
     #[schema(value_type = HashMap<String, Value>)]
     pub options: Map<String, Value>,
+    /// The last connection check (a test, or the periodic check); null when never checked.
+    pub health: Option<health::TargetHealth>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -141,7 +149,9 @@ pub struct TestResult {
 
 fn row_to_target(row: rows::TargetRow, tags: Vec<String>) -> Result<Target> {
     let query_account_findings = account::stored(&row);
+    let health = health::of_row(&row);
     Ok(Target {
+        health,
         id: row.id,
         engine: row
             .engine
@@ -516,10 +526,43 @@ pub async fn get(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Target> {
     row_to_target(row, tags)
 }
 
-pub async fn list(ctx: &Ctx, actor: &Actor, tags: Vec<String>) -> Result<Vec<Target>> {
+/// A target's health as a list filter (`?health=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// The last check succeeded.
+    Ok,
+    /// The last check failed.
+    Failed,
+    /// Never checked.
+    Unchecked,
+}
+
+impl HealthState {
+    fn of(health: Option<&health::TargetHealth>) -> Self {
+        match health {
+            None => Self::Unchecked,
+            Some(h) if h.ok => Self::Ok,
+            Some(_) => Self::Failed,
+        }
+    }
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    tags: Vec<String>,
+    health: Option<HealthState>,
+) -> Result<Vec<Target>> {
     actor.require_to(Action::Read)?;
     let rows = ctx.store.run(move |c| rows::list(c, &tags)).await?;
-    rows.into_iter().map(|(r, t)| row_to_target(r, t)).collect()
+    let all = rows.into_iter().map(|(r, t)| row_to_target(r, t));
+    all.filter(|t| {
+        t.as_ref().map_or(true, |t| {
+            health.is_none_or(|h| HealthState::of(t.health.as_ref()) == h)
+        })
+    })
+    .collect()
 }
 
 /// How to reach a stored target, its password unsealed (for connectors only). A password the
@@ -565,24 +608,6 @@ pub fn spec_from_row(
     })
 }
 
-/// The connection details of a stored target, for a connection test.
-pub async fn connect_spec(ctx: &Ctx, id: i64) -> Result<std::result::Result<ConnectSpec, DbError>> {
-    let (row, _) = ctx
-        .store
-        .run(move |c| rows::by_id(c, id))
-        .await?
-        .ok_or(Error::NotFound("target"))?;
-    let connect = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
-    // A test runs one trivial query: it never needs long.
-    let statement = Some(connect.max(Duration::from_secs(5)));
-    Ok(spec_from_row(
-        &row,
-        &TargetAccess::of(ctx),
-        connect,
-        statement,
-    ))
-}
-
 /// The connection details read-only queries use: the target's query account when it has one
 /// (least privilege), else its main account; the statement timeout is the query's own.
 pub fn query_spec(
@@ -599,40 +624,243 @@ pub fn query_spec(
     spec_from_row(&as_query, access, connect_timeout, Some(statement_timeout))
 }
 
-/// Connects, runs a trivial query, and reports the server's version and the round trip — or
-/// the database's own error. A failing target is an answer, not an error of AutoDB's.
-pub async fn test(ctx: &Ctx, actor: &Actor, id: i64) -> Result<TestResult> {
-    actor.require(&[Role::Operator])?;
-    let outcome = match connect_spec(ctx, id).await? {
-        Ok(spec) => on_thread(ctx, move || connectors::probe(&spec)).await?,
-        Err(e) => Err(e),
-    };
-    let result = match outcome {
-        Ok((version, rtt)) => TestResult {
-            ok: true,
-            server_version: Some(version),
-            rtt_ms: rtt.as_secs_f64() * 1000.0,
-            error: None,
+/// Body of `POST /api/targets/{id}/test`: edits of the form not saved yet, tested over the
+/// stored target. Every field may be left out (it keeps the stored value); an absent or empty
+/// `password` keeps the stored one, under the rule saving has: moving the target elsewhere
+/// (engine, host, port, database, user name) needs the password given again.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEdits {
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+    pub engine: Option<Engine>,
+    #[schema(max_length = 255)]
+    pub host: Option<String>,
+    #[schema(maximum = 65535)]
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub username: Option<String>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+    /// Accepted (the form sends what it saves) and not used: a test connects as the main account.
+    #[schema(max_length = 255)]
+    pub query_username: Option<String>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub query_password: Option<SecretString>,
+    pub trusted_for_queries: Option<bool>,
+    #[schema(max_items = 50, value_type = Option<Vec<TagName>>)]
+    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<HashMap<String, Value>>)]
+    pub options: Option<Map<String, Value>>,
+}
+
+impl TargetEdits {
+    /// `{}`: no edits (what callers sent before edits could be sent).
+    fn is_empty(&self) -> bool {
+        let TargetEdits {
+            name,
+            engine,
+            host,
+            port,
+            database,
+            username,
+            password,
+            query_username,
+            query_password,
+            trusted_for_queries,
+            tags,
+            options,
+        } = self;
+        name.is_none()
+            && engine.is_none()
+            && host.is_none()
+            && port.is_none()
+            && database.is_none()
+            && username.is_none()
+            && password.is_none()
+            && query_username.is_none()
+            && query_password.is_none()
+            && trusted_for_queries.is_none()
+            && tags.is_none()
+            && options.is_none()
+    }
+}
+
+fn given(p: Option<SecretString>) -> Option<SecretString> {
+    p.filter(|p| !p.expose_secret().is_empty())
+}
+
+/// The stored target with `edits` over it, as a create or update body.
+fn merged(before: &rows::TargetRow, tags: Vec<String>, e: TargetEdits) -> Result<TargetInput> {
+    Ok(TargetInput {
+        name: e.name.unwrap_or_else(|| before.name.clone()),
+        engine: match e.engine {
+            Some(engine) => engine,
+            None => before
+                .engine
+                .parse()
+                .map_err(|e| Error::internal(format!("{e:?}")))?,
         },
-        Err(e) => TestResult {
-            ok: false,
-            server_version: None,
-            rtt_ms: 0.0,
-            error: Some(e),
+        host: e.host.unwrap_or_else(|| before.host.clone()),
+        port: e
+            .port
+            .unwrap_or_else(|| u16::try_from(before.port).unwrap_or(0)),
+        database: e.database.unwrap_or_else(|| before.database_name.clone()),
+        username: e.username.unwrap_or_else(|| before.username.clone()),
+        password: given(e.password),
+        query_username: e.query_username.or_else(|| before.query_username.clone()),
+        query_password: given(e.query_password),
+        trusted_for_queries: e.trusted_for_queries,
+        tags: e.tags.unwrap_or(tags),
+        options: match e.options {
+            Some(o) => o,
+            None => serde_json::from_str(&before.options).unwrap_or_default(),
         },
+    })
+}
+
+/// The connection test's limits: a test runs one trivial query, it never needs long.
+fn test_timeouts(ctx: &Ctx) -> (Duration, Option<Duration>) {
+    let connect = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
+    (connect, Some(connect.max(Duration::from_secs(5))))
+}
+
+/// How to reach what `input` describes (checked by [`validate`] and [`check_place`]), with
+/// `stored` (a sealed password) when it gives none.
+fn input_spec(
+    ctx: &Ctx,
+    input: &TargetInput,
+    stored: Option<&str>,
+) -> std::result::Result<ConnectSpec, DbError> {
+    let password = match (&input.password, stored) {
+        (Some(p), _) => p.clone(),
+        (None, Some(sealed)) => ctx.secrets.open(sealed).map_err(DbError::config)?,
+        (None, None) => SecretString::from(""),
     };
-    let actor = actor.clone();
-    let detail = json!({
+    let (connect_timeout, statement_timeout) = test_timeouts(ctx);
+    Ok(ConnectSpec {
+        engine: input.engine,
+        host: input.host.trim().to_string(),
+        port: input.port,
+        database: input.database.clone(),
+        username: input.username.clone(),
+        password,
+        options: input.options.clone(),
+        connect_timeout,
+        statement_timeout,
+    })
+}
+
+/// What the audit log keeps of a test of settings not saved: where it went, never a password.
+fn tested_detail(input: &TargetInput, result: &TestResult, how: &str) -> Value {
+    json!({
+        "name": input.name, "engine": input.engine, "host": input.host, "port": input.port,
+        "database": input.database, "username": input.username, how: true,
         "server_version": result.server_version,
         "error": result.error.as_ref().map(|e| e.to_string()),
-    });
-    let ok = result.ok;
+    })
+}
+
+fn test_event(id: Option<i64>, detail: Value, ok: bool) -> Event {
+    let event = Event {
+        action: "test",
+        object_type: "target",
+        object_id: id.map(|i| i.to_string()),
+        detail,
+        success: true,
+    };
+    if ok {
+        event
+    } else {
+        event.failed()
+    }
+}
+
+/// Connects, runs a trivial query, and reports the server's version and the round trip — or
+/// the database's own error. A failing target is an answer, not an error of AutoDB's.
+///
+/// Without `edits` (or with edits that change nothing about where and as whom it connects) the
+/// stored target is tested and the result is its health. With edits (admins only, as saving
+/// them is), the target as it would be saved is tested and nothing is stored but the audit entry.
+pub async fn test(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: i64,
+    edits: Option<TargetEdits>,
+) -> Result<TestResult> {
+    actor.require_to(Action::TestTargets)?;
+    let (before, tags) = ctx
+        .store
+        .run(move |c| rows::by_id(c, id))
+        .await?
+        .ok_or(Error::NotFound("target"))?;
+    let pending = match edits.filter(|e| !e.is_empty()) {
+        None => None,
+        Some(edits) => {
+            actor.require_to(Action::ManageTargets)?;
+            let mut input = merged(&before, tags, edits)?;
+            validate(&input)?;
+            check_place(ctx, &mut input).await?;
+            check_password_moves(&before, &input, &fields(ctx, &input, None))?;
+            let same_place = input.engine.as_str() == before.engine
+                && input.host.trim() == before.host
+                && i32::from(input.port) == before.port
+                && input.database == before.database_name
+                && input.username == before.username
+                && serde_json::from_str::<Map<String, Value>>(&before.options)
+                    .ok()
+                    .as_ref()
+                    == Some(&input.options);
+            (input.password.is_some() || !same_place).then_some(input)
+        }
+    };
+    let spec = match &pending {
+        Some(input) => input_spec(ctx, input, before.password_enc.as_deref()),
+        None => {
+            let (connect, statement) = test_timeouts(ctx);
+            spec_from_row(&before, &TargetAccess::of(ctx), connect, statement)
+        }
+    };
+    let result = on_thread(ctx, move || health::probe(spec)).await?;
+    let actor = actor.clone();
+    let (recorded, ok) = (result.clone(), result.ok);
+    let detail = match &pending {
+        Some(input) => tested_detail(input, &result, "pending_edits"),
+        None => json!({
+            "server_version": result.server_version,
+            "error": result.error.as_ref().map(|e| e.to_string()),
+        }),
+    };
+    let stored = pending.is_none();
     ctx.store
         .write(move |c| {
-            let event = Event::ok("test", "target", id).with(detail);
-            let event = if ok { event } else { event.failed() };
-            audit::record(c, Some(&actor), None, None, event)
+            if stored {
+                health::record(c, id, &recorded)?;
+            }
+            audit::record(
+                c,
+                Some(&actor),
+                None,
+                None,
+                test_event(Some(id), detail, ok),
+            )
         })
+        .await?;
+    Ok(result)
+}
+
+/// Tests a target that is not saved (the body of a create): validated as a create is, nothing
+/// stored but the audit entry.
+pub async fn test_unsaved(ctx: &Ctx, actor: &Actor, mut input: TargetInput) -> Result<TestResult> {
+    actor.require_to(Action::ManageTargets)?;
+    validate(&input)?;
+    check_place(ctx, &mut input).await?;
+    let spec = input_spec(ctx, &input, None);
+    let result = on_thread(ctx, move || health::probe(spec)).await?;
+    let detail = tested_detail(&input, &result, "unsaved");
+    let (actor, ok) = (actor.clone(), result.ok);
+    ctx.store
+        .write(move |c| audit::record(c, Some(&actor), None, None, test_event(None, detail, ok)))
         .await?;
     Ok(result)
 }

@@ -232,6 +232,11 @@ mod tests {
             query_account_findings: None,
             query_account_checked_at: None,
             query_account_check_error: None,
+            health_ok: None,
+            health_checked_at: None,
+            health_latency_ms: None,
+            health_server_version: None,
+            health_error: None,
         }
     }
 

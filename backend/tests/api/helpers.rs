@@ -29,7 +29,8 @@ pub fn store_backend() -> String {
     std::env::var("AUTODB_TEST_STORE").unwrap_or_else(|_| "sqlite".into())
 }
 
-fn unique(prefix: &str) -> String {
+/// A name no other test (nor another run of the suite) uses: prefix, process id, counter.
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}_{}_{}",

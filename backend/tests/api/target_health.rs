@@ -1,22 +1,12 @@
 //! Targets' health (the last check, by a test or the periodic check on the engine), testing
 //! settings before they are saved, and CSV import.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_error, spawn_app, spawn_app_with, store_backend, TestApp};
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use crate::helpers::{expect_error, spawn_app, spawn_app_with, store_backend, unique, TestApp};
 
 /// Runs statements on the local MariaDB as root (over TCP).
 fn maria_admin(sql: &[String]) {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{expect_error, spawn_app, TestApp};
-use crate::jobs::{create_target, pg_target, PgDb};
+use crate::jobs::{create_target, pg_admin_db, pg_target, PgDb};
 use crate::queries::{maria_exec, maria_target, sqlite_target, MariaDb};
 
 async fn schema(app: &TestApp, token: &str, id: i64, query: &str) -> Value {
@@ -42,27 +42,13 @@ fn has_table(s: &Value, schema: &str, name: &str, kind: &str) -> bool {
         .any(|t| t["schema"] == schema && t["name"] == name && t["kind"] == kind)
 }
 
-fn pg_exec(db: &str, sql: &str) {
-    let (db, sql) = (db.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(
-            &format!("host=127.0.0.1 user=postgres dbname={db}"),
-            postgres::NoTls,
-        )
-        .expect("connect");
-        c.batch_execute(&sql).expect("sql");
-    })
-    .join()
-    .expect("thread");
-}
-
 #[actix_web::test]
 async fn a_postgresql_targets_tables_views_and_columns_come_back_without_the_system_schemas() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let dev = app.user_with_role("developer").await;
     let db = PgDb::new("catalog");
-    pg_exec(
+    pg_admin_db(
         &db.0,
         "CREATE SCHEMA sales;
          CREATE TABLE sales.cat_orders (order_id bigint PRIMARY KEY, placed_at timestamptz, note varchar(20));

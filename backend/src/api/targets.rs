@@ -160,7 +160,8 @@ pub async fn test_unsaved(
     request_body = ImportInput,
     responses(
         (status = 200, body = ImportReport, description = "One entry per row, in order"),
-        (status = 400, body = ErrorBody, description = "Not CSV, an unknown column, over 1000 rows or 1 MiB"),
+        (status = 400, body = ErrorBody, description = "The body breaks this document (a field missing or of the wrong type)"),
+        (status = 422, body = ErrorBody, description = "The CSV is refused as a whole: not CSV, no rows, an unknown, missing or repeated column, over 1000 rows or 1 MiB"),
     )
 )]
 #[post("/targets/import")]

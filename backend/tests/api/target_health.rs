@@ -407,7 +407,7 @@ async fn an_import_reports_each_row_and_a_dry_run_stores_nothing() {
 }
 
 #[actix_web::test]
-async fn an_import_over_its_limits_or_with_an_unknown_column_is_a_400_on_csv() {
+async fn an_import_over_its_limits_empty_or_with_an_unknown_column_is_a_422_on_csv() {
     let app = spawn_app().await;
     let t = app.admin_token().await;
     let many: String = std::iter::once(HEADER.to_string())
@@ -424,6 +424,8 @@ async fn an_import_over_its_limits_or_with_an_unknown_column_is_a_400_on_csv() {
         (big, "import_too_large"),
         (unknown, "csv_header"),
         ("name,engine\n\"open".to_string(), "csv_malformed"),
+        (String::new(), "csv_empty"),
+        ("name,engine\n".to_string(), "csv_empty"),
     ] {
         let r = app
             .post_json(
@@ -432,7 +434,8 @@ async fn an_import_over_its_limits_or_with_an_unknown_column_is_a_400_on_csv() {
                 json!({"csv": csv, "dry_run": false}),
             )
             .await;
-        let e = expect_error(r, StatusCode::BAD_REQUEST, "invalid_input").await;
+        // The document allows any string: its content is what is refused.
+        let e = expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
         assert_eq!(e["field"], "csv", "{e}");
         assert_eq!(e["reason"], reason, "{e}");
     }

@@ -5174,7 +5174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReport"];
                 };
             };
-            /** @description Not CSV, an unknown column, over 1000 rows or 1 MiB */
+            /** @description The body breaks this document (a field missing or of the wrong type) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5219,7 +5219,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body matches this document but its content is refused (SQL that does not parse, an id of nothing, …); `field` names it */
+            /** @description The CSV is refused as a whole: not CSV, no rows, an unknown, missing or repeated column, over 1000 rows or 1 MiB */
             422: {
                 headers: {
                     [name: string]: unknown;

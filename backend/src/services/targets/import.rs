@@ -99,7 +99,7 @@ pub struct ImportReport {
 }
 
 fn too_large() -> Error {
-    Error::validation(
+    Error::unprocessable(
         "csv",
         Msg::new(
             "import_too_large",
@@ -137,7 +137,7 @@ fn header(record: &Record) -> Result<Vec<&'static str>> {
     for cell in &record.cells {
         let name = cell.trim().to_ascii_lowercase();
         let Some(col) = COLUMNS.iter().find(|c| **c == name) else {
-            return Err(Error::validation(
+            return Err(Error::unprocessable(
                 "csv",
                 Msg::new(
                     "csv_header",
@@ -151,7 +151,7 @@ fn header(record: &Record) -> Result<Vec<&'static str>> {
             ));
         };
         if seen.contains(col) {
-            return Err(Error::validation(
+            return Err(Error::unprocessable(
                 "csv",
                 Msg::new(
                     "csv_header_twice",
@@ -164,7 +164,7 @@ fn header(record: &Record) -> Result<Vec<&'static str>> {
     }
     for needed in ["name", "engine"] {
         if !seen.contains(&needed) {
-            return Err(Error::validation(
+            return Err(Error::unprocessable(
                 "csv",
                 Msg::new(
                     "csv_header_missing",
@@ -318,7 +318,7 @@ pub async fn import(ctx: &Ctx, actor: &Actor, body: ImportInput) -> Result<Impor
     }
     let records = csv::parse(&body.csv, MAX_ROWS + 1).map_err(|e| match e {
         None => too_large(),
-        Some(m) => Error::validation(
+        Some(m) => Error::unprocessable(
             "csv",
             Msg::new("csv_malformed", format!("line {}: {}", m.line, m.why))
                 .with("line", m.line)
@@ -326,13 +326,13 @@ pub async fn import(ctx: &Ctx, actor: &Actor, body: ImportInput) -> Result<Impor
         ),
     })?;
     let Some((head, rows)) = records.split_first() else {
-        return Err(Error::validation(
+        return Err(Error::unprocessable(
             "csv",
             Msg::new("csv_empty", "needs a header row and at least one row"),
         ));
     };
     if rows.is_empty() {
-        return Err(Error::validation(
+        return Err(Error::unprocessable(
             "csv",
             Msg::new("csv_empty", "needs a header row and at least one row"),
         ));

@@ -631,7 +631,10 @@ pub fn query_spec(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetEdits {
-    #[schema(max_length = 100)]
+    #[schema(
+        pattern = r"^[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$",
+        max_length = 100
+    )]
     pub name: Option<String>,
     pub engine: Option<Engine>,
     #[schema(max_length = 255)]
@@ -643,7 +646,10 @@ pub struct TargetEdits {
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
     /// Accepted (the form sends what it saves) and not used: a test connects as the main account.
-    #[schema(max_length = 255)]
+    #[schema(
+        pattern = r"^([^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?$",
+        max_length = 255
+    )]
     pub query_username: Option<String>,
     #[schema(value_type = Option<String>, format = Password)]
     pub query_password: Option<SecretString>,

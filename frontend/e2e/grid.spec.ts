@@ -211,6 +211,50 @@ test('a user opens values whole, copies checked rows in four formats, and scroll
     await table(page).scrollIntoViewIfNeeded()
     await shoot(page, 'grid-wide')
   })
+
+  await test.step('arrow keys walk past the rendered columns and rows, each cell shown whole beside the fixed ones', async () => {
+    const body = table(page).locator('.n-data-table-base-table-body .v-vl')
+    await body.evaluate((el) => el.scrollTo({ left: 0, top: 0 }))
+    await cell(page, 0, 0).focus()
+    const focused = page.locator(':focus')
+    /** The focused cell lies inside the grid's body, right of the fixed number column. */
+    async function shownWhole(): Promise<void> {
+      const [box, frame, fixed] = await Promise.all([
+        focused.boundingBox(),
+        table(page).locator('.n-data-table-base-table-body').boundingBox(),
+        rowNumber(page, Number(await focused.getAttribute('data-r')) + 1).boundingBox(),
+      ])
+      expect(box && frame && fixed, 'cell, body and number column have boxes').toBeTruthy()
+      expect(box!.x).toBeGreaterThanOrEqual(fixed!.x + fixed!.width - 1)
+      expect(box!.x + box!.width).toBeLessThanOrEqual(frame!.x + frame!.width + 1)
+      expect(box!.y).toBeGreaterThanOrEqual(frame!.y - 1)
+      expect(box!.y + box!.height).toBeLessThanOrEqual(frame!.y + frame!.height + 1)
+    }
+    // Far past what is rendered at first (the last column was not in the page above), pressed
+    // as fast as the keyboard sends them.
+    for (let i = 0; i < 60; i++) await page.keyboard.press('ArrowRight')
+    await expect(focused).toHaveAttribute('data-c', '60')
+    await expect(focused).toHaveText('61')
+    await shownWhole()
+    for (let i = 0; i < 40; i++) await page.keyboard.press('ArrowDown')
+    await expect(focused).toHaveAttribute('data-r', '40')
+    await expect(focused).toHaveText('101')
+    await shownWhole()
+    // Back left: the cell comes out from under the fixed columns, not behind them.
+    for (let i = 0; i < 59; i++) await page.keyboard.press('ArrowLeft')
+    await expect(focused).toHaveAttribute('data-c', '1')
+    await expect(focused).toHaveText('42')
+    await shownWhole()
+    await page.keyboard.press('ArrowUp')
+    await expect(focused).toHaveAttribute('data-r', '39')
+    await shownWhole()
+    // At an edge the key does nothing.
+    await page.keyboard.press('ArrowLeft')
+    await page.keyboard.press('ArrowLeft')
+    await expect(focused).toHaveAttribute('data-c', '0')
+    await expect(focused).toHaveText('40')
+    await shoot(page, 'grid-keys')
+  })
 })
 
 

@@ -21,13 +21,14 @@ if [[ ! -x "$AUTODB_BIN" ]]; then
 fi
 AUTODB_BIN=$(realpath "$AUTODB_BIN")
 
-# Chromium, and a CJK font for the zh-CN screenshots (else Chinese renders as boxes):
+# Chromium, a CJK font for the zh-CN screenshots (else Chinese renders as boxes) and an emoji
+# font (a user's emoji in a result, else a box):
 # installed as the other scripts install packages (scripts/lib.sh), only when root.
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$FRONTEND_DIR/../scripts/lib.sh"
 if [[ "$(id -u)" -eq 0 ]]; then
   [[ -n "${AUTODB_E2E_CHROMIUM:-}" ]] || ensure_apt chromium
-  ensure_apt fonts-wqy-zenhei
+  ensure_apt fonts-wqy-zenhei fonts-noto-color-emoji
 elif ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then
   echo "run-e2e: fonts-wqy-zenhei is missing: zh-CN screenshots will show boxes (run as root to install it)" >&2
 fi

@@ -1,7 +1,8 @@
 // Completion from the chosen target's schema (issue 13), against a real AutoDB server and a
 // real SQLite target holding a table made by a job: nothing is fetched with the page or when a
 // target is chosen, the editor asks once when it is focused, typing the start of the table's
-// name offers it, and `table.` offers its columns. Every wait is on a condition.
+// name offers it, and `table.` offers its columns. In the job editor each script completes
+// from its own chosen target. Every wait is on a condition.
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
@@ -86,4 +87,53 @@ test('the console completes table and column names from the chosen target, fetch
     await expect(sqlEditor(page).locator('.cm-content')).toBeFocused()
     expect(asked).toHaveLength(1)
   })
+})
+
+test('each script of the job editor completes from its own chosen target', async ({ page }) => {
+  await signIn(page)
+  // Two targets, each with a table the other has not.
+  const made: { name: string; id: number; table: string }[] = []
+  for (const n of [1, 2]) {
+    const file = join(dirname(sqlitePath), `catalog-job-${n}-${stamp}.db`)
+    writeFileSync(file, '')
+    const name = `e2e-catalog-job-${n}-${stamp}`
+    const id = await addTarget(page, { name, engine: 'sqlite', database: file })
+    const t = `job_${n === 1 ? 'invoices' : 'parcels'}_${stamp}`
+    await runJob(page, id, `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, ${n === 1 ? 'amount REAL' : 'weight_kg REAL'});`)
+    made.push({ name, id, table: t })
+  }
+  const script = (index: number) => page.locator(`[data-testid="script-editor"][data-index="${index}"]`)
+
+  await page.goto('/jobs/new')
+  await page.getByTestId('script-add').click()
+  await expect(script(1)).toBeVisible()
+  for (const [i, m] of made.entries()) {
+    await pickTarget(page, script(i).getByTestId('target-select'), m.name)
+    await expect(script(i).getByTestId('target-select')).toContainText(m.name)
+  }
+
+  for (const [i, m] of made.entries()) {
+    await test.step(`script ${i + 1} offers the table of ${m.name}, and its columns`, async () => {
+      const answered = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/targets/${m.id}/schema`)
+      await fillSql(page, 'SELECT * FROM ', i)
+      expect((await answered).status()).toBe(200)
+      await page.keyboard.press('End')
+      await page.keyboard.type('job_')
+      await expect(options(page).filter({ hasText: m.table })).toHaveCount(1)
+      // Not the other script's target's table.
+      await expect(options(page).filter({ hasText: made[1 - i]!.table })).toHaveCount(0)
+      await shoot(page, `catalog-job-script-${i + 1}`)
+      await page.keyboard.press('Escape')
+
+      await fillSql(page, `SELECT ${m.table}`, i)
+      await page.keyboard.press('End')
+      await page.keyboard.type('.')
+      const column = options(page).filter({ hasText: i === 0 ? 'amount' : 'weight_kg' })
+      await expect(async () => {
+        if (!(await column.count())) await page.keyboard.press('Control+Space')
+        await expect(column).toHaveCount(1, { timeout: 1000 })
+      }).toPass()
+      await page.keyboard.press('Escape')
+    })
+  }
 })

@@ -3,8 +3,10 @@
 //! query account, a transaction the database keeps read-only, the query time limit, the
 //! queries lane of the engine's pool — bounded by caps, and kept in memory per target for
 //! [`TTL`]. An entry is keyed by the target's stored settings too, so an edited target (new
-//! host, account or password) is read anew. Each read of a target is audited (`read_schema`);
-//! an answer from the cache touches no target and is not.
+//! host, account or password) is read anew. Requests that arrive while a target is being read
+//! share that read (`coalesce`): a page of editors, or many users opening the console at once,
+//! send one catalog query, not one each. Each read of a target is audited (`read_schema`); an
+//! answer from the cache or from a shared read touches no target and is not.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Event};
+use super::coalesce::Coalesce;
 use super::error::{Error, Msg, Result};
 use super::queries::account::UNSAFE_CODE;
 use super::queries::runner::{open_read_only, Stoppable};
@@ -50,10 +53,11 @@ struct Entry {
     schema: Arc<TargetSchema>,
 }
 
-/// Catalogs read lately, per target.
+/// Catalogs read lately, per target, and the reads under way.
 #[derive(Default)]
 pub struct Cache {
     entries: Mutex<HashMap<i64, Entry>>,
+    reads: Coalesce<(i64, [u8; 32]), TargetSchema>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -63,6 +67,11 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
+    /// How many requests wait on a read of target `id` under way (0 when none is).
+    pub fn readers(&self, id: i64) -> usize {
+        self.reads.sharing(|(target, _)| *target == id)
+    }
+
     fn get(&self, id: i64, version: &[u8; 32]) -> Option<Arc<TargetSchema>> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&id)
@@ -125,7 +134,8 @@ impl Stoppable for NoStop {
     }
 }
 
-/// The schema of target `id`, from the cache unless `refresh` or it is older than [`TTL`].
+/// The schema of target `id`, from the cache unless `refresh` or it is older than [`TTL`], or
+/// from the read of it under way.
 /// Whoever may run queries may read it; to anyone else every id is refused alike.
 pub async fn schema(ctx: &Ctx, actor: &Actor, id: i64, refresh: bool) -> Result<Arc<TargetSchema>> {
     actor.require_to(Action::RunQueries)?;
@@ -140,6 +150,18 @@ pub async fn schema(ctx: &Ctx, actor: &Actor, id: i64, refresh: bool) -> Result<
             return Ok(hit);
         }
     }
+    let schema = ctx
+        .catalogs
+        .reads
+        .get((id, version), || read(ctx, actor, &row))
+        .await?;
+    ctx.catalogs.put(id, version, schema.clone());
+    Ok(schema)
+}
+
+/// Reads the catalog of target `row` and audits the read.
+async fn read(ctx: &Ctx, actor: &Actor, row: &TargetRow) -> Result<TargetSchema> {
+    let id = row.id;
     let access = TargetAccess::of(ctx);
     let connect_timeout = Duration::from_secs(ctx.settings.engine.connect_timeout_s);
     let timeout = Duration::from_secs(u64::from(ctx.settings.query.default_timeout_s));
@@ -179,16 +201,14 @@ pub async fn schema(ctx: &Ctx, actor: &Actor, id: i64, refresh: bool) -> Result<
         })
         .await?;
     let found = read.map_err(|e| refusal(&row.name, e))?;
-    let schema = Arc::new(TargetSchema {
+    Ok(TargetSchema {
         default_schema: found.default_schema,
         schemas: found.schemas,
         tables: found.tables,
         columns: found.columns,
         truncated: found.truncated,
         fetched_at: Utc::now(),
-    });
-    ctx.catalogs.put(id, version, schema.clone());
-    Ok(schema)
+    })
 }
 
 fn refusal(target: &str, e: DbError) -> Error {

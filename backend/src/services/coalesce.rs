@@ -69,6 +69,16 @@ impl<K: Eq + Hash + Clone, V> Coalesce<K, V> {
             (None, None) => load().await.map(Arc::new),
         }
     }
+
+    /// How many callers share the loads under way of the keys `of` picks (the loader counts).
+    pub fn sharing(&self, of: impl Fn(&K) -> bool) -> usize {
+        let map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(k, _)| of(k))
+            // The map holds one reference; every caller in `get` holds another.
+            .map(|(_, f)| Arc::strong_count(f) - 1)
+            .sum()
+    }
 }
 
 #[cfg(test)]
@@ -88,17 +98,16 @@ mod tests {
         };
         let (a, b, _) = tokio::join!(c.get(1, load), c.get(1, load), async {
             // Both readers are waiting on the one load before it is let go.
-            while c.inflight.lock().expect("lock").is_empty() {
+            while c.sharing(|k| *k == 1) < 2 {
                 tokio::task::yield_now().await;
             }
-            for _ in 0..10 {
-                tokio::task::yield_now().await;
-            }
+            assert_eq!(c.sharing(|k| *k == 2), 0);
             gate.notify_waiters();
         });
         assert_eq!((*a.expect("a"), *b.expect("b")), (1, 1));
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         assert!(c.inflight.lock().expect("lock").is_empty());
+        assert_eq!(c.sharing(|_| true), 0);
         gate.notify_one();
         assert_eq!(*c.get(1, load).await.expect("again"), 2);
     }

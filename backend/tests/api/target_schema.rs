@@ -2,6 +2,13 @@
 //! for the SQL editor's completion; who may read it, the cache and its refresh, the audit
 //! entry, and a target that is down or refuses the login.
 
+use std::io;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -330,5 +337,129 @@ async fn a_catalog_past_the_column_cap_is_cut_and_says_so() {
     assert!(
         columns_of(&s, "w20").is_empty(),
         "the last table's columns were cut"
+    );
+}
+
+/// A relay to the local PostgreSQL that, while closed, holds every new connection until it is
+/// opened; it counts the connections made to it.
+struct Gate {
+    port: u16,
+    open: Arc<(Mutex<bool>, Condvar)>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let open = Arc::new((Mutex::new(true), Condvar::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (o, n) = (open.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                n.fetch_add(1, Ordering::SeqCst);
+                let o = o.clone();
+                std::thread::spawn(move || {
+                    let (lock, opened) = &*o;
+                    let mut is_open = lock.lock().expect("gate");
+                    while !*is_open {
+                        is_open = opened.wait(is_open).expect("gate");
+                    }
+                    drop(is_open);
+                    let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
+                        return;
+                    };
+                    let (Ok(mut c_in), Ok(mut s_out)) = (client.try_clone(), server.try_clone())
+                    else {
+                        return;
+                    };
+                    let up = std::thread::spawn(move || {
+                        let _ = io::copy(&mut c_in, &mut s_out);
+                        let _ = s_out.shutdown(Shutdown::Both);
+                    });
+                    let (mut s_in, mut c_out) = (server, client);
+                    let _ = io::copy(&mut s_in, &mut c_out);
+                    let _ = c_out.shutdown(Shutdown::Both);
+                    let _ = up.join();
+                });
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+        }
+    }
+
+    fn set_open(&self, open: bool) {
+        let (lock, opened) = &*self.open;
+        *lock.lock().expect("gate") = open;
+        opened.notify_all();
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+#[actix_web::test]
+async fn requests_while_a_target_is_read_share_that_read_and_its_audit_entry() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let dev = app.user_with_role("developer").await;
+    let db = PgDb::new("catalog_shared");
+    pg_admin_db(&db.0, "CREATE TABLE shared_orders (order_id bigint)");
+    let gate = Gate::new();
+    let id = create_target(
+        &app,
+        &admin,
+        json!({"name": db.0, "engine": "postgres", "host": "127.0.0.1", "port": gate.port,
+               "database": db.0, "username": "postgres", "trusted_for_queries": true}),
+    )
+    .await;
+    // The save's account check went through; from here on a read is held at the relay.
+    gate.set_open(false);
+    let before = gate.connections();
+
+    // Five editors open at once, one asking for a fresh read: the first read is held at the
+    // relay until all five wait on it.
+    let asks = (0..5).map(|i| {
+        let query = if i == 4 { "?refresh=true" } else { "" };
+        schema(&app, &dev, id, query)
+    });
+    let (answers, ()) = tokio::join!(join_all(asks), async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while app.ctx.catalogs.readers(id) < 5 {
+            assert!(
+                Instant::now() < deadline,
+                "5 requests share one read: {} do",
+                app.ctx.catalogs.readers(id)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        gate.set_open(true);
+    });
+    for s in &answers {
+        assert!(has_table(s, "public", "shared_orders", "table"), "{s}");
+        assert_eq!(s["fetched_at"], answers[0]["fetched_at"], "one read");
+    }
+    let shared = gate.connections() - before;
+    let audited = app
+        .audit(&format!(
+            "action=read_schema&object_type=target&object_id={id}"
+        ))
+        .await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(app.ctx.catalogs.readers(id), 0, "the read is over");
+
+    // The next one is answered from the cache; a refresh reads again, on its own.
+    assert_eq!(schema(&app, &dev, id, "").await, answers[0]);
+    let fresh = schema(&app, &dev, id, "?refresh=true").await;
+    assert_ne!(fresh["fetched_at"], answers[0]["fetched_at"]);
+    let one_read = gate.connections() - before - shared;
+    assert!(one_read > 0);
+    assert_eq!(
+        shared, one_read,
+        "five requests cost the connections of one read"
     );
 }

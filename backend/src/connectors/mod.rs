@@ -114,7 +114,8 @@ pub struct Column {
 
 /// A typed cell value, shown faithfully: NULL is not "", numbers stay numbers, decimals keep
 /// their digits (as text), dates/timestamps are ISO-8601 text (with offset when the type has a
-/// time zone), binary as hex, JSON as JSON. Non-finite floats (NaN, ±Infinity) are `Text`,
+/// time zone), binary as hex, JSON as the database's own JSON text (a string, so no digit of a
+/// number is lost on the way; see [`Cell::json`]). Non-finite floats (NaN, ±Infinity) are `Text`,
 /// because JSON has no number for them. An integer a browser cannot hold exactly (beyond
 /// ±(2^53 − 1)) is sent as its digits in a string, still typed `int`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -132,7 +133,20 @@ pub enum Cell {
     Time(String),
     Timestamp(String),
     TimestampTz(String),
-    Json(serde_json::Value),
+    /// Valid JSON, as the database wrote it.
+    Json(String),
+}
+
+impl Cell {
+    /// A JSON value from the database's text of it: kept as that text, so a number no double
+    /// holds (an id beyond 2^53, a long decimal) keeps its digits; text that is not JSON is text.
+    pub fn json(text: String) -> Cell {
+        if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok() {
+            Cell::Json(text)
+        } else {
+            Cell::Text(text)
+        }
+    }
 }
 
 /// The largest integer a JSON reader with IEEE doubles (a browser) holds exactly: 2^53 − 1.

@@ -121,7 +121,7 @@ pub(crate) fn cell(ty: ColumnType, charset: u16, value: Value) -> Cell {
         {
             Cell::Timestamp(iso_datetime(&text))
         }
-        MYSQL_TYPE_JSON => serde_json::from_str(&text).map_or(Cell::Text(text), Cell::Json),
+        MYSQL_TYPE_JSON => Cell::json(text),
         _ => Cell::Text(text),
     }
 }

@@ -176,7 +176,7 @@ fn read_cell(v: &SqlValue, kind: CellKind) -> Result<Cell, oracle::Error> {
         // driver's display form rather than failing the whole statement.
         CellKind::Json => {
             let text = v.get::<String>().unwrap_or_else(|_| v.to_string());
-            serde_json::from_str(&text).map_or(Cell::Text(text), Cell::Json)
+            Cell::json(text)
         }
         CellKind::Text => Cell::Text(v.get::<String>().unwrap_or_else(|_| v.to_string())),
     })

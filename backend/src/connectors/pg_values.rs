@@ -55,9 +55,7 @@ pub(crate) fn cell(ty: Option<&Type>, text: Option<&str>) -> Cell {
         Type::TIMETZ => Cell::Time(with_full_offset(text, 8)),
         Type::TIMESTAMP => Cell::Timestamp(iso_datetime(text)),
         Type::TIMESTAMPTZ => Cell::TimestampTz(iso_datetime(&with_full_offset(text, 19))),
-        Type::JSON | Type::JSONB => serde_json::from_str(text)
-            .map(Cell::Json)
-            .unwrap_or_else(|_| Cell::Text(owned())),
+        Type::JSON | Type::JSONB => Cell::json(owned()),
         _ => Cell::Text(owned()),
     }
 }
@@ -124,10 +122,16 @@ mod tests {
             c(Type::BYTEA, "\\xdeadbeef"),
             Cell::Bytes("deadbeef".into())
         );
+        // Kept as the server's text, so a number no double holds keeps its digits.
+        let big =
+            r#"{"a": [1, null], "id": 12345678901234567890123, "x": 0.1000000000000000055511}"#;
+        assert_eq!(c(Type::JSONB, big), Cell::Json(big.into()));
         assert_eq!(
-            c(Type::JSONB, r#"{"a": [1, null]}"#),
-            Cell::Json(serde_json::json!({"a": [1, null]}))
+            serde_json::to_value(Cell::Json(big.into())).unwrap_or_default(),
+            serde_json::json!({"t": "json", "v": big})
         );
+        // Not JSON after all (a text cast, say): text.
+        assert_eq!(c(Type::JSON, "{oops"), Cell::Text("{oops".into()));
         assert_eq!(c(Type::BOOL, "t"), Cell::Bool(true));
         assert_eq!(c(Type::INT4_ARRAY, "{1,2}"), Cell::Text("{1,2}".into()));
     }

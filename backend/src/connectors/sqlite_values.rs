@@ -54,7 +54,7 @@ pub(crate) fn cell(v: ValueRef<'_>, decl: Option<&str>) -> Cell {
             } else if decl == "TIME" {
                 Cell::Time(s)
             } else if decl.contains("JSON") {
-                serde_json::from_str(&s).map_or(Cell::Text(s), Cell::Json)
+                Cell::json(s)
             } else {
                 Cell::Text(s)
             }

@@ -1281,7 +1281,9 @@ export interface components {
              * @description The first page of rows. Each value is typed: `{"t": "null"}`, `{"t": "int", "v": 1}`
              *     (`"v": "9007199254740993"` beyond ±(2^53 − 1), which JSON readers cannot hold exactly),
              *     `{"t": "decimal", "v": "1.50"}`, `{"t": "text", "v": ""}`, `{"t": "bytes", "v": "00ff"}`,
-             *     `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`, `{"t": "json", "v": {...}}`…
+             *     `{"t": "timestamp_tz", "v": "2024-01-02T03:04:05+00:00"}`,
+             *     `{"t": "json", "v": "{\"id\": 12345678901234567890}"}` (the database's JSON text, its
+             *     digits kept)…
              */
             rows: Record<string, never>[][];
             /** Format: date-time */

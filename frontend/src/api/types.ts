@@ -108,6 +108,7 @@ export type Cell =
   | { t: 'time'; v: string }
   | { t: 'timestamp'; v: string }
   | { t: 'timestamp_tz'; v: string }
+  /** The database's JSON text; in a result stored before 2026-12-04, the parsed value (utils/jsonText.ts). */
   | { t: 'json'; v: unknown }
 
 export type QueryResult = Omit<Schemas['QueryResult'], 'rows'> & { rows: Cell[][] }

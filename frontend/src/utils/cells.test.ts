@@ -55,6 +55,15 @@ describe('formatCell', () => {
     expect(formatCell({ t: 'json', v: big }).text).toHaveLength(JSON_SHOWN + 1)
   })
 
+  it("shows the server's JSON text compact and indented with every digit of its numbers", () => {
+    const view = formatCell({ t: 'json', v: '{"id": 12345678901234567890123, "tags": ["a"]}' })
+    expect(view.text).toBe('{"id":12345678901234567890123,"tags":["a"]}')
+    expect(view.full).toBe('{\n  "id": 12345678901234567890123,\n  "tags": [\n    "a"\n  ]\n}')
+    expect(cellDetail({ t: 'json', v: '[9007199254740993]' }).body).toBe('[\n  9007199254740993\n]')
+    // Nested deeper than it is laid out: still shown, as JavaScript reads it.
+    expect(formatCell({ t: 'json', v: '['.repeat(600) + ']'.repeat(600) }).text).toMatch(/^\[\[\[/)
+  })
+
   it('shows booleans as true / false', () => {
     expect(formatCell({ t: 'bool', v: true }).text).toBe('true')
     expect(formatCell({ t: 'bool', v: false })).toMatchObject({ kind: 'bool', text: 'false' })
@@ -94,6 +103,8 @@ describe('cellDetail', () => {
     expect(cellDetail({ t: 'text', v: '42' }).kind).toBe('text')
     expect(cellDetail({ t: 'text', v: '42' }, 'jsonb').kind).toBe('json')
     expect(cellDetail({ t: 'text', v: '{not json' }).kind).toBe('text')
+    // JSON in text keeps its digits too.
+    expect(cellDetail({ t: 'text', v: '{"id":12345678901234567890123}' }).body).toBe('{\n  "id": 12345678901234567890123\n}')
   })
 
   it('shows bytes as a hex dump with offsets and ASCII, copies plain hex, and counts bytes', () => {

@@ -1,7 +1,8 @@
 // How a typed result value is shown in the grid. Every value stays as the
-// server sent it: decimals and times are strings and never pass through a JS
-// number; NULL and the empty string look different; bytes are hex.
+// server sent it: decimals, times and JSON are strings and never pass through a
+// JS number; NULL and the empty string look different; bytes are hex.
 import type { Cell } from '@/api/types'
+import { jsonSource, layoutJson } from '@/utils/jsonText'
 
 export type CellKind = 'null' | 'empty' | 'number' | 'bool' | 'text' | 'bytes' | 'json' | 'time'
 
@@ -54,8 +55,7 @@ export function formatCell(cell: Cell): CellView {
       return view('bytes', `0x${cell.v.slice(0, BYTES_SHOWN)}…`, hex)
     }
     case 'json': {
-      const compact = JSON.stringify(cell.v) ?? 'null'
-      const pretty = JSON.stringify(cell.v, null, 2) ?? 'null'
+      const { compact, pretty } = jsonForms(cell.v)
       const { text } = cut(compact, JSON_SHOWN)
       return view('json', text, pretty === text ? null : pretty)
     }
@@ -67,6 +67,17 @@ export function formatCell(cell: Cell): CellView {
     default:
       return unknownCell(cell)
   }
+}
+
+/** A JSON cell's value compact and indented, its numbers' digits as the database wrote them. */
+function jsonForms(v: unknown): { compact: string; pretty: string } {
+  const source = jsonSource(v)
+  const compact = layoutJson(source)
+  const pretty = layoutJson(source, 2)
+  if (compact !== null && pretty !== null) return { compact, pretty }
+  // Nested too deep to lay out here: as JavaScript reads it.
+  const value: unknown = JSON.parse(source)
+  return { compact: JSON.stringify(value) ?? 'null', pretty: JSON.stringify(value, null, 2) ?? 'null' }
 }
 
 /** A type this UI does not know yet: its value as JSON, so nothing is hidden. */
@@ -91,16 +102,19 @@ export interface CellDetail {
 
 /**
  * Text that holds a JSON object or array (a bare number or word stays text),
- * or any JSON at all when the column is typed JSON.
+ * or any JSON at all when the column is typed JSON: indented, digits kept.
  */
-function parsedJson(text: string, anyValue: boolean): { ok: true; value: unknown } | { ok: false } {
+function indentedJson(text: string, anyValue: boolean): string | null {
   const s = text.trim()
   const container = (s.startsWith('{') && s.endsWith('}')) || (s.startsWith('[') && s.endsWith(']'))
-  if (!container && !(anyValue && s !== '')) return { ok: false }
+  if (!container && !(anyValue && s !== '')) return null
+  const pretty = layoutJson(s, 2)
+  if (pretty !== null) return pretty
   try {
-    return { ok: true, value: JSON.parse(s) }
+    // Valid but nested too deep to lay out here: as JavaScript reads it.
+    return JSON.stringify(JSON.parse(s), null, 2) ?? null
   } catch {
-    return { ok: false }
+    return null
   }
 }
 
@@ -132,13 +146,12 @@ export function cellDetail(cell: Cell, type = ''): CellDetail {
       return { kind: 'bytes', body: hexDump(cell.v), copy: cell.v, length: n, utf8Bytes: null }
     }
     case 'json': {
-      const pretty = JSON.stringify(cell.v, null, 2) ?? 'null'
+      const { pretty } = jsonForms(cell.v)
       return { kind: 'json', body: pretty, copy: pretty, length: [...pretty].length, utf8Bytes: utf8Length(pretty) }
     }
     case 'text': {
-      const json = parsedJson(cell.v, /^jsonb?$/i.test(type))
-      if (json.ok) {
-        const pretty = JSON.stringify(json.value, null, 2) ?? 'null'
+      const pretty = indentedJson(cell.v, /^jsonb?$/i.test(type))
+      if (pretty !== null) {
         return { kind: 'json', body: pretty, copy: pretty, length: [...cell.v].length, utf8Bytes: utf8Length(cell.v) }
       }
       return { kind: 'text', body: cell.v, copy: cell.v, length: [...cell.v].length, utf8Bytes: utf8Length(cell.v) }

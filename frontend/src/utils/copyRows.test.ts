@@ -53,9 +53,12 @@ describe('toCsv', () => {
     expect(out).toBe(`"'+n"\r\n"'@SUM(A1)"\r\n"'-5"\r\n-5\r\n`)
   })
 
-  it('writes JSON compact and booleans as words', () => {
+  it('writes JSON as the database wrote it (compact, from a result stored before) and booleans as words', () => {
     const out = toCsv(cols('j', 'b'), [[{ t: 'json', v: { a: [1, 'x'] } }, { t: 'bool', v: true }]], false)
     expect(out).toBe('"{""a"":[1,""x""]}",true\r\n')
+    expect(toCsv(cols('j'), [[{ t: 'json', v: '{"id": 12345678901234567890123}' }]], false)).toBe(
+      '"{""id"": 12345678901234567890123}"\r\n',
+    )
   })
 })
 
@@ -65,6 +68,18 @@ describe('toJson', () => {
     expect(JSON.parse(toJson(cols('id', 'name', 'note', 'ok', 'doc'), rows))).toEqual([
       { id: 1, name: 'a', note: null, ok: false, doc: { k: [1, null] } },
     ])
+    // Laid out as JSON.stringify(rows, null, 2) lays it out.
+    const objects = [{ id: 1, name: 'a', note: null, ok: false, doc: { k: [1, null] } }]
+    expect(toJson(cols('id', 'name', 'note', 'ok', 'doc'), rows)).toBe(JSON.stringify(objects, null, 2) + '\n')
+    expect(toJson(cols('a'), [])).toBe('[]\n')
+    expect(toJson([], [[]])).toBe(JSON.stringify([{}], null, 2) + '\n')
+  })
+
+  it("writes a JSON cell's own text, indented in place, so an id beyond 2^53 keeps its digits", () => {
+    const doc: Cell = { t: 'json', v: '{"id": 12345678901234567890123, "tags": ["a"]}' }
+    expect(toJson(cols('n', 'doc'), [[{ t: 'int', v: 1 }, doc]])).toBe(
+      '[\n  {\n    "n": 1,\n    "doc": {\n      "id": 12345678901234567890123,\n      "tags": [\n        "a"\n      ]\n    }\n  }\n]\n',
+    )
   })
 
   it('keeps decimals and integers beyond 2^53 as strings, so no digit is lost', () => {
@@ -131,6 +146,9 @@ describe('SQL literals', () => {
 
   it('writes JSON as a string literal of its compact text', () => {
     expect(sqlLiteral({ t: 'json', v: { name: "it's" } }, 'postgres')).toBe(`'{"name":"it''s"}'`)
+    expect(sqlLiteral({ t: 'json', v: '{"name": "it\'s", "id": 12345678901234567890123}' }, 'postgres')).toBe(
+      `'{"name": "it''s", "id": 12345678901234567890123}'`,
+    )
   })
 })
 

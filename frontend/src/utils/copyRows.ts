@@ -3,6 +3,7 @@
 // or INSERT statements in the target engine's SQL. Pure: the grid and its copy
 // dialog call these and put the text on the clipboard.
 import type { Cell, Engine, ResultColumn } from '@/api/types'
+import { jsonSource, layoutJson } from '@/utils/jsonText'
 
 export type CopyFormat = 'tsv' | 'csv' | 'json' | 'insert'
 export const COPY_FORMATS: readonly CopyFormat[] = ['tsv', 'csv', 'json', 'insert']
@@ -21,7 +22,7 @@ export interface CopyOptions {
 
 /**
  * A value as plain text, as the server's CSV export writes it: bytes as hex,
- * JSON compact, times ISO-8601; NULL is null (each format writes it its own way).
+ * JSON as the database wrote it, times ISO-8601; NULL is null (each format writes it its own way).
  */
 export function plainText(cell: Cell): string | null {
   switch (cell.t) {
@@ -33,7 +34,7 @@ export function plainText(cell: Cell): string | null {
     case 'float':
       return String(cell.v)
     case 'json':
-      return JSON.stringify(cell.v) ?? 'null'
+      return jsonSource(cell.v)
     default:
       return (cell as { v: unknown }).v === undefined ? '' : String((cell as { v: unknown }).v)
   }
@@ -117,7 +118,7 @@ export function uniqueNames(columns: ResultColumn[]): string[] {
 /**
  * A value for JSON: numbers stay numbers only when a reader's double holds them
  * exactly (safe integers, finite floats); decimals, big integers, times and bytes
- * (hex) are strings; JSON values are themselves.
+ * (hex) are strings; JSON values are themselves (parsed: `toJson` writes their text).
  */
 export function jsonValue(cell: Cell): unknown {
   switch (cell.t) {
@@ -130,17 +131,31 @@ export function jsonValue(cell: Cell): unknown {
     case 'float':
       return Number.isFinite(cell.v) ? cell.v : String(cell.v)
     case 'json':
-      return cell.v ?? null
+      return JSON.parse(jsonSource(cell.v)) as unknown
     default:
       return plainText(cell)
   }
 }
 
-/** An array of objects keyed by column name, indented. */
+/** A value written as JSON at `depth`: a JSON cell as its own text, so no digit is lost. */
+function jsonText(cell: Cell, depth: number): string {
+  if (cell.t === 'json') {
+    const laid = layoutJson(jsonSource(cell.v), 2)
+    if (laid !== null) return laid.replace(/\n/g, `\n${'  '.repeat(depth)}`)
+  }
+  return JSON.stringify(jsonValue(cell), null, 2).replace(/\n/g, `\n${'  '.repeat(depth)}`)
+}
+
+/** An array of objects keyed by column name, indented as JSON.stringify(rows, null, 2) does. */
 export function toJson(columns: ResultColumn[], rows: Cell[][]): string {
   const names = uniqueNames(columns)
-  const objects = rows.map((row) => Object.fromEntries(names.map((name, i) => [name, jsonValue(row[i] ?? { t: 'null' })])))
-  return JSON.stringify(objects, null, 2) + '\n'
+  if (rows.length === 0) return '[]\n'
+  const objects = rows.map((row) => {
+    if (names.length === 0) return '  {}'
+    const fields = names.map((name, i) => `    ${JSON.stringify(name)}: ${jsonText(row[i] ?? { t: 'null' }, 2)}`)
+    return `  {\n${fields.join(',\n')}\n  }`
+  })
+  return `[\n${objects.join(',\n')}\n]\n`
 }
 
 /** An identifier quoted for the dialect: `name` in MySQL, "name" elsewhere, the quote doubled. */
@@ -182,7 +197,7 @@ export function sqlLiteral(cell: Cell, dialect: Engine): string {
       if (dialect === 'oracle') return `HEXTORAW('${cell.v}')`
       return `X'${cell.v}'`
     case 'json':
-      return quoteString(JSON.stringify(cell.v) ?? 'null', dialect)
+      return quoteString(jsonSource(cell.v), dialect)
     case 'date':
       return dialect === 'oracle' ? `DATE '${cell.v}'` : quoteString(cell.v, dialect)
     case 'timestamp':

@@ -503,7 +503,8 @@ pub struct JobFilter {
 }
 
 diesel::define_sql_function! {
-    /// Lower case: Unicode on PostgreSQL, ASCII only on SQLite (its built-in `lower`).
+    /// Lower case, all of Unicode: PostgreSQL's own; on SQLite (whose built-in folds ASCII
+    /// only) Rust's, registered on every connection of the store (`SqlitePragmas`).
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 

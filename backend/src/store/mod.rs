@@ -129,6 +129,9 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(r2d2::Error::QueryError)?;
+            // `lower` as PostgreSQL has it, for a search in any case beyond ASCII.
+            jobs::lower_utils::register_impl(c, |text: String| text.to_lowercase())
+                .map_err(r2d2::Error::QueryError)?;
         }
         Ok(())
     }

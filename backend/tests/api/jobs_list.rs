@@ -55,6 +55,9 @@ async fn the_search_finds_jobs_by_any_part_of_the_name_in_any_case_and_wildcards
             "a_b",
             "axb",
             "back\\slash",
+            "Überprüfung der Indizes",
+            "Проверка базы",
+            "数据库 备份",
         ] {
             submit(
                 &app,
@@ -87,13 +90,29 @@ async fn the_search_finds_jobs_by_any_part_of_the_name_in_any_case_and_wildcards
             found(&["back\\slash"]),
             "{store}: so is the escape character"
         );
+        // Any case beyond ASCII, on both stores.
+        assert_eq!(
+            names(&app, &t, &[("q", "ÜBERPRÜF")]).await.0,
+            found(&["Überprüfung der Indizes"]),
+            "{store}"
+        );
+        assert_eq!(
+            names(&app, &t, &[("q", "пРОВЕРКА")]).await.0,
+            found(&["Проверка базы"]),
+            "{store}"
+        );
+        assert_eq!(
+            names(&app, &t, &[("q", "数据库")]).await.0,
+            found(&["数据库 备份"]),
+            "{store}"
+        );
         assert_eq!(
             names(&app, &t, &[("q", "no such job")]).await,
             (vec![], 0),
             "{store}"
         );
         // An empty q is no filter.
-        assert_eq!(names(&app, &t, &[("q", "")]).await.1, 7, "{store}");
+        assert_eq!(names(&app, &t, &[("q", "")]).await.1, 10, "{store}");
         // With the other parameters: the total counts matches, the page holds per_page.
         let r = list(&app, &t, &[("q", "NIGHTLY"), ("per_page", "1")]).await;
         let page: Value = r.json().await.expect("json");

@@ -254,6 +254,14 @@ test('a user opens values whole, copies checked rows in four formats, and scroll
     await expect(focused).toHaveAttribute('data-c', '0')
     await expect(focused).toHaveText('40')
     await shoot(page, 'grid-keys')
+    // Enter right after an arrow opens the cell moved to.
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('Enter')
+    const viewer = page.getByTestId('cell-viewer')
+    await expect(viewer).toBeVisible()
+    await expect(viewer.getByTestId('cell-viewer-value')).toHaveText('41')
+    await page.keyboard.press('Escape')
+    await expect(viewer).toBeHidden()
   })
 })
 

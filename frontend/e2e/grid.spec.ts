@@ -2,7 +2,8 @@
 // open values whole in the cell viewer (JSON indented, bytes as hex, long text
 // with its length, NULL as NULL), check rows by their numbers and copy them as
 // TSV, CSV, JSON and INSERTs (read back from the clipboard), and scroll a
-// 300-column result that renders only the cells in view. Waits are on conditions.
+// 300-column result that renders only the cells in view, walking it with the arrow keys; a
+// PostgreSQL JSON value keeps every digit of its numbers. Waits are on conditions.
 import { expect, test, type Locator, type Page } from '@playwright/test'
 import { addTarget, checkA11y, fillSql, pickTarget, sameOrigin, shoot, signIn, sqlitePath, stamp } from './support'
 
@@ -295,4 +296,45 @@ test.describe('in Chinese', () => {
     await table(page).getByRole('checkbox', { name: '勾选第 1 行' }).click()
     await expect(page.getByTestId('result-copy')).toHaveText('复制 1 行')
   })
+})
+
+test("a JSON value from PostgreSQL keeps every digit of its id in the grid, the viewer and the copy", async ({ page }) => {
+  await signIn(page)
+  const id = await addTarget(page, {
+    name: `e2e-grid-pg-${stamp}`,
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port: 5432,
+    database: 'postgres',
+    username: 'postgres',
+    trusted_for_queries: true,
+  })
+  // A double would make the id 12345678901234567000000 and the amount 0.1.
+  const doc = '{"id": 12345678901234567890123, "amount": 0.1000000000000000055511}'
+  const res = await page.request.post('/api/queries', {
+    headers: sameOrigin,
+    data: { sql: `SELECT '${doc}'::jsonb AS doc`, target_ids: [id] },
+  })
+  expect(res.status(), await res.text()).toBe(201)
+  await page.goto(`/queries?id=${((await res.json()) as { id: number }).id}`)
+  await expect(page.getByTestId('query-status')).toHaveAttribute('data-status', 'success')
+
+  // jsonb writes the shorter key first.
+  await expect(cell(page, 0, 0)).toHaveText('{"id":12345678901234567890123,"amount":0.1000000000000000055511}')
+  await cell(page, 0, 0).dblclick()
+  const viewer = page.getByTestId('cell-viewer')
+  await expect(viewer).toHaveAttribute('data-kind', 'json')
+  await expect(viewer.getByTestId('cell-viewer-value')).toHaveText(
+    '{\n  "id": 12345678901234567890123,\n  "amount": 0.1000000000000000055511\n}',
+  )
+  await expect(viewer).toBeInViewport({ ratio: 1 })
+  await shoot(page, 'grid-json-digits')
+  await page.keyboard.press('Escape')
+
+  await page.getByTestId('result-copy').click()
+  const dialog = page.getByTestId('copy-rows')
+  await dialog.locator('[data-format="json"]').click()
+  await expect(dialog.getByTestId('copy-preview')).toHaveValue(
+    '[\n  {\n    "doc": {\n      "id": 12345678901234567890123,\n      "amount": 0.1000000000000000055511\n    }\n  }\n]\n',
+  )
 })

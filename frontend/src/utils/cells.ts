@@ -146,8 +146,10 @@ export function cellDetail(cell: Cell, type = ''): CellDetail {
       return { kind: 'bytes', body: hexDump(cell.v), copy: cell.v, length: n, utf8Bytes: null }
     }
     case 'json': {
+      // Indented to read; its size is the value's as the database wrote it, as for JSON in text.
       const { pretty } = jsonForms(cell.v)
-      return { kind: 'json', body: pretty, copy: pretty, length: [...pretty].length, utf8Bytes: utf8Length(pretty) }
+      const source = jsonSource(cell.v)
+      return { kind: 'json', body: pretty, copy: pretty, length: [...source].length, utf8Bytes: utf8Length(source) }
     }
     case 'text': {
       const pretty = indentedJson(cell.v, /^jsonb?$/i.test(type))

@@ -55,9 +55,13 @@ export function formatCell(cell: Cell): CellView {
       return view('bytes', `0x${cell.v.slice(0, BYTES_SHOWN)}…`, hex)
     }
     case 'json': {
+      const known = jsonViews.get(cell)
+      if (known) return known
       const { compact, pretty } = jsonForms(cell.v)
       const { text } = cut(compact, JSON_SHOWN)
-      return view('json', text, pretty === text ? null : pretty)
+      const shown = view('json', text, pretty === text ? null : pretty)
+      jsonViews.set(cell, shown)
+      return shown
     }
     case 'date':
     case 'time':
@@ -71,14 +75,18 @@ export function formatCell(cell: Cell): CellView {
 
 /** A JSON cell's value compact and indented, its numbers' digits as the database wrote them. */
 function jsonForms(v: unknown): { compact: string; pretty: string } {
-  const source = jsonSource(v)
-  const compact = layoutJson(source)
-  const pretty = layoutJson(source, 2)
-  if (compact !== null && pretty !== null) return { compact, pretty }
-  // Nested too deep to lay out here: as JavaScript reads it.
-  const value: unknown = JSON.parse(source)
+  if (typeof v === 'string') {
+    const compact = layoutJson(v)
+    if (compact !== null) return { compact, pretty: layoutJson(v, 2) ?? compact }
+  }
+  // A value a result stored before held, or text nested too deep to lay out here: as
+  // JavaScript reads it.
+  const value: unknown = JSON.parse(jsonSource(v))
   return { compact: JSON.stringify(value) ?? 'null', pretty: JSON.stringify(value, null, 2) ?? 'null' }
 }
+
+/** JSON cells as the grid shows them: laid out once per cell, not on every render. */
+const jsonViews = new WeakMap<Cell, CellView>()
 
 /** A type this UI does not know yet: its value as JSON, so nothing is hidden. */
 function unknownCell(cell: never): CellView {

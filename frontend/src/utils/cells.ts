@@ -75,14 +75,9 @@ export function formatCell(cell: Cell): CellView {
 
 /** A JSON cell's value compact and indented, its numbers' digits as the database wrote them. */
 function jsonForms(v: unknown): { compact: string; pretty: string } {
-  if (typeof v === 'string') {
-    const compact = layoutJson(v)
-    if (compact !== null) return { compact, pretty: layoutJson(v, 2) ?? compact }
-  }
-  // A value a result stored before held, or text nested too deep to lay out here: as
-  // JavaScript reads it.
-  const value: unknown = JSON.parse(jsonSource(v))
-  return { compact: JSON.stringify(value) ?? 'null', pretty: JSON.stringify(value, null, 2) ?? 'null' }
+  const source = jsonSource(v)
+  // jsonSource is JSON text: it always lays out.
+  return { compact: layoutJson(source) ?? source, pretty: layoutJson(source, 2) ?? source }
 }
 
 /** JSON cells as the grid shows them: laid out once per cell, not on every render. */
@@ -116,14 +111,7 @@ function indentedJson(text: string, anyValue: boolean): string | null {
   const s = text.trim()
   const container = (s.startsWith('{') && s.endsWith('}')) || (s.startsWith('[') && s.endsWith(']'))
   if (!container && !(anyValue && s !== '')) return null
-  const pretty = layoutJson(s, 2)
-  if (pretty !== null) return pretty
-  try {
-    // Valid but nested too deep to lay out here: as JavaScript reads it.
-    return JSON.stringify(JSON.parse(s), null, 2) ?? null
-  } catch {
-    return null
-  }
+  return layoutJson(s, 2)
 }
 
 /** Hex as a dump: offset, 16 bytes in pairs, and their printable ASCII. */

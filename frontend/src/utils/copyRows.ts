@@ -139,11 +139,10 @@ export function jsonValue(cell: Cell): unknown {
 
 /** A value written as JSON at `depth`: a JSON cell as its own text, so no digit is lost. */
 function jsonText(cell: Cell, depth: number): string {
-  if (cell.t === 'json') {
-    const laid = layoutJson(jsonSource(cell.v), 2)
-    if (laid !== null) return laid.replace(/\n/g, `\n${'  '.repeat(depth)}`)
-  }
-  return JSON.stringify(jsonValue(cell), null, 2).replace(/\n/g, `\n${'  '.repeat(depth)}`)
+  if (cell.t !== 'json') return JSON.stringify(jsonValue(cell))
+  const source = jsonSource(cell.v)
+  // jsonSource is JSON text: it always lays out.
+  return (layoutJson(source, 2) ?? source).replace(/\n/g, `\n${'  '.repeat(depth)}`)
 }
 
 /** An array of objects keyed by column name, indented as JSON.stringify(rows, null, 2) does. */

@@ -39,10 +39,12 @@ describe('layoutJson', () => {
     }
   })
 
-  it('leaves nesting deeper than it lays out to the caller', () => {
-    const deep = '['.repeat(600) + ']'.repeat(600)
-    expect(layoutJson(deep)).toBeNull()
-    expect(layoutJson('['.repeat(100) + ']'.repeat(100))).toBe('['.repeat(100) + ']'.repeat(100))
+  it('lays out nesting of any depth', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000)
+    expect(layoutJson(deep)).toBe(deep)
+    const nested = '{"a":'.repeat(600) + '[1, {}]' + '}'.repeat(600)
+    expect(layoutJson(nested, 2)).toBe(JSON.stringify(JSON.parse(nested), null, 2))
+    expect(layoutJson(deep.slice(1))).toBeNull()
   })
 })
 

@@ -3,16 +3,19 @@
 // or a long decimal. Every string and number is copied exactly as written; only the space
 // between them changes. The indented form is the one JSON.stringify(value, null, 2) writes.
 
-/** Nesting deeper than this is not laid out here (the caller falls back to JSON.parse). */
-const MAX_DEPTH = 512
-
 // A string (escapes as JSON allows them, no raw control character), a number, a literal, or
 // one punctuation mark.
 // eslint-disable-next-line no-control-regex -- a JSON string may not hold U+0000–U+001F raw
 const TOKEN = /[ \t\n\r]*(?:("(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")|(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null)|([{}[\]:,]))/y
 const TRAILING_SPACE = /[ \t\n\r]*$/y
 
-/** `text` laid out with `indent` spaces per level (0: compact), or null when it is not JSON. */
+/** What the next token may be. */
+type Expect = 'value' | 'element' | 'element-or-close' | 'key' | 'key-or-close' | 'colon' | 'member' | 'after' | 'end'
+
+/**
+ * `text` laid out with `indent` spaces per level (0: compact), or null when it is not JSON.
+ * One pass over the tokens with a stack of the open containers, so any depth is laid out.
+ */
 export function layoutJson(text: string, indent = 0): string | null {
   const tokens: string[] = []
   TOKEN.lastIndex = 0
@@ -28,45 +31,57 @@ export function layoutJson(text: string, indent = 0): string | null {
     }
     tokens.push(m[1] ?? m[2] ?? m[3] ?? m[4]!)
   }
-  let next = 0
   const out: string[] = []
   const newline = (depth: number) => (indent ? `\n${' '.repeat(indent * depth)}` : '')
-
-  // One value at `depth`; false when the tokens do not make one.
-  function value(depth: number): boolean {
-    if (depth > MAX_DEPTH) return false
-    const token = tokens[next++]
-    if (token === undefined || token === ':' || token === ',' || token === '}' || token === ']') return false
-    if (token !== '{' && token !== '[') {
+  // The closing marks of the containers open, innermost last.
+  const open: string[] = []
+  let expect: Expect = 'value'
+  for (const token of tokens) {
+    const close = open[open.length - 1]
+    if ((expect === 'key-or-close' || expect === 'element-or-close') && token === close) {
+      // An empty container.
+      open.pop()
       out.push(token)
-      return true
+      expect = open.length ? 'after' : 'end'
+      continue
     }
-    const close = token === '{' ? '}' : ']'
-    out.push(token)
-    if (tokens[next] === close) {
-      next++
-      out.push(close)
-      return true
-    }
-    for (;;) {
-      out.push(newline(depth + 1))
-      if (close === '}') {
-        const key = tokens[next++]
-        if (!key?.startsWith('"') || tokens[next++] !== ':') return false
-        out.push(key, indent ? ': ' : ':')
+    if (expect === 'key-or-close') expect = 'key'
+    if (expect === 'element-or-close') expect = 'element'
+    if (expect === 'key') {
+      if (!token.startsWith('"')) return null
+      out.push(newline(open.length), token)
+      expect = 'colon'
+    } else if (expect === 'colon') {
+      if (token !== ':') return null
+      out.push(indent ? ': ' : ':')
+      expect = 'member'
+    } else if (expect === 'after') {
+      if (token === ',') {
+        out.push(',')
+        expect = close === '}' ? 'key' : 'element'
+      } else if (token === close) {
+        open.pop()
+        out.push(newline(open.length), token)
+        expect = open.length ? 'after' : 'end'
+      } else return null
+    } else if (expect === 'end') {
+      return null
+    } else {
+      // A value: the whole text's, an array element's (on a line of its own) or a member's.
+      if (expect === 'element') out.push(newline(open.length))
+      if (token === '{' || token === '[') {
+        open.push(token === '{' ? '}' : ']')
+        out.push(token)
+        expect = token === '{' ? 'key-or-close' : 'element-or-close'
+      } else if (/^[}\]:,]$/.test(token)) {
+        return null
+      } else {
+        out.push(token)
+        expect = open.length ? 'after' : 'end'
       }
-      if (!value(depth + 1)) return false
-      const after = tokens[next++]
-      if (after === close) break
-      if (after !== ',') return false
-      out.push(',')
     }
-    out.push(newline(depth), close)
-    return true
   }
-
-  if (!value(0) || next !== tokens.length) return null
-  return out.join('')
+  return expect === 'end' ? out.join('') : null
 }
 
 /**
